@@ -1,0 +1,739 @@
+//! `ManagerActor`: owns the providers and the targets state, and broadcasts throttled snapshots.
+//!
+//! State is kept as a persistent map job → provider → source → group (see `snapshot.rs`), so a
+//! one-group change is O(log n) and a snapshot is O(1). Broadcasts are throttled on an interval
+//! timer with a leading edge: the first change after a quiet interval is sent at once, later
+//! ones coalesce until the next tick. Each subscriber has at most one message in flight; while
+//! one is, later changes coalesce and the newest state is sent when it completes.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use actix::prelude::*;
+use actix::WeakRecipient;
+use tokio::time::Instant;
+
+use crate::discoverer::{BuildContext, DiscoveryConfig, DiscoveryError, Update};
+use crate::messages::*;
+use crate::metrics::{ConfigLabel, ManagerMetrics, MechanismLabels, RefreshMetrics};
+use crate::model::Str;
+use crate::provider::{ProviderActor, StopProvider};
+use crate::snapshot::{ChangeLog, Delta, GroupMap, JobTargets, ProviderTargets, Snapshot};
+
+/// How a manager behaves; [`Default`] is Prometheus' behaviour.
+#[derive(Clone, Debug)]
+pub struct ManagerOptions {
+    /// The `name` label of the manager's metrics (`scrape`, `notify`).
+    pub name: String,
+    /// Minimum time between two broadcasts after the leading one (Prometheus' `updatert`).
+    pub interval: Duration,
+    /// First delay before restarting a discoverer that panicked; doubles per panic.
+    pub restart_backoff: Duration,
+    /// Cap of the restart delay.
+    pub restart_backoff_max: Duration,
+    pub metrics: ManagerMetrics,
+    pub refresh_metrics: RefreshMetrics,
+}
+
+impl Default for ManagerOptions {
+    fn default() -> Self {
+        ManagerOptions {
+            name: "scrape".to_owned(),
+            interval: Duration::from_secs(5),
+            restart_backoff: Duration::from_secs(1),
+            restart_backoff_max: Duration::from_secs(60),
+            metrics: ManagerMetrics::default(),
+            refresh_metrics: RefreshMetrics::default(),
+        }
+    }
+}
+
+struct Provider {
+    name: Str,
+    key: (&'static str, String),
+    config: Arc<dyn DiscoveryConfig>,
+    config_name: Str,
+    addr: Option<Addr<ProviderActor>>,
+    generation: u64,
+    groups: GroupMap,
+    target_count: usize,
+    delivered: bool,
+    jobs: Vec<Str>,
+    state: ProviderState,
+    last_update: Option<SystemTime>,
+    last_error: Option<DiscoveryError>,
+    errors: u64,
+    restarts: u64,
+    backoff: Duration,
+    started_at: Instant,
+}
+
+impl Provider {
+    fn targets(&self) -> ProviderTargets {
+        ProviderTargets {
+            provider: self.name.clone(),
+            groups: self.groups.clone(),
+            target_count: self.target_count,
+            delivered: self.delivered,
+        }
+    }
+}
+
+struct Subscriber {
+    recipient: WeakRecipient<SyncTargets>,
+    /// Change-log sequence number of the state last sent; `None` before the first message.
+    last_seq: Option<u64>,
+    in_flight: bool,
+    pending: bool,
+}
+
+/// The discovery manager. Create it with [`ManagerActor::new`] and `start()` it in any actix
+/// system; send it [`ApplyConfig`] and [`Subscribe`].
+pub struct ManagerActor {
+    options: ManagerOptions,
+    providers: HashMap<ProviderId, Provider>,
+    by_key: HashMap<(&'static str, String), ProviderId>,
+    next_provider: u64,
+    jobs: im::OrdMap<Str, JobTargets>,
+    log: ChangeLog,
+    configured: bool,
+    subscribers: BTreeMap<SubscriptionId, Subscriber>,
+    next_subscription: u64,
+    /// Changes are waiting for the next tick.
+    dirty: bool,
+    /// A broadcast happened in the current interval: the next change waits for the tick.
+    window_busy: bool,
+}
+
+impl ManagerActor {
+    pub fn new(options: ManagerOptions) -> Self {
+        ManagerActor {
+            options,
+            providers: HashMap::new(),
+            by_key: HashMap::new(),
+            next_provider: 0,
+            jobs: im::OrdMap::new(),
+            log: ChangeLog::default(),
+            configured: false,
+            subscribers: BTreeMap::new(),
+            next_subscription: 0,
+            dirty: false,
+            window_busy: false,
+        }
+    }
+
+    fn snapshot(&self) -> Arc<Snapshot> {
+        Arc::new(Snapshot {
+            jobs: self.jobs.clone(),
+        })
+    }
+
+    /// Starts (or restarts) the discoverer of provider `id`.
+    fn start_provider(
+        &mut self,
+        id: ProviderId,
+        ctx: &mut Context<Self>,
+    ) -> Result<(), DiscoveryError> {
+        let provider = self.providers.get_mut(&id).expect("provider exists");
+        let build = BuildContext {
+            provider: provider.name.clone(),
+            config_name: provider.config_name.clone(),
+            refresh_metrics: self.options.refresh_metrics.clone(),
+        };
+        let stream = provider.config.build(&build)?;
+        provider.generation += 1;
+        provider.state = ProviderState::Running;
+        provider.started_at = Instant::now();
+        let actor = ProviderActor::new(id, provider.generation, ctx.address(), stream);
+        provider.addr = Some(actor.start());
+        Ok(())
+    }
+
+    fn stop_provider(&mut self, id: ProviderId) {
+        if let Some(provider) = self.providers.remove(&id) {
+            self.by_key.remove(&provider.key);
+            if let Some(addr) = provider.addr {
+                addr.do_send(StopProvider);
+            }
+            for job in &provider.jobs {
+                self.options.refresh_metrics.remove(provider.key.0, job);
+            }
+            let labels = MechanismLabels {
+                mechanism: provider.key.0.to_owned(),
+                config: provider.config_name.to_string(),
+            };
+            self.options.metrics.provider_restarts.remove(&labels);
+        }
+    }
+
+    /// Copies the provider's current groups into every job it serves (O(1) per job: the maps
+    /// are persistent).
+    fn publish_provider(&mut self, id: ProviderId) {
+        let provider = &self.providers[&id];
+        let targets = provider.targets();
+        for job in &provider.jobs {
+            if let Some(entry) = self.jobs.get_mut(job) {
+                if let Some(slot) = entry
+                    .providers
+                    .iter_mut()
+                    .find(|p| p.provider == provider.name)
+                {
+                    *slot = targets.clone();
+                }
+                entry.recount();
+            }
+        }
+    }
+
+    fn apply_update(&mut self, id: ProviderId, update: Update) -> bool {
+        let Some(provider) = self.providers.get_mut(&id) else {
+            return false;
+        };
+        let mut changed_sources: Vec<Str> = Vec::new();
+        let full = update.is_full();
+        let groups = match update {
+            Update::Full(g) | Update::Changed(g) => g,
+        };
+        let mut seen: HashSet<Str> = HashSet::new();
+        for group in groups {
+            if full {
+                seen.insert(group.source.clone());
+            }
+            if group.targets.is_empty() {
+                if let Some(old) = provider.groups.remove(&group.source) {
+                    provider.target_count -= old.targets.len();
+                    changed_sources.push(group.source);
+                }
+                continue;
+            }
+            match provider.groups.get(&group.source) {
+                Some(old) if **old == group => continue,
+                Some(old) => provider.target_count -= old.targets.len(),
+                None => {}
+            }
+            provider.target_count += group.targets.len();
+            changed_sources.push(group.source.clone());
+            provider
+                .groups
+                .insert(group.source.clone(), Arc::new(group));
+        }
+        if full {
+            let vanished: Vec<Str> = provider
+                .groups
+                .keys()
+                .filter(|s| !seen.contains(*s))
+                .cloned()
+                .collect();
+            for source in vanished {
+                if let Some(old) = provider.groups.remove(&source) {
+                    provider.target_count -= old.targets.len();
+                }
+                changed_sources.push(source);
+            }
+        }
+        let first = !provider.delivered;
+        provider.delivered = true;
+        provider.last_update = Some(SystemTime::now());
+        if changed_sources.is_empty() && !first {
+            return false;
+        }
+        let (name, jobs) = (provider.name.clone(), provider.jobs.clone());
+        for job in &jobs {
+            if first {
+                self.log.job_changed(job);
+            }
+            for source in &changed_sources {
+                self.log.group_changed(job, &name, source);
+            }
+        }
+        self.publish_provider(id);
+        true
+    }
+
+    /// Something changed: broadcast now if the interval is quiet, else at the next tick.
+    fn changed(&mut self, ctx: &mut Context<Self>) {
+        self.dirty = true;
+        if !self.window_busy {
+            self.broadcast(ctx);
+        }
+    }
+
+    fn tick(&mut self, ctx: &mut Context<Self>) {
+        if self.dirty {
+            self.broadcast(ctx);
+        } else {
+            self.window_busy = false;
+        }
+    }
+
+    fn broadcast(&mut self, ctx: &mut Context<Self>) {
+        self.dirty = false;
+        self.window_busy = true;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        for (job, targets) in self.jobs.iter() {
+            let label = ConfigLabel {
+                config: job.to_string(),
+            };
+            self.options
+                .metrics
+                .discovered_targets
+                .get_or_create(&label)
+                .set(targets.target_count as i64);
+            self.options
+                .metrics
+                .last_update
+                .get_or_create(&label)
+                .set(now);
+        }
+        let snapshot = self.snapshot();
+        let mut deltas: HashMap<Option<u64>, Arc<Delta>> = HashMap::new();
+        let ids: Vec<SubscriptionId> = self.subscribers.keys().copied().collect();
+        for id in ids {
+            self.deliver(id, &snapshot, &mut deltas, ctx);
+        }
+        self.prune_log();
+    }
+
+    /// Sends the current state to one subscriber, unless one message is already in flight.
+    fn deliver(
+        &mut self,
+        id: SubscriptionId,
+        snapshot: &Arc<Snapshot>,
+        deltas: &mut HashMap<Option<u64>, Arc<Delta>>,
+        ctx: &mut Context<Self>,
+    ) {
+        let seq = self.log.seq();
+        let Some(sub) = self.subscribers.get_mut(&id) else {
+            return;
+        };
+        if sub.last_seq == Some(seq) {
+            return;
+        }
+        if sub.in_flight {
+            if !sub.pending {
+                sub.pending = true;
+                self.options.metrics.delayed_updates.inc();
+            }
+            return;
+        }
+        let Some(recipient) = sub.recipient.upgrade() else {
+            self.subscribers.remove(&id);
+            return;
+        };
+        let since = sub.last_seq;
+        let delta = deltas
+            .entry(since)
+            .or_insert_with(|| match since {
+                None => Arc::new(Delta::Full),
+                Some(s) => Arc::new(self.log.delta_since(s, snapshot)),
+            })
+            .clone();
+        sub.last_seq = Some(seq);
+        sub.in_flight = true;
+        self.options.metrics.sent_updates.inc();
+        let message = SyncTargets {
+            snapshot: snapshot.clone(),
+            delta,
+        };
+        ctx.spawn(
+            recipient
+                .send(message)
+                .into_actor(self)
+                .map(move |result, act, ctx| act.delivered(id, result.is_ok(), ctx)),
+        );
+    }
+
+    fn delivered(&mut self, id: SubscriptionId, ok: bool, ctx: &mut Context<Self>) {
+        if !ok {
+            tracing::debug!(subscription = id.0, "subscriber gone, removed");
+            self.subscribers.remove(&id);
+            self.prune_log();
+            return;
+        }
+        let Some(sub) = self.subscribers.get_mut(&id) else {
+            return;
+        };
+        sub.in_flight = false;
+        if std::mem::take(&mut sub.pending) {
+            let snapshot = self.snapshot();
+            self.deliver(id, &snapshot, &mut HashMap::new(), ctx);
+        }
+        self.prune_log();
+    }
+
+    fn prune_log(&mut self) {
+        let oldest = self
+            .subscribers
+            .values()
+            .map(|s| s.last_seq.unwrap_or(0))
+            .min();
+        self.log.prune(oldest);
+    }
+
+    fn status(&self) -> Vec<ProviderStatus> {
+        let mut out: Vec<ProviderStatus> = self
+            .providers
+            .values()
+            .map(|p| ProviderStatus {
+                name: p.name.clone(),
+                mechanism: p.key.0,
+                jobs: p.jobs.clone(),
+                state: p.state,
+                groups: p.groups.len(),
+                targets: p.target_count,
+                delivered: p.delivered,
+                last_update: p.last_update,
+                last_error: p.last_error.clone(),
+                errors: p.errors,
+                restarts: p.restarts,
+                generation: p.generation,
+            })
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+}
+
+impl Actor for ManagerActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.run_interval(self.options.interval, |act, ctx| act.tick(ctx));
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        for provider in self.providers.values() {
+            if let Some(addr) = &provider.addr {
+                addr.do_send(StopProvider);
+            }
+        }
+    }
+}
+
+impl Handler<ApplyConfig> for ManagerActor {
+    type Result = MessageResult<ApplyConfig>;
+
+    fn handle(&mut self, msg: ApplyConfig, ctx: &mut Self::Context) -> Self::Result {
+        let mut outcome = ApplyOutcome::default();
+        // Which providers each job wants, in config order; new providers are created here.
+        let mut wanted: BTreeMap<Str, Vec<ProviderId>> = BTreeMap::new();
+        let mut failed_starts: HashSet<ProviderId> = HashSet::new();
+        for (job, configs) in msg.jobs {
+            let job: Str = Arc::from(job);
+            let mut ids: Vec<ProviderId> = Vec::new();
+            for config in configs {
+                let key = (config.mechanism(), config.identity());
+                let id = match self.by_key.get(&key) {
+                    Some(id) => *id,
+                    None => {
+                        let id = self.next_provider;
+                        self.next_provider += 1;
+                        let name: Str = Arc::from(format!("{}/{}", key.0, id));
+                        self.providers.insert(
+                            id,
+                            Provider {
+                                name: name.clone(),
+                                key: key.clone(),
+                                config,
+                                config_name: job.clone(),
+                                addr: None,
+                                generation: 0,
+                                groups: GroupMap::new(),
+                                target_count: 0,
+                                delivered: false,
+                                jobs: Vec::new(),
+                                state: ProviderState::Running,
+                                last_update: None,
+                                last_error: None,
+                                errors: 0,
+                                restarts: 0,
+                                backoff: self.options.restart_backoff,
+                                started_at: Instant::now(),
+                            },
+                        );
+                        self.by_key.insert(key.clone(), id);
+                        if let Err(error) = self.start_provider(id, ctx) {
+                            tracing::error!(job = %job, mechanism = key.0, %error, "cannot create service discovery");
+                            outcome.failed.push((job.clone(), key.0, error));
+                            failed_starts.insert(id);
+                        } else {
+                            outcome.started.push(name);
+                        }
+                        id
+                    }
+                };
+                if !ids.contains(&id) && !failed_starts.contains(&id) {
+                    ids.push(id);
+                }
+            }
+            wanted.insert(job, ids);
+        }
+        for id in failed_starts {
+            if let Some(p) = self.providers.remove(&id) {
+                self.by_key.remove(&p.key);
+            }
+        }
+        self.options
+            .metrics
+            .failed_configs
+            .set(outcome.failed.len() as i64);
+
+        // Stop providers no job wants any more.
+        let still_wanted: HashSet<ProviderId> = wanted.values().flatten().copied().collect();
+        let unused: Vec<ProviderId> = self
+            .providers
+            .keys()
+            .filter(|id| !still_wanted.contains(id))
+            .copied()
+            .collect();
+        for id in unused {
+            outcome.stopped.push(self.providers[&id].name.clone());
+            self.stop_provider(id);
+        }
+
+        // Remove jobs that are gone.
+        let gone: Vec<Str> = self
+            .jobs
+            .keys()
+            .filter(|j| !wanted.contains_key(*j))
+            .cloned()
+            .collect();
+        for job in gone {
+            self.jobs.remove(&job);
+            self.log.job_removed(&job);
+            self.options.metrics.remove_job(&job);
+        }
+
+        // Rebuild each job's provider list where it changed.
+        for provider in self.providers.values_mut() {
+            provider.jobs.clear();
+        }
+        for (job, ids) in &wanted {
+            for id in ids {
+                let provider = self.providers.get_mut(id).expect("wanted provider exists");
+                provider.jobs.push(job.clone());
+            }
+            let new_names: Vec<Str> = ids
+                .iter()
+                .map(|id| self.providers[id].name.clone())
+                .collect();
+            match self.jobs.get(job) {
+                None => {
+                    let mut entry = JobTargets {
+                        providers: ids.iter().map(|id| self.providers[id].targets()).collect(),
+                        target_count: 0,
+                    };
+                    entry.recount();
+                    self.jobs.insert(job.clone(), entry);
+                    self.log.job_created(job);
+                    self.options
+                        .metrics
+                        .discovered_targets
+                        .get_or_create(&ConfigLabel {
+                            config: job.to_string(),
+                        })
+                        .set(0);
+                }
+                Some(current) => {
+                    let old_names: Vec<Str> = current
+                        .providers
+                        .iter()
+                        .map(|p| p.provider.clone())
+                        .collect();
+                    if old_names == new_names {
+                        continue;
+                    }
+                    // Log every group of providers that left or joined the job.
+                    for p in &current.providers {
+                        if !new_names.contains(&p.provider) {
+                            for source in p.groups.keys() {
+                                self.log.group_changed(job, &p.provider, source);
+                            }
+                        }
+                    }
+                    let entry_providers: Vec<ProviderTargets> =
+                        ids.iter().map(|id| self.providers[id].targets()).collect();
+                    for p in &entry_providers {
+                        if !old_names.contains(&p.provider) {
+                            for source in p.groups.keys() {
+                                self.log.group_changed(job, &p.provider, source);
+                            }
+                        }
+                    }
+                    let mut entry = JobTargets {
+                        providers: entry_providers,
+                        target_count: 0,
+                    };
+                    entry.recount();
+                    self.jobs.insert(job.clone(), entry);
+                    self.log.job_changed(job);
+                }
+            }
+        }
+        for id in still_wanted {
+            let name = self.providers[&id].name.clone();
+            if !outcome.started.contains(&name) {
+                outcome.kept.push(name);
+            }
+        }
+        outcome.kept.sort();
+        self.configured = true;
+        self.changed(ctx);
+        MessageResult(outcome)
+    }
+}
+
+impl Handler<GroupUpdate> for ManagerActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: GroupUpdate, ctx: &mut Self::Context) {
+        self.options.metrics.received_updates.inc();
+        let current = self.providers.get(&msg.provider).map(|p| p.generation);
+        if current != Some(msg.generation) {
+            tracing::debug!(
+                provider = msg.provider,
+                generation = msg.generation,
+                "stale update dropped"
+            );
+            return;
+        }
+        if self.apply_update(msg.provider, msg.update) {
+            self.changed(ctx);
+        }
+    }
+}
+
+impl Handler<ProviderFailed> for ManagerActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: ProviderFailed, _: &mut Self::Context) {
+        if let Some(p) = self.providers.get_mut(&msg.provider) {
+            if p.generation == msg.generation {
+                p.errors += 1;
+                p.last_error = Some(msg.error);
+            }
+        }
+    }
+}
+
+impl Handler<ProviderEnded> for ManagerActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: ProviderEnded, ctx: &mut Self::Context) {
+        let Some(p) = self.providers.get_mut(&msg.provider) else {
+            return;
+        };
+        if p.generation != msg.generation {
+            return;
+        }
+        p.addr = None;
+        let Some(panic) = msg.panic else {
+            // An ended stream keeps its state: a static discoverer ends at once.
+            p.state = ProviderState::Ended;
+            if !p.delivered {
+                p.delivered = true;
+                let (id, jobs) = (msg.provider, p.jobs.clone());
+                for job in &jobs {
+                    self.log.job_changed(job);
+                }
+                self.publish_provider(id);
+                self.changed(ctx);
+            }
+            return;
+        };
+        // A panic: restart after a backoff that grows while the discoverer keeps panicking.
+        if p.started_at.elapsed() > self.options.restart_backoff_max {
+            p.backoff = self.options.restart_backoff;
+        }
+        let delay = p.backoff;
+        p.backoff = (p.backoff * 2).min(self.options.restart_backoff_max);
+        p.state = ProviderState::Restarting;
+        p.restarts += 1;
+        p.last_error = Some(DiscoveryError::new(format!("discoverer panicked: {panic}")));
+        self.options
+            .metrics
+            .provider_restarts
+            .get_or_create(&MechanismLabels {
+                mechanism: p.key.0.to_owned(),
+                config: p.config_name.to_string(),
+            })
+            .inc();
+        tracing::warn!(provider = %p.name, ?delay, "restarting discoverer after panic");
+        let (id, generation) = (msg.provider, msg.generation);
+        ctx.run_later(delay, move |act, ctx| {
+            let Some(p) = act.providers.get(&id) else {
+                return;
+            };
+            if p.generation != generation || p.state != ProviderState::Restarting {
+                return;
+            }
+            if let Err(error) = act.start_provider(id, ctx) {
+                tracing::error!(provider = id, %error, "cannot restart service discovery");
+                if let Some(p) = act.providers.get_mut(&id) {
+                    p.last_error = Some(error);
+                    p.state = ProviderState::Ended;
+                }
+            }
+        });
+    }
+}
+
+impl Handler<Subscribe> for ManagerActor {
+    type Result = MessageResult<Subscribe>;
+
+    fn handle(&mut self, msg: Subscribe, ctx: &mut Self::Context) -> Self::Result {
+        let id = SubscriptionId(self.next_subscription);
+        self.next_subscription += 1;
+        self.subscribers.insert(
+            id,
+            Subscriber {
+                recipient: msg.0.downgrade(),
+                last_seq: None,
+                in_flight: false,
+                pending: false,
+            },
+        );
+        if self.configured {
+            let snapshot = self.snapshot();
+            self.deliver(id, &snapshot, &mut HashMap::new(), ctx);
+        }
+        MessageResult(id)
+    }
+}
+
+impl Handler<Unsubscribe> for ManagerActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Unsubscribe, _: &mut Self::Context) {
+        self.subscribers.remove(&msg.0);
+        self.prune_log();
+    }
+}
+
+impl Handler<GetSnapshot> for ManagerActor {
+    type Result = MessageResult<GetSnapshot>;
+
+    fn handle(&mut self, _: GetSnapshot, _: &mut Self::Context) -> Self::Result {
+        MessageResult(self.snapshot())
+    }
+}
+
+impl Handler<GetStatus> for ManagerActor {
+    type Result = MessageResult<GetStatus>;
+
+    fn handle(&mut self, _: GetStatus, _: &mut Self::Context) -> Self::Result {
+        MessageResult(self.status())
+    }
+}
+
+impl Handler<CountSubscribers> for ManagerActor {
+    type Result = usize;
+
+    fn handle(&mut self, _: CountSubscribers, _: &mut Self::Context) -> usize {
+        self.subscribers.len()
+    }
+}

@@ -1,0 +1,145 @@
+//! The messages of the engine: what embedders send the manager, what providers send it, and
+//! what subscribers receive.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use actix::prelude::*;
+
+use crate::discoverer::{DiscoveryConfig, DiscoveryError, Update};
+use crate::model::Str;
+use crate::snapshot::{Delta, Snapshot};
+
+/// A provider's number, unique within its manager for the manager's lifetime.
+pub type ProviderId = u64;
+
+/// Replaces the set of jobs and their discovery configs.
+///
+/// Providers whose config is unchanged keep running; identical configs share one provider;
+/// providers no longer used are stopped and their groups removed. Every job listed appears in
+/// the next snapshot, with no targets if it has no configs.
+#[derive(Message, Clone, Debug, Default)]
+#[rtype(result = "ApplyOutcome")]
+pub struct ApplyConfig {
+    pub jobs: BTreeMap<String, Vec<Arc<dyn DiscoveryConfig>>>,
+}
+
+/// What an [`ApplyConfig`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ApplyOutcome {
+    /// Providers started for configs not seen before.
+    pub started: Vec<Str>,
+    /// Providers kept running.
+    pub kept: Vec<Str>,
+    /// Providers stopped because no job uses their config any more.
+    pub stopped: Vec<Str>,
+    /// Configs whose discoverer could not be built: (job, mechanism, error).
+    pub failed: Vec<(Str, &'static str, DiscoveryError)>,
+}
+
+/// An update from a provider's discoverer, tagged with the provider and the generation of the
+/// stream (how many times it was started) that produced it. Stale generations are dropped.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct GroupUpdate {
+    pub provider: ProviderId,
+    pub generation: u64,
+    pub update: Update,
+}
+
+/// A discoverer's error item: counted and kept as the provider's last error; state unchanged.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct ProviderFailed {
+    pub provider: ProviderId,
+    pub generation: u64,
+    pub error: DiscoveryError,
+}
+
+/// A provider's stream is over: it ended (state kept), or it panicked (restarted with backoff).
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct ProviderEnded {
+    pub provider: ProviderId,
+    pub generation: u64,
+    /// The panic's message, if the discoverer panicked.
+    pub panic: Option<String>,
+}
+
+/// Registers a subscriber; it receives the current state at once (if a config was applied)
+/// and every throttled change after that. Held weakly: a dropped subscriber is removed.
+#[derive(Message)]
+#[rtype(result = "SubscriptionId")]
+pub struct Subscribe(pub Recipient<SyncTargets>);
+
+/// Identifies a subscription, to [`Unsubscribe`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SubscriptionId(pub u64);
+
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct Unsubscribe(pub SubscriptionId);
+
+/// The targets of every job, sent to subscribers: the full snapshot and the delta since this
+/// subscriber's previous message.
+#[derive(Message, Clone, Debug)]
+#[rtype(result = "()")]
+pub struct SyncTargets {
+    pub snapshot: Arc<Snapshot>,
+    pub delta: Arc<Delta>,
+}
+
+/// Asks for the current state, outside of the throttled broadcasts.
+#[derive(Message, Debug)]
+#[rtype(result = "Arc<Snapshot>")]
+pub struct GetSnapshot;
+
+/// Asks for the state of every provider.
+#[derive(Message, Debug)]
+#[rtype(result = "Vec<ProviderStatus>")]
+pub struct GetStatus;
+
+/// How a provider is doing, for the status API and readiness.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProviderStatus {
+    pub name: Str,
+    pub mechanism: &'static str,
+    /// Jobs served by this provider.
+    pub jobs: Vec<Str>,
+    pub state: ProviderState,
+    pub groups: usize,
+    pub targets: usize,
+    /// The first state has arrived (or the stream ended before sending one).
+    pub delivered: bool,
+    pub last_update: Option<SystemTime>,
+    pub last_error: Option<DiscoveryError>,
+    pub errors: u64,
+    pub restarts: u64,
+    /// How many times the discoverer was started.
+    pub generation: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProviderState {
+    Running,
+    /// The discoverer panicked; it is restarted after a backoff. Its last state stands.
+    Restarting,
+    /// The stream ended (e.g. static configs); its last state stands.
+    Ended,
+}
+
+impl ProviderState {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ProviderState::Running => "running",
+            ProviderState::Restarting => "restarting",
+            ProviderState::Ended => "ended",
+        }
+    }
+}
+
+/// Asks how many subscribers are registered.
+#[derive(Message, Debug)]
+#[rtype(result = "usize")]
+pub struct CountSubscribers;

@@ -1,0 +1,350 @@
+//! The data every part of promsd passes around: label sets and target groups.
+//!
+//! At a million targets every byte per target counts, so a [`LabelSet`] is one boxed slice of
+//! `(name, value)` pairs sorted by name, with names interned process-wide (a handful of distinct
+//! names serve millions of targets) and values as `Arc<str>`. A [`TargetGroup`] serializes in
+//! Prometheus' target-group JSON shape: `{"targets": ["host:port", ...], "labels": {...}}`.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::sync::{Arc, LazyLock, RwLock};
+
+use serde::de::{self, MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A shared immutable string: label names, values, sources, job names.
+pub type Str = Arc<str>;
+
+/// The label holding a target's `host:port`.
+pub const ADDRESS_LABEL: &str = "__address__";
+
+static NAMES: LazyLock<RwLock<HashSet<Str>>> = LazyLock::new(Default::default);
+
+/// Returns the process-wide shared copy of a label name (or any string that repeats a lot).
+pub fn intern(s: &str) -> Str {
+    if let Some(found) = NAMES.read().expect("interner poisoned").get(s) {
+        return found.clone();
+    }
+    let mut names = NAMES.write().expect("interner poisoned");
+    if let Some(found) = names.get(s) {
+        return found.clone();
+    }
+    let shared: Str = Arc::from(s);
+    names.insert(shared.clone());
+    shared
+}
+
+/// A set of labels, sorted by name, each name at most once.
+#[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LabelSet(Box<[(Str, Str)]>);
+
+impl LabelSet {
+    /// The empty label set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Builds a set from pairs in any order; a later pair with the same name wins.
+    pub fn from_pairs<N, V, I>(pairs: I) -> Self
+    where
+        N: AsRef<str>,
+        V: Into<Str>,
+        I: IntoIterator<Item = (N, V)>,
+    {
+        let mut v: Vec<(Str, Str)> = pairs
+            .into_iter()
+            .map(|(n, v)| (intern(n.as_ref()), v.into()))
+            .collect();
+        // Stable sort keeps insertion order among equal names; keep the last of each run.
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut out: Vec<(Str, Str)> = Vec::with_capacity(v.len());
+        for pair in v {
+            match out.last_mut() {
+                Some(last) if last.0 == pair.0 => *last = pair,
+                _ => out.push(pair),
+            }
+        }
+        LabelSet(out.into_boxed_slice())
+    }
+
+    /// Builds a set from pairs already sorted by name with unique names (not checked in release).
+    pub fn from_sorted(pairs: Vec<(Str, Str)>) -> Self {
+        debug_assert!(pairs.windows(2).all(|w| w[0].0 < w[1].0));
+        LabelSet(pairs.into_boxed_slice())
+    }
+
+    /// A target identified only by its address.
+    pub fn from_address(address: impl Into<Str>) -> Self {
+        LabelSet(Box::new([(intern(ADDRESS_LABEL), address.into())]))
+    }
+
+    /// The value of `name`, if present.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .binary_search_by(|(n, _)| (**n).cmp(name))
+            .ok()
+            .map(|i| &*self.0[i].1)
+    }
+
+    /// The pairs, sorted by name.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
+        self.0.iter().map(|(n, v)| (&**n, &**v))
+    }
+
+    /// The pairs as shared strings, sorted by name.
+    pub fn pairs(&self) -> &[(Str, Str)] {
+        &self.0
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Heap bytes owned by this set alone, not counting interned names or values shared elsewhere.
+    pub fn heap_size(&self) -> usize {
+        self.0.len() * std::mem::size_of::<(Str, Str)>()
+            + self
+                .0
+                .iter()
+                .map(|(_, v)| 2 * std::mem::size_of::<usize>() + v.len())
+                .sum::<usize>()
+    }
+}
+
+impl fmt::Debug for LabelSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl fmt::Display for LabelSet {
+    /// Prometheus' notation: `{a="1", b="2"}`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("{")?;
+        for (i, (n, v)) in self.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{n}={v:?}")?;
+        }
+        f.write_str("}")
+    }
+}
+
+impl<N: AsRef<str>, V: Into<Str>> FromIterator<(N, V)> for LabelSet {
+    fn from_iter<I: IntoIterator<Item = (N, V)>>(iter: I) -> Self {
+        LabelSet::from_pairs(iter)
+    }
+}
+
+impl Serialize for LabelSet {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.len()))?;
+        for (n, v) in self.iter() {
+            map.serialize_entry(n, v)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for LabelSet {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct LabelSetVisitor;
+        impl<'de> Visitor<'de> for LabelSetVisitor {
+            type Value = LabelSet;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map of label names to string values")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<LabelSet, E> {
+                Ok(LabelSet::new())
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<LabelSet, A::Error> {
+                let mut pairs: Vec<(Str, Str)> =
+                    Vec::with_capacity(access.size_hint().unwrap_or(4));
+                while let Some((name, value)) = access.next_entry::<LabelName, LabelValue>()? {
+                    // A repeated name keeps its last value, as Go's JSON decoder does.
+                    match pairs.iter_mut().find(|(n, _)| *n == name.0) {
+                        Some(pair) => pair.1 = value.0,
+                        None => pairs.push((name.0, value.0)),
+                    }
+                }
+                pairs.sort_by(|a, b| a.0.cmp(&b.0));
+                Ok(LabelSet(pairs.into_boxed_slice()))
+            }
+        }
+        deserializer.deserialize_map(LabelSetVisitor)
+    }
+}
+
+/// A label name read from input: interned.
+struct LabelName(Str);
+impl<'de> Deserialize<'de> for LabelName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Ok(LabelName(intern(&s)))
+    }
+}
+
+/// A label value read from input. YAML scalars that are not strings (numbers, booleans) are
+/// taken as their text, as Prometheus' YAML decoder does for string fields.
+struct LabelValue(Str);
+impl<'de> Deserialize<'de> for LabelValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = LabelValue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string label value")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<LabelValue, E> {
+                Ok(LabelValue(Arc::from(s)))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<LabelValue, E> {
+                Ok(LabelValue(Arc::from("")))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// A group of targets sharing labels, identified within its provider by `source`.
+///
+/// A group with no targets, sent by a discoverer, removes the group with that source.
+#[derive(Clone, Default, PartialEq, Eq, Debug)]
+pub struct TargetGroup {
+    /// Identifies the group within its provider (e.g. `path/to/file.json:0`).
+    pub source: Str,
+    /// The targets, each a label set (at least `__address__` for most mechanisms).
+    pub targets: Vec<LabelSet>,
+    /// Labels common to every target of the group; a target's own label wins.
+    pub labels: LabelSet,
+}
+
+impl TargetGroup {
+    pub fn new(source: impl Into<Str>, targets: Vec<LabelSet>, labels: LabelSet) -> Self {
+        TargetGroup {
+            source: source.into(),
+            targets,
+            labels,
+        }
+    }
+
+    /// The group that removes `source` when sent by a discoverer.
+    pub fn removal(source: impl Into<Str>) -> Self {
+        TargetGroup::new(source, Vec::new(), LabelSet::new())
+    }
+
+    /// Approximate heap bytes owned by this group (targets and labels), for memory accounting.
+    pub fn heap_size(&self) -> usize {
+        self.targets.capacity() * std::mem::size_of::<LabelSet>()
+            + self.targets.iter().map(LabelSet::heap_size).sum::<usize>()
+            + self.labels.heap_size()
+    }
+}
+
+/// Prometheus' target-group shape: targets as their addresses, labels omitted when empty.
+impl Serialize for TargetGroup {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        struct Addresses<'a>(&'a [LabelSet]);
+        impl Serialize for Addresses<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_seq(self.0.iter().map(|t| t.get(ADDRESS_LABEL).unwrap_or("")))
+            }
+        }
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("targets", &Addresses(&self.targets))?;
+        if !self.labels.is_empty() {
+            map.serialize_entry("labels", &self.labels)?;
+        }
+        map.end()
+    }
+}
+
+/// Reads Prometheus' target-group shape (`targets`, `labels`; other keys are errors, as in
+/// Prometheus). The source is left empty: the mechanism that read the group names it.
+impl<'de> Deserialize<'de> for TargetGroup {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Raw {
+            #[serde(default)]
+            targets: Option<Vec<LabelValueOwned>>,
+            #[serde(default)]
+            labels: Option<LabelSet>,
+        }
+        struct LabelValueOwned(Str);
+        impl<'de> Deserialize<'de> for LabelValueOwned {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                LabelValue::deserialize(d).map(|v| LabelValueOwned(v.0))
+            }
+        }
+        let raw = Raw::deserialize(deserializer)?;
+        Ok(TargetGroup {
+            source: Arc::from(""),
+            targets: raw
+                .targets
+                .unwrap_or_default()
+                .into_iter()
+                .map(|a| LabelSet::from_address(a.0))
+                .collect(),
+            labels: raw.labels.unwrap_or_default(),
+        })
+    }
+}
+
+/// A label set as an ordered map, handy in tests and when building sets by hand.
+pub fn labels_map(set: &LabelSet) -> BTreeMap<String, String> {
+    set.iter()
+        .map(|(n, v)| (n.to_owned(), v.to_owned()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn later_duplicate_wins_and_names_sorted() {
+        let set = LabelSet::from_pairs([("b", "1"), ("a", "2"), ("b", "3")]);
+        assert_eq!(set.iter().collect::<Vec<_>>(), vec![("a", "2"), ("b", "3")]);
+        assert_eq!(set.get("b"), Some("3"));
+        assert_eq!(set.get("c"), None);
+    }
+
+    #[test]
+    fn names_are_interned() {
+        let a = LabelSet::from_pairs([("job_name_x", "1")]);
+        let b = LabelSet::from_pairs([("job_name_x", "2")]);
+        assert!(Arc::ptr_eq(&a.pairs()[0].0, &b.pairs()[0].0));
+    }
+
+    #[test]
+    fn group_json_round_trip_in_prometheus_shape() {
+        let json = r#"{"targets":["a:1","b:2"],"labels":{"env":"prod","dc":"x"}}"#;
+        let group: TargetGroup = serde_json::from_str(json).unwrap();
+        assert_eq!(group.targets.len(), 2);
+        assert_eq!(group.targets[1].get(ADDRESS_LABEL), Some("b:2"));
+        assert_eq!(
+            serde_json::to_string(&group).unwrap(),
+            r#"{"targets":["a:1","b:2"],"labels":{"dc":"x","env":"prod"}}"#
+        );
+        let bare: TargetGroup = serde_json::from_str(r#"{"targets":["a:1"]}"#).unwrap();
+        assert_eq!(
+            serde_json::to_string(&bare).unwrap(),
+            r#"{"targets":["a:1"]}"#
+        );
+    }
+
+    #[test]
+    fn group_json_rejects_unknown_keys_and_keeps_last_duplicate_label() {
+        assert!(serde_json::from_str::<TargetGroup>(r#"{"targets":[],"extra":1}"#).is_err());
+        let group: TargetGroup =
+            serde_json::from_str(r#"{"targets":[],"labels":{"a":"1","a":"2"}}"#).unwrap();
+        assert_eq!(group.labels.get("a"), Some("2"));
+    }
+}

@@ -1,0 +1,1 @@
+//! promsd: Prometheus-compatible service discovery as a daemon.
