@@ -1,0 +1,8 @@
+//! Value types every room of promsd shares: Prometheus durations, secrets, and (later) the
+//! HTTP client settings and the client built from them.
+
+pub mod duration;
+pub mod secret;
+
+pub use duration::Duration;
+pub use secret::Secret;

@@ -1,0 +1,137 @@
+//! The discovery mechanisms, one module each, and the registry that maps a scrape config's
+//! `<name>_sd_configs` keys to them.
+//!
+//! A mechanism module holds its config struct (serde, with Prometheus' field names and
+//! defaults), its discoverer and its tests. Registering it is one line in `mechanisms!` below.
+//! This room uses `common/` but never `config/`: the config loader calls [`next_sd_configs`]
+//! while it reads a scrape config, so YAML positions survive into errors.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use promsd_actors::DiscoveryConfig;
+use serde::de::{self, DeserializeOwned, MapAccess};
+
+pub mod static_sd;
+
+/// A mechanism's config as the product sees it: the engine's contract plus what loading needs.
+pub trait SdConfig: DiscoveryConfig {
+    /// Makes relative file paths absolute against the directory of the config file.
+    fn resolve_paths(&mut self, _dir: &Path) {}
+}
+
+/// The configs of one `*_sd_configs` key (or all `static_configs` of a job, which Prometheus
+/// coalesces into one config).
+pub type SdConfigs = Vec<Box<dyn SdConfig>>;
+
+/// Turns a finished, path-resolved config into what the engine runs.
+pub fn into_discovery(config: Box<dyn SdConfig>) -> Arc<dyn DiscoveryConfig> {
+    let arc: Arc<dyn SdConfig> = Arc::from(config);
+    arc
+}
+
+/// A list value that may be written as `null` (an empty list, as in Prometheus' YAML decoder).
+#[derive(Debug)]
+#[allow(dead_code)] // used once a mechanism is registered
+struct NullableList<T>(Vec<T>);
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for NullableList<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Option::<Vec<Option<T>>>::deserialize(d)?
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| item.ok_or_else(|| de::Error::custom("empty or null section")))
+            .collect::<Result<Vec<T>, D::Error>>()
+            .map(NullableList)
+    }
+}
+
+#[allow(dead_code)] // used once a mechanism is registered
+fn read_list<'de, A, T>(map: &mut A, key: &str) -> Result<SdConfigs, A::Error>
+where
+    A: MapAccess<'de>,
+    T: DeserializeOwned + SdConfig,
+{
+    let list: NullableList<T> = map.next_value().map_err(|e: A::Error| {
+        let msg = e.to_string();
+        if msg.starts_with("empty or null section") {
+            de::Error::custom(format!("empty or null section in {key}"))
+        } else {
+            e
+        }
+    })?;
+    Ok(list
+        .0
+        .into_iter()
+        .map(|c| Box::new(c) as Box<dyn SdConfig>)
+        .collect())
+}
+
+macro_rules! mechanisms {
+    ($($name:literal => $ty:ty),* $(,)?) => {
+        /// Reads the value of `key` if it is a discovery key: `Ok(None)` for other keys, an error
+        /// for a mechanism promsd does not implement yet.
+        pub fn next_sd_configs<'de, A: MapAccess<'de>>(
+            key: &str,
+            map: &mut A,
+        ) -> Result<Option<SdConfigs>, A::Error> {
+            match key {
+                "static_configs" => static_sd::read_static_configs(map).map(Some),
+                $(k if k == concat!($name, "_sd_configs") => read_list::<A, $ty>(map, key).map(Some),)*
+                _ => match key.strip_suffix("_sd_configs") {
+                    Some(name) if PROMETHEUS_MECHANISMS.contains(&name) => Err(de::Error::custom(format!(
+                        "{key}: promsd does not implement {name} service discovery yet"
+                    ))),
+                    _ => Ok(None),
+                },
+            }
+        }
+
+        /// Mechanisms promsd implements, by name.
+        pub const IMPLEMENTED: &[&str] = &["static", $($name),*];
+    };
+}
+
+// One line per implemented mechanism: its name (the YAML key is `<name>_sd_configs`) and its
+// config type.
+mechanisms! {}
+
+/// Every mechanism Prometheus 3.x knows (`<name>_sd_configs`), implemented here or not.
+pub const PROMETHEUS_MECHANISMS: &[&str] = &[
+    "aws",
+    "azure",
+    "consul",
+    "digitalocean",
+    "dns",
+    "docker",
+    "dockerswarm",
+    "ec2",
+    "ecs",
+    "elasticache",
+    "eureka",
+    "file",
+    "gce",
+    "hetzner",
+    "http",
+    "ionos",
+    "kubernetes",
+    "kuma",
+    "lightsail",
+    "linode",
+    "marathon",
+    "msk",
+    "nerve",
+    "nomad",
+    "oci",
+    "openstack",
+    "outscale",
+    "ovhcloud",
+    "puppetdb",
+    "rds",
+    "scaleway",
+    "serverset",
+    "stackit",
+    "triton",
+    "uyuni",
+    "vultr",
+];

@@ -1,0 +1,1 @@
+//! Relabeling (placeholder shape; the relabel room replaces it).
