@@ -28,6 +28,7 @@ pub mod model;
 pub mod provider;
 pub mod refresh;
 pub mod snapshot;
+pub mod state;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -39,3 +40,4 @@ pub use model::{intern, LabelSet, Str, TargetGroup, ADDRESS_LABEL};
 pub use provider::ProviderActor;
 pub use refresh::{refresh_discoverer, RefreshSchedule, Refreshed};
 pub use snapshot::{Delta, GroupKey, JobDelta, JobTargets, Snapshot};
+pub use state::TargetsState;

@@ -14,12 +14,13 @@ use actix::prelude::*;
 use actix::WeakRecipient;
 use tokio::time::Instant;
 
-use crate::discoverer::{BuildContext, DiscoveryConfig, DiscoveryError, Update};
+use crate::discoverer::{BuildContext, DiscoveryConfig, DiscoveryError};
 use crate::messages::*;
 use crate::metrics::{ConfigLabel, ManagerMetrics, MechanismLabels, RefreshMetrics};
 use crate::model::Str;
 use crate::provider::{ProviderActor, StopProvider};
-use crate::snapshot::{ChangeLog, Delta, GroupMap, JobTargets, ProviderTargets, Snapshot};
+use crate::snapshot::{Delta, Snapshot};
+use crate::state::TargetsState;
 
 /// How a manager behaves; [`Default`] is Prometheus' behaviour.
 #[derive(Clone, Debug)]
@@ -56,10 +57,6 @@ struct Provider {
     config_name: Str,
     addr: Option<Addr<ProviderActor>>,
     generation: u64,
-    groups: GroupMap,
-    target_count: usize,
-    delivered: bool,
-    jobs: Vec<Str>,
     state: ProviderState,
     last_update: Option<SystemTime>,
     last_error: Option<DiscoveryError>,
@@ -67,17 +64,6 @@ struct Provider {
     restarts: u64,
     backoff: Duration,
     started_at: Instant,
-}
-
-impl Provider {
-    fn targets(&self) -> ProviderTargets {
-        ProviderTargets {
-            provider: self.name.clone(),
-            groups: self.groups.clone(),
-            target_count: self.target_count,
-            delivered: self.delivered,
-        }
-    }
 }
 
 struct Subscriber {
@@ -95,8 +81,7 @@ pub struct ManagerActor {
     providers: HashMap<ProviderId, Provider>,
     by_key: HashMap<(&'static str, String), ProviderId>,
     next_provider: u64,
-    jobs: im::OrdMap<Str, JobTargets>,
-    log: ChangeLog,
+    state: TargetsState,
     configured: bool,
     subscribers: BTreeMap<SubscriptionId, Subscriber>,
     next_subscription: u64,
@@ -113,8 +98,7 @@ impl ManagerActor {
             providers: HashMap::new(),
             by_key: HashMap::new(),
             next_provider: 0,
-            jobs: im::OrdMap::new(),
-            log: ChangeLog::default(),
+            state: TargetsState::new(),
             configured: false,
             subscribers: BTreeMap::new(),
             next_subscription: 0,
@@ -124,9 +108,7 @@ impl ManagerActor {
     }
 
     fn snapshot(&self) -> Arc<Snapshot> {
-        Arc::new(Snapshot {
-            jobs: self.jobs.clone(),
-        })
+        self.state.snapshot()
     }
 
     /// Starts (or restarts) the discoverer of provider `id`.
@@ -156,7 +138,9 @@ impl ManagerActor {
             if let Some(addr) = provider.addr {
                 addr.do_send(StopProvider);
             }
-            for job in &provider.jobs {
+            let jobs = self.state.provider(id).map(|p| p.jobs).unwrap_or_default();
+            self.state.remove_provider(id);
+            for job in &jobs {
                 self.options.refresh_metrics.remove(provider.key.0, job);
             }
             let labels = MechanismLabels {
@@ -165,90 +149,6 @@ impl ManagerActor {
             };
             self.options.metrics.provider_restarts.remove(&labels);
         }
-    }
-
-    /// Copies the provider's current groups into every job it serves (O(1) per job: the maps
-    /// are persistent).
-    fn publish_provider(&mut self, id: ProviderId) {
-        let provider = &self.providers[&id];
-        let targets = provider.targets();
-        for job in &provider.jobs {
-            if let Some(entry) = self.jobs.get_mut(job) {
-                if let Some(slot) = entry
-                    .providers
-                    .iter_mut()
-                    .find(|p| p.provider == provider.name)
-                {
-                    *slot = targets.clone();
-                }
-                entry.recount();
-            }
-        }
-    }
-
-    fn apply_update(&mut self, id: ProviderId, update: Update) -> bool {
-        let Some(provider) = self.providers.get_mut(&id) else {
-            return false;
-        };
-        let mut changed_sources: Vec<Str> = Vec::new();
-        let full = update.is_full();
-        let groups = match update {
-            Update::Full(g) | Update::Changed(g) => g,
-        };
-        let mut seen: HashSet<Str> = HashSet::new();
-        for group in groups {
-            if full {
-                seen.insert(group.source.clone());
-            }
-            if group.targets.is_empty() {
-                if let Some(old) = provider.groups.remove(&group.source) {
-                    provider.target_count -= old.targets.len();
-                    changed_sources.push(group.source);
-                }
-                continue;
-            }
-            match provider.groups.get(&group.source) {
-                Some(old) if **old == group => continue,
-                Some(old) => provider.target_count -= old.targets.len(),
-                None => {}
-            }
-            provider.target_count += group.targets.len();
-            changed_sources.push(group.source.clone());
-            provider
-                .groups
-                .insert(group.source.clone(), Arc::new(group));
-        }
-        if full {
-            let vanished: Vec<Str> = provider
-                .groups
-                .keys()
-                .filter(|s| !seen.contains(*s))
-                .cloned()
-                .collect();
-            for source in vanished {
-                if let Some(old) = provider.groups.remove(&source) {
-                    provider.target_count -= old.targets.len();
-                }
-                changed_sources.push(source);
-            }
-        }
-        let first = !provider.delivered;
-        provider.delivered = true;
-        provider.last_update = Some(SystemTime::now());
-        if changed_sources.is_empty() && !first {
-            return false;
-        }
-        let (name, jobs) = (provider.name.clone(), provider.jobs.clone());
-        for job in &jobs {
-            if first {
-                self.log.job_changed(job);
-            }
-            for source in &changed_sources {
-                self.log.group_changed(job, &name, source);
-            }
-        }
-        self.publish_provider(id);
-        true
     }
 
     /// Something changed: broadcast now if the interval is quiet, else at the next tick.
@@ -274,7 +174,7 @@ impl ManagerActor {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs_f64())
             .unwrap_or(0.0);
-        for (job, targets) in self.jobs.iter() {
+        for (job, targets) in self.state.jobs() {
             let label = ConfigLabel {
                 config: job.to_string(),
             };
@@ -282,7 +182,7 @@ impl ManagerActor {
                 .metrics
                 .discovered_targets
                 .get_or_create(&label)
-                .set(targets.target_count as i64);
+                .set(targets.target_count() as i64);
             self.options
                 .metrics
                 .last_update
@@ -306,7 +206,7 @@ impl ManagerActor {
         deltas: &mut HashMap<Option<u64>, Arc<Delta>>,
         ctx: &mut Context<Self>,
     ) {
-        let seq = self.log.seq();
+        let seq = self.state.seq();
         let Some(sub) = self.subscribers.get_mut(&id) else {
             return;
         };
@@ -329,7 +229,7 @@ impl ManagerActor {
             .entry(since)
             .or_insert_with(|| match since {
                 None => Arc::new(Delta::Full),
-                Some(s) => Arc::new(self.log.delta_since(s, snapshot)),
+                Some(s) => Arc::new(self.state.delta_since(s, snapshot)),
             })
             .clone();
         sub.last_seq = Some(seq);
@@ -371,21 +271,22 @@ impl ManagerActor {
             .values()
             .map(|s| s.last_seq.unwrap_or(0))
             .min();
-        self.log.prune(oldest);
+        self.state.prune(oldest);
     }
 
     fn status(&self) -> Vec<ProviderStatus> {
         let mut out: Vec<ProviderStatus> = self
             .providers
-            .values()
-            .map(|p| ProviderStatus {
+            .iter()
+            .map(|(id, p)| (p, self.state.provider(*id).expect("provider has state")))
+            .map(|(p, held)| ProviderStatus {
                 name: p.name.clone(),
                 mechanism: p.key.0,
-                jobs: p.jobs.clone(),
+                jobs: held.jobs,
                 state: p.state,
-                groups: p.groups.len(),
-                targets: p.target_count,
-                delivered: p.delivered,
+                groups: held.groups,
+                targets: held.targets,
+                delivered: held.delivered,
                 last_update: p.last_update,
                 last_error: p.last_error.clone(),
                 errors: p.errors,
@@ -442,10 +343,6 @@ impl Handler<ApplyConfig> for ManagerActor {
                                 config_name: job.clone(),
                                 addr: None,
                                 generation: 0,
-                                groups: GroupMap::new(),
-                                target_count: 0,
-                                delivered: false,
-                                jobs: Vec::new(),
                                 state: ProviderState::Running,
                                 last_update: None,
                                 last_error: None,
@@ -456,6 +353,7 @@ impl Handler<ApplyConfig> for ManagerActor {
                             },
                         );
                         self.by_key.insert(key.clone(), id);
+                        self.state.add_provider(id, name.clone());
                         if let Err(error) = self.start_provider(id, ctx) {
                             tracing::error!(job = %job, mechanism = key.0, %error, "cannot create service discovery");
                             outcome.failed.push((job.clone(), key.0, error));
@@ -475,6 +373,7 @@ impl Handler<ApplyConfig> for ManagerActor {
         for id in failed_starts {
             if let Some(p) = self.providers.remove(&id) {
                 self.by_key.remove(&p.key);
+                self.state.remove_provider(id);
             }
         }
         self.options
@@ -482,8 +381,23 @@ impl Handler<ApplyConfig> for ManagerActor {
             .failed_configs
             .set(outcome.failed.len() as i64);
 
-        // Stop providers no job wants any more.
+        // Jobs first (so that leaving providers' groups are logged), then stop unused providers.
         let still_wanted: HashSet<ProviderId> = wanted.values().flatten().copied().collect();
+        for job in self.state.set_jobs(&wanted) {
+            self.options.metrics.remove_job(&job);
+        }
+        for job in wanted.keys() {
+            // A new job's series exists (at 0) from now on, as in Prometheus.
+            let label = ConfigLabel {
+                config: job.to_string(),
+            };
+            drop(
+                self.options
+                    .metrics
+                    .discovered_targets
+                    .get_or_create(&label),
+            );
+        }
         let unused: Vec<ProviderId> = self
             .providers
             .keys()
@@ -494,86 +408,7 @@ impl Handler<ApplyConfig> for ManagerActor {
             outcome.stopped.push(self.providers[&id].name.clone());
             self.stop_provider(id);
         }
-
-        // Remove jobs that are gone.
-        let gone: Vec<Str> = self
-            .jobs
-            .keys()
-            .filter(|j| !wanted.contains_key(*j))
-            .cloned()
-            .collect();
-        for job in gone {
-            self.jobs.remove(&job);
-            self.log.job_removed(&job);
-            self.options.metrics.remove_job(&job);
-        }
-
-        // Rebuild each job's provider list where it changed.
-        for provider in self.providers.values_mut() {
-            provider.jobs.clear();
-        }
-        for (job, ids) in &wanted {
-            for id in ids {
-                let provider = self.providers.get_mut(id).expect("wanted provider exists");
-                provider.jobs.push(job.clone());
-            }
-            let new_names: Vec<Str> = ids
-                .iter()
-                .map(|id| self.providers[id].name.clone())
-                .collect();
-            match self.jobs.get(job) {
-                None => {
-                    let mut entry = JobTargets {
-                        providers: ids.iter().map(|id| self.providers[id].targets()).collect(),
-                        target_count: 0,
-                    };
-                    entry.recount();
-                    self.jobs.insert(job.clone(), entry);
-                    self.log.job_created(job);
-                    self.options
-                        .metrics
-                        .discovered_targets
-                        .get_or_create(&ConfigLabel {
-                            config: job.to_string(),
-                        })
-                        .set(0);
-                }
-                Some(current) => {
-                    let old_names: Vec<Str> = current
-                        .providers
-                        .iter()
-                        .map(|p| p.provider.clone())
-                        .collect();
-                    if old_names == new_names {
-                        continue;
-                    }
-                    // Log every group of providers that left or joined the job.
-                    for p in &current.providers {
-                        if !new_names.contains(&p.provider) {
-                            for source in p.groups.keys() {
-                                self.log.group_changed(job, &p.provider, source);
-                            }
-                        }
-                    }
-                    let entry_providers: Vec<ProviderTargets> =
-                        ids.iter().map(|id| self.providers[id].targets()).collect();
-                    for p in &entry_providers {
-                        if !old_names.contains(&p.provider) {
-                            for source in p.groups.keys() {
-                                self.log.group_changed(job, &p.provider, source);
-                            }
-                        }
-                    }
-                    let mut entry = JobTargets {
-                        providers: entry_providers,
-                        target_count: 0,
-                    };
-                    entry.recount();
-                    self.jobs.insert(job.clone(), entry);
-                    self.log.job_changed(job);
-                }
-            }
-        }
+        outcome.stopped.sort();
         for id in still_wanted {
             let name = self.providers[&id].name.clone();
             if !outcome.started.contains(&name) {
@@ -601,7 +436,10 @@ impl Handler<GroupUpdate> for ManagerActor {
             );
             return;
         }
-        if self.apply_update(msg.provider, msg.update) {
+        if let Some(p) = self.providers.get_mut(&msg.provider) {
+            p.last_update = Some(SystemTime::now());
+        }
+        if self.state.apply(msg.provider, msg.update) {
             self.changed(ctx);
         }
     }
@@ -634,13 +472,7 @@ impl Handler<ProviderEnded> for ManagerActor {
         let Some(panic) = msg.panic else {
             // An ended stream keeps its state: a static discoverer ends at once.
             p.state = ProviderState::Ended;
-            if !p.delivered {
-                p.delivered = true;
-                let (id, jobs) = (msg.provider, p.jobs.clone());
-                for job in &jobs {
-                    self.log.job_changed(job);
-                }
-                self.publish_provider(id);
+            if self.state.mark_delivered(msg.provider) {
                 self.changed(ctx);
             }
             return;

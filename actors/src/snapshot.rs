@@ -272,7 +272,6 @@ impl ChangeLog {
 
     /// Number of keys remembered (bounded by the distinct keys changed since the oldest
     /// subscriber's last message).
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.by_seq.len()
     }
