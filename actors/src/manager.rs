@@ -3,7 +3,8 @@
 //! State is kept as a persistent map job → provider → source → group (see `snapshot.rs`), so a
 //! one-group change is O(log n) and a snapshot is O(1). Broadcasts are throttled on an interval
 //! timer with a leading edge: the first change after a quiet interval is sent at once, later
-//! ones coalesce until the next tick. Each subscriber has at most one message in flight; while
+//! ones coalesce until the next tick. A provider's first state is always sent at once, so the
+//! first targets arrive in milliseconds, not after Prometheus' 5 s tick. Each subscriber has at most one message in flight; while
 //! one is, later changes coalesce and the newest state is sent when it completes.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -439,8 +440,18 @@ impl Handler<GroupUpdate> for ManagerActor {
         if let Some(p) = self.providers.get_mut(&msg.provider) {
             p.last_update = Some(SystemTime::now());
         }
+        let first = self
+            .state
+            .provider(msg.provider)
+            .is_some_and(|p| !p.delivered);
         if self.state.apply(msg.provider, msg.update) {
-            self.changed(ctx);
+            if first {
+                // A provider's first state is news consumers wait for: not throttled.
+                self.dirty = true;
+                self.broadcast(ctx);
+            } else {
+                self.changed(ctx);
+            }
         }
     }
 }

@@ -756,3 +756,53 @@ async fn a_config_that_cannot_start_is_counted_and_its_job_still_appears() {
     assert_eq!(snapshot.job("job").unwrap().target_count(), 0);
     assert!(manager.send(GetStatus).await.unwrap().is_empty());
 }
+
+#[actix_rt::test]
+async fn each_providers_first_state_is_sent_without_waiting_for_a_tick() {
+    tokio::time::pause();
+    let interval = Duration::from_secs(5);
+    let manager = ManagerActor::new(options(interval)).start();
+    let (sub, rec) = RecordingSubscriber::start();
+    manager
+        .send(Subscribe(sub.clone().recipient()))
+        .await
+        .unwrap();
+    let (a, feed_a) = channel_discoverer("a");
+    let (b, feed_b) = channel_discoverer("b");
+    tokio::time::sleep(interval * 2).await;
+    let t0 = Instant::now();
+    manager
+        .send(apply(vec![("job", vec![a, b])]))
+        .await
+        .unwrap();
+    feed_a.full(vec![group("g", &["a:1"])]);
+    rec.wait_for(WAIT, |m| {
+        m.last().is_some_and(|m| addresses(m, "job") == ["a:1"])
+    })
+    .await
+    .unwrap();
+    feed_b.full(vec![group("g", &["b:1"])]);
+    let msgs = rec
+        .wait_for(WAIT, |m| {
+            m.last()
+                .is_some_and(|m| addresses(m, "job") == ["a:1", "b:1"])
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        t0.elapsed(),
+        Duration::ZERO,
+        "first states are not throttled"
+    );
+    assert!(msgs.last().unwrap().snapshot.job("job").unwrap().is_ready());
+    assert!(!msgs[0].snapshot.job("job").unwrap().is_ready());
+    // A later change in the same interval waits for the tick.
+    feed_a.changed(vec![group("g", &["a:2"])]);
+    rec.wait_for(WAIT, |m| {
+        m.last()
+            .is_some_and(|m| addresses(m, "job") == ["a:2", "b:1"])
+    })
+    .await
+    .unwrap();
+    assert!(t0.elapsed() > Duration::ZERO && t0.elapsed() <= interval);
+}
