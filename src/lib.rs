@@ -4,7 +4,9 @@
 //! - `common`: value types every room shares (durations, secrets, HTTP client settings).
 //! - `discovery`: one module per mechanism and the registry of `*_sd_configs` keys.
 //! - `relabel`: relabel rules and target population, exactly as Prometheus.
+//! - `shard`: assignment of targets to scrapers (rendezvous hashing).
 
 pub mod common;
 pub mod discovery;
 pub mod relabel;
+pub mod shard;
