@@ -9,4 +9,5 @@
 pub mod common;
 pub mod discovery;
 pub mod relabel;
+pub mod server;
 pub mod shard;

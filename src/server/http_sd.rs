@@ -1,0 +1,55 @@
+//! `GET /api/v1/sd/{job}`: a job's kept targets in Prometheus' HTTP SD JSON, optionally one shard
+//! of them (`?shards=n&shard=i`), with an ETag so that an unchanged job costs a consumer nothing.
+//!
+//! Prometheus' own HTTP SD never sends `If-None-Match` (and treats 304 as an error), so a 304 is
+//! only ever the answer to a request that asked for it.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use super::{json_error, AppState};
+use crate::shard::Shard;
+
+#[derive(Deserialize)]
+pub struct ShardQuery {
+    shard: Option<String>,
+    shards: Option<String>,
+}
+
+pub async fn job_targets(
+    state: web::Data<AppState>,
+    job: web::Path<String>,
+    query: web::Query<ShardQuery>,
+    request: HttpRequest,
+) -> HttpResponse {
+    let shard = match Shard::from_query(query.shard.as_deref(), query.shards.as_deref()) {
+        Ok(shard) => shard,
+        Err(message) => return json_error(actix_web::http::StatusCode::BAD_REQUEST, &message),
+    };
+    let view = state.view.latest();
+    let Some(job_view) = view.jobs.get(job.as_str()) else {
+        return json_error(
+            actix_web::http::StatusCode::NOT_FOUND,
+            &format!("job {:?} not found", job.as_str()),
+        );
+    };
+    let rendered = job_view.http_sd(shard);
+    let unchanged = request
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|tag| tag.trim() == rendered.etag || tag.trim() == "*")
+        });
+    if unchanged {
+        return HttpResponse::NotModified()
+            .insert_header((header::ETAG, rendered.etag.clone()))
+            .finish();
+    }
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((header::ETAG, rendered.etag.clone()))
+        .body(rendered.body.clone())
+}
