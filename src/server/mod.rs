@@ -4,6 +4,7 @@
 pub mod file_sd_output;
 pub mod http_sd;
 pub mod pipeline;
+pub mod process_metrics;
 
 use std::sync::Arc;
 use std::time::Instant;
