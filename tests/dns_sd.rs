@@ -600,7 +600,65 @@ nameservers: ['{}']
         .unwrap();
 }
 
+/// A scrape config's discovery keys, read through the registry as the config loader reads them.
+struct DiscoveryKeys(Vec<std::sync::Arc<dyn DiscoveryConfig>>);
+
+impl<'de> serde::Deserialize<'de> for DiscoveryKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Keys;
+        impl<'de> serde::de::Visitor<'de> for Keys {
+            type Value = DiscoveryKeys;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a scrape config")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DiscoveryKeys, A::Error> {
+                let mut configs = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    match promsd::discovery::next_sd_configs(&key, &mut map)? {
+                        Some(list) => {
+                            configs.extend(list.into_iter().map(promsd::discovery::into_discovery))
+                        }
+                        None => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DiscoveryKeys(configs))
+            }
+        }
+        d.deserialize_map(Keys)
+    }
+}
+
 #[test]
-fn the_mechanism_is_registered_under_dns_sd_configs() {
+fn dns_sd_configs_is_read_through_the_registry() {
     assert!(promsd::discovery::IMPLEMENTED.contains(&"dns"));
+    let keys: DiscoveryKeys = serde_yaml::from_str(
+        "
+job_name: web
+dns_sd_configs:
+  - names: [_http._tcp.example.test]
+  - names: [web.example.test]
+    type: A
+    port: 80
+",
+    )
+    .unwrap();
+    assert_eq!(keys.0.len(), 2);
+    assert!(keys.0.iter().all(|c| c.mechanism() == "dns"));
+    assert_ne!(keys.0[0].identity(), keys.0[1].identity());
+
+    let err = serde_yaml::from_str::<DiscoveryKeys>(
+        "job_name: web\ndns_sd_configs:\n  - names: [web.example.test]\n    type: A\n",
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        err.contains("a port is required in DNS-SD configs for all record types except SRV"),
+        "{err}"
+    );
 }

@@ -350,7 +350,7 @@ impl Lookup {
     }
 
     async fn refresh(self: Arc<Self>) -> Result<Refreshed, DiscoveryError> {
-        let resolver = Arc::new(self.resolver()?);
+        let resolver = Arc::new(self.resolver().await?);
         let record_type = self.record_type;
         let mut answers = futures::stream::iter(self.names.clone())
             .map(move |name| {
@@ -391,11 +391,15 @@ impl Lookup {
     }
 
     /// A resolver from the system configuration or the configured servers, without answer cache.
-    fn resolver(&self) -> Result<RefreshResolver, DiscoveryError> {
+    async fn resolver(&self) -> Result<RefreshResolver, DiscoveryError> {
         let (config, mut options) = if self.nameservers.is_empty() {
-            hickory_resolver::system_conf::read_system_conf().map_err(|e| {
-                DiscoveryError::new(format!("could not load the system DNS configuration: {e}"))
-            })?
+            // A file read: kept off the thread that runs the actors.
+            tokio::task::spawn_blocking(hickory_resolver::system_conf::read_system_conf)
+                .await
+                .map_err(|e| DiscoveryError::new(format!("reading the DNS configuration: {e}")))?
+                .map_err(|e| {
+                    DiscoveryError::new(format!("could not load the system DNS configuration: {e}"))
+                })?
         } else {
             let servers = self
                 .nameservers
@@ -869,6 +873,26 @@ mod tests {
                 "_x._tcp.svc.example.",
                 "_x._tcp.svc."
             ]
+        );
+    }
+
+    #[test]
+    fn lookup_metrics_have_prometheus_names() {
+        let mut registry = Registry::default();
+        register_metrics(&mut registry);
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        assert!(
+            text.contains("# TYPE prometheus_sd_dns_lookups counter"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nprometheus_sd_dns_lookups_total "),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nprometheus_sd_dns_lookup_failures_total "),
+            "{text}"
         );
     }
 
