@@ -2,6 +2,9 @@
 //! test (Debian package `dnsmasq-base`; these tests fail when it is missing). Each test points
 //! the config's `nameservers` (a promsd extension) at it, and changes records by rewriting its
 //! hosts file and sending SIGHUP, or by restarting it on the same port.
+//!
+//! The lookup counters are process-wide (as in Prometheus) and tests may share a process, so
+//! tests assert that they grew, never their exact value.
 
 use std::io::Write;
 use std::net::{TcpListener, TcpStream, UdpSocket};
@@ -490,15 +493,28 @@ srv-host=_a._tcp.example.test,a.example.test,2001
 txt-record=_d._tcp.example.test,present
 ",
     );
-    let Update::Changed(changed) = next_update(&mut d).await else {
-        panic!("not a change")
-    };
-    let summary: Vec<(&str, Vec<String>)> = changed
-        .iter()
-        .map(|g| (&*g.source, addresses(std::slice::from_ref(g), &g.source)))
-        .collect();
+    // A refresh that overlaps the restart may see some names fail: gather changes until a, b
+    // and d have changed, and check that c never does.
+    let mut seen: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    while seen.len() < 3 {
+        let Update::Changed(changed) = next_update(&mut d).await else {
+            panic!("not a change")
+        };
+        for g in &changed {
+            assert_ne!(
+                &*g.source, "_c._tcp.other.test",
+                "a failed name must keep its targets"
+            );
+            seen.insert(
+                g.source.to_string(),
+                addresses(std::slice::from_ref(g), &g.source),
+            );
+        }
+    }
+    let seen: Vec<(&str, Vec<String>)> =
+        seen.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
     assert_eq!(
-        summary,
+        seen,
         [
             (
                 "_a._tcp.example.test",
@@ -507,7 +523,7 @@ txt-record=_d._tcp.example.test,present
             ("_b._tcp.example.test", vec![]),
             ("_d._tcp.example.test", vec![]),
         ],
-        "a changed, b and d removed, c (failed) untouched"
+        "a changed, b (NXDOMAIN) and d (no SRV record) removed"
     );
     assert!(dns::lookup_failures_total() > failures_before);
 }
@@ -530,7 +546,6 @@ async fn a_thousand_names_resolve_with_none_lost() {
         names.join(", "),
         server.addr()
     ));
-    let failures_before = dns::lookup_failures_total();
     let groups = first_state(&config).await;
     assert_eq!(groups.len(), 1000);
     for i in 0..1000 {
@@ -539,7 +554,6 @@ async fn a_thousand_names_resolve_with_none_lost() {
             [format!("host{i}.example.test:{}", 10_000 + i)]
         );
     }
-    assert_eq!(dns::lookup_failures_total(), failures_before);
 }
 
 #[actix::test]
