@@ -21,6 +21,10 @@
 //!   would otherwise answer from memory until the TTL runs out), and `/etc/resolv.conf` is read
 //!   again at each refresh, as Prometheus does per lookup.
 //! - Names are looked up in parallel, at most [`CONCURRENT_LOOKUPS`] at a time.
+//! - Retries: each query is retried by the resolver (`options attempts:` and `timeout:` of
+//!   `/etc/resolv.conf`; 2 attempts of 5 s by default) and tried on every configured server;
+//!   `/etc/hosts` is not consulted (Prometheus asks DNS only). Names under `localhost.` are
+//!   answered by the resolver itself (RFC 6761) without a query.
 //! - When every name failed, the refresh itself fails: nothing changes, the error is counted in
 //!   `prometheus_sd_refresh_failures_total` and shown by the status API, and the refresh is
 //!   retried with backoff before the next interval. (Prometheus logs per name only.)
