@@ -427,12 +427,9 @@ impl Lookup {
         options.use_hosts_file = ResolveHosts::Never;
         options.max_active_requests = options.max_active_requests.max(2 * CONCURRENT_LOOKUPS);
         let ndots = options.ndots;
-        let mut search: Vec<Name> = config.search().to_vec();
-        if let Some(domain) = config.domain() {
-            if !search.contains(domain) {
-                search.push(domain.clone());
-            }
-        }
+        // resolv.conf's last `search` or `domain` line, as miekg/dns reads it; hickory's extra
+        // `domain()` (which may come from the host name) is not part of Prometheus' list.
+        let search: Vec<Name> = config.search().to_vec();
         let resolver = TokioResolver::builder_with_config(config, TokioRuntimeProvider::default())
             .with_options(options)
             .build()
