@@ -13,6 +13,7 @@ use promsd_actors::DiscoveryConfig;
 use serde::de::{self, DeserializeOwned, MapAccess};
 
 pub mod http;
+pub mod dns;
 pub mod static_sd;
 
 /// A mechanism's config as the product sees it: the engine's contract plus what loading needs.
@@ -95,6 +96,7 @@ macro_rules! mechanisms {
 // config type.
 mechanisms! {
     "http" => http::HttpSdConfig,
+    "dns" => dns::DnsSdConfig,
 }
 
 /// Every mechanism Prometheus 3.x knows (`<name>_sd_configs`), implemented here or not.
