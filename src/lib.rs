@@ -5,6 +5,8 @@
 //! - `discovery`: one module per mechanism and the registry of `*_sd_configs` keys.
 //! - `relabel`: relabel rules and target population, exactly as Prometheus.
 
+pub mod cli;
 pub mod common;
+pub mod config;
 pub mod discovery;
 pub mod relabel;
