@@ -209,8 +209,11 @@ impl<'de, K: DeserializeSeed<'de>, I: InlineKeys> Visitor<'de> for KeyRouter<'_,
             .seed
             .take()
             .expect("a key is routed to the derived code once");
+        // The derived code rejects only unknown keys here; its list of expected keys would
+        // leave the inline ones out, so it is not repeated.
         seed.deserialize(de::value::StrDeserializer::<E>::new(key))
             .map(Routed::Own)
+            .map_err(|_| E::custom(format_args!("unknown field `{key}`")))
     }
 }
 
@@ -400,16 +403,26 @@ impl Serialize for TlsVersion {
 
 impl<'de> Deserialize<'de> for TlsVersion {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        [
-            TlsVersion::Tls10,
-            TlsVersion::Tls11,
-            TlsVersion::Tls12,
-            TlsVersion::Tls13,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == s)
-        .ok_or_else(|| de::Error::custom(format!("unknown TLS version: {s}")))
+        // A visitor, so that an unknown version is reported where it stands.
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = TlsVersion;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a TLS version (TLS10, TLS11, TLS12, TLS13)")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<TlsVersion, E> {
+                [
+                    TlsVersion::Tls10,
+                    TlsVersion::Tls11,
+                    TlsVersion::Tls12,
+                    TlsVersion::Tls13,
+                ]
+                .into_iter()
+                .find(|v| v.as_str() == s)
+                .ok_or_else(|| E::custom(format!("unknown TLS version: {s}")))
+            }
+        }
+        d.deserialize_str(V)
     }
 }
 
@@ -577,10 +590,7 @@ impl InlineKeys for ProxyConfig {
         map: &mut A,
     ) -> Result<(), A::Error> {
         match key {
-            "proxy_url" => {
-                self.proxy_url = map.next_value::<Option<String>>()?.unwrap_or_default();
-                check_url(&self.proxy_url).map_err(de::Error::custom)?;
-            }
+            "proxy_url" => self.proxy_url = map.next_value_seed(CheckedUrl)?,
             "no_proxy" => self.no_proxy = map.next_value::<Option<String>>()?.unwrap_or_default(),
             "proxy_from_environment" => {
                 self.proxy_from_environment = map.next_value::<Option<bool>>()?.unwrap_or_default()
@@ -596,10 +606,54 @@ impl InlineKeys for ProxyConfig {
     }
 }
 
+/// A URL checked where it stands in the input (`null` is no URL).
+struct CheckedUrl;
+
+impl<'de> DeserializeSeed<'de> for CheckedUrl {
+    type Value = String;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl Visitor<'_> for CheckedUrl {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a URL")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+        check_url(v).map_err(E::custom)?;
+        Ok(v.to_owned())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<String, E> {
+        Ok(String::new())
+    }
+}
+
+/// Replaces the password of a URL that does not parse, so that error messages never show it.
+fn redact_userinfo(raw: &str) -> String {
+    let Some((scheme, rest)) = raw.split_once("://") else {
+        return raw.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:xxxxx@{host}{path}")
+        }
+        _ => raw.to_owned(),
+    }
+}
+
 /// The few URLs Go's `url.Parse` rejects that matter in configs: bad escapes, control
 /// characters, an unclosed IPv6 bracket.
 fn check_url(raw: &str) -> Result<(), String> {
-    let bad = |why: &str| Err(format!("parse {raw:?}: {why}"));
+    let bad = |why: &str| Err(format!("parse {:?}: {why}", redact_userinfo(raw)));
     if raw.bytes().any(|b| b < 0x20 || b == 0x7f) {
         return bad("net/url: invalid control character in URL");
     }

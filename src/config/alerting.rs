@@ -97,7 +97,10 @@ pub struct AlertmanagerConfig {
     pub scheme: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub path_prefix: String,
-    #[serde(default = "default_timeout")]
+    #[serde(
+        default = "default_timeout",
+        deserialize_with = "super::global::duration"
+    )]
     pub timeout: Duration,
     #[serde(default = "default_api_version")]
     pub api_version: String,

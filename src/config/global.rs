@@ -17,15 +17,27 @@ pub const DEFAULT_EVALUATION_INTERVAL: Duration = Duration::from_secs(60);
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GlobalConfig {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_duration"
+    )]
     pub scrape_interval: Option<Duration>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_duration"
+    )]
     pub scrape_timeout: Option<Duration>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scrape_protocols: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_duration"
+    )]
     pub evaluation_interval: Option<Duration>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_duration"
+    )]
     pub rule_query_offset: Option<Duration>,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub query_log_file: String,
@@ -59,6 +71,36 @@ pub struct GlobalConfig {
     pub always_scrape_classic_histograms: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extra_scrape_metrics: Option<bool>,
+}
+
+/// Reads an optional duration, parsing it where it stands in the input so that a bad one is
+/// reported at its own line and column.
+pub(crate) fn opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    struct V;
+    impl Visitor<'_> for V {
+        type Value = Option<Duration>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a duration such as 15s")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            v.parse().map(Some).map_err(E::custom)
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            self.visit_str(&v.to_string())
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            self.visit_str(&v.to_string())
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+    d.deserialize_any(V)
+}
+
+/// Reads a duration, parsed where it stands (see [`opt_duration`]).
+pub(crate) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    opt_duration(d).map(Option::unwrap_or_default)
 }
 
 pub(crate) fn is_zero(n: &u64) -> bool {

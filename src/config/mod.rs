@@ -47,21 +47,45 @@ use position::YamlIndex;
 pub(crate) use crate::common::http_config::join_dir;
 
 /// A loaded, checked configuration.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default)]
 pub struct Config {
     pub global: GlobalConfig,
-    #[serde(skip_serializing_if = "AlertingConfig::is_empty")]
     pub alerting: AlertingConfig,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rule_files: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub scrape_config_files: Vec<String>,
     /// The scrape configs of the main file, then those of `scrape_config_files`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub scrape_configs: Vec<ScrapeConfig>,
+    /// How many of `scrape_configs` come from the main file.
+    pub main_file_scrape_configs: usize,
     /// The file it was read from.
-    #[serde(skip)]
     pub file: PathBuf,
+}
+
+impl Serialize for Config {
+    /// The main file as Prometheus prints it: the scrape configs of `scrape_config_files` stay
+    /// in their files.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Printed<'a> {
+            global: &'a GlobalConfig,
+            #[serde(skip_serializing_if = "AlertingConfig::is_empty")]
+            alerting: &'a AlertingConfig,
+            #[serde(skip_serializing_if = "<[_]>::is_empty")]
+            rule_files: &'a [String],
+            #[serde(skip_serializing_if = "<[_]>::is_empty")]
+            scrape_config_files: &'a [String],
+            #[serde(skip_serializing_if = "<[_]>::is_empty")]
+            scrape_configs: &'a [ScrapeConfig],
+        }
+        Printed {
+            global: &self.global,
+            alerting: &self.alerting,
+            rule_files: &self.rule_files,
+            scrape_config_files: &self.scrape_config_files,
+            scrape_configs: &self.scrape_configs[..self.main_file_scrape_configs],
+        }
+        .serialize(s)
+    }
 }
 
 /// The top level as written.
@@ -134,7 +158,15 @@ fn parse<T: for<'de> Deserialize<'de>>(
     };
     match value {
         Ok(v) => Ok((v, index)),
-        Err(e) => Err(source.yaml(e)),
+        Err(e) => {
+            let mut e = source.yaml(e);
+            for internal in ["struct RawConfig", "struct ScrapeConfigsFile"] {
+                e.message = e
+                    .message
+                    .replace(internal, "a map of configuration sections");
+            }
+            Err(e)
+        }
     }
 }
 
@@ -180,6 +212,7 @@ impl Config {
             rule_files: raw.rule_files.unwrap_or_default(),
             scrape_config_files: raw.scrape_config_files.unwrap_or_default(),
             scrape_configs: Vec::new(),
+            main_file_scrape_configs: 0,
             file: file.to_owned(),
         };
         config.global.validate().map_err(|e| source.error(e))?;
@@ -246,6 +279,7 @@ impl Config {
         {
             join_dir(dir, f);
         }
+        config.main_file_scrape_configs = scrape_configs.len();
         config.scrape_configs = scrape_configs;
         let mut extra = Vec::new();
         for pattern in &config.scrape_config_files {

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use super::error::{at, PathError};
 use super::global::{
-    is_false, is_zero, validate_protocol, validate_protocols, ByteSize, GlobalConfig,
+    is_false, is_zero, opt_duration, validate_protocol, validate_protocols, ByteSize, GlobalConfig,
     NameValidation, DEFAULT_SCRAPE_PROTOCOLS, PROTO_FIRST_SCRAPE_PROTOCOLS,
 };
 use crate::common::http_config::{
@@ -50,9 +50,17 @@ pub struct ScrapeConfig {
     pub track_timestamps_staleness: bool,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub params: BTreeMap<String, Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_duration"
+    )]
     pub scrape_interval: Option<Duration>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_duration"
+    )]
     pub scrape_timeout: Option<Duration>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scrape_protocols: Option<Vec<String>>,
@@ -146,29 +154,49 @@ impl<'de> Deserialize<'de> for ScrapeConfig {
     }
 }
 
-/// A list of relabel rules where a null entry is an error with `message`.
-pub(crate) fn non_null_rules<'de, D: Deserializer<'de>>(
+/// A list (or `null`) where a null entry is an error with `message`, raised where the list
+/// stands.
+pub(crate) fn non_null_list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     d: D,
     message: &'static str,
-) -> Result<Vec<RelabelConfig>, D::Error> {
-    struct V(&'static str);
-    impl<'de> Visitor<'de> for V {
-        type Value = Vec<RelabelConfig>;
+) -> Result<Vec<T>, D::Error> {
+    struct V<T>(&'static str, std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+        type Value = Vec<T>;
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a list of relabel rules")
+            f.write_str("a list")
         }
         fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
             Ok(Vec::new())
         }
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
             let mut out = Vec::new();
-            while let Some(rule) = seq.next_element::<Option<RelabelConfig>>()? {
-                out.push(rule.ok_or_else(|| de::Error::custom(self.0))?);
+            while let Some(item) = seq.next_element::<Option<T>>()? {
+                out.push(item.ok_or_else(|| de::Error::custom(self.0))?);
             }
             Ok(out)
         }
     }
-    d.deserialize_any(V(message))
+    d.deserialize_any(V(message, std::marker::PhantomData))
+}
+
+/// A list of relabel rules where a null entry is an error with `message`.
+pub(crate) fn non_null_rules<'de, D: Deserializer<'de>>(
+    d: D,
+    message: &'static str,
+) -> Result<Vec<RelabelConfig>, D::Error> {
+    non_null_list(d, message)
+}
+
+/// `static_configs`: target groups, none of them null.
+struct StaticGroups;
+
+impl<'de> de::DeserializeSeed<'de> for StaticGroups {
+    type Value = Vec<TargetGroup>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        non_null_list(d, "empty or null section in static_configs")
+    }
 }
 
 fn target_rules<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<RelabelConfig>, D::Error> {
@@ -232,12 +260,8 @@ impl InlineKeys for SdKeys {
     ) -> Result<(), A::Error> {
         self.keys.push(key.to_owned());
         if key == "static_configs" {
-            let groups: Option<Vec<Option<TargetGroup>>> = map.next_value()?;
-            for g in groups.unwrap_or_default() {
-                let g =
-                    g.ok_or_else(|| de::Error::custom("empty or null section in static_configs"))?;
-                self.static_groups.push(g);
-            }
+            let groups = map.next_value_seed(StaticGroups)?;
+            self.static_groups.extend(groups);
             return Ok(());
         }
         match discovery::next_sd_configs(key, map)? {
