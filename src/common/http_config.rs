@@ -307,11 +307,56 @@ impl<'de, I: InlineKeys> Visitor<'de> for KnownKey<I> {
 // ---------------------------------------------------------------------------------------------
 // The settings
 
+/// A boolean as Prometheus' YAML decoder (YAML 1.1) reads it: `true`/`false`, also
+/// `yes`/`no`/`on`/`off`/`y`/`n` in their usual casings; `null` is `false` (Go's zero value).
+/// Use with `#[serde(deserialize_with = "...")]`.
+pub fn yaml11_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    opt_yaml11_bool(d).map(Option::unwrap_or_default)
+}
+
+/// Like [`yaml11_bool`], `null` being `None` (Go's nil `*bool`).
+pub fn opt_yaml11_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    struct V;
+    impl Visitor<'_> for V {
+        type Value = Option<bool>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a boolean")
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            match v {
+                "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On"
+                | "ON" => Ok(Some(true)),
+                "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off"
+                | "OFF" => Ok(Some(false)),
+                _ => Err(E::invalid_type(de::Unexpected::Str(v), &self)),
+            }
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+    d.deserialize_any(V)
+}
+
+/// Reads a YAML 1.1 boolean as a map value.
+struct Yaml11Bool;
+
+impl<'de> DeserializeSeed<'de> for Yaml11Bool {
+    type Value = bool;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        yaml11_bool(d)
+    }
+}
+
 /// Why HTTP client settings are invalid: Prometheus' message, and the key it is about
 /// (a path relative to the map holding the settings, such as `oauth2.client_id`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HttpConfigError {
-    pub key: &'static str,
+    pub key: String,
     pub message: String,
 }
 
@@ -323,9 +368,9 @@ impl fmt::Display for HttpConfigError {
 
 impl std::error::Error for HttpConfigError {}
 
-fn fail(key: &'static str, message: impl Into<String>) -> Result<(), HttpConfigError> {
+fn fail(key: impl Into<String>, message: impl Into<String>) -> Result<(), HttpConfigError> {
     Err(HttpConfigError {
-        key,
+        key: key.into(),
         message: message.into(),
     })
 }
@@ -450,6 +495,7 @@ pub struct TlsConfig {
     pub key_ref: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub server_name: String,
+    #[serde(deserialize_with = "yaml11_bool")]
     pub insecure_skip_verify: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub min_version: Option<TlsVersion>,
@@ -483,7 +529,7 @@ impl TlsConfig {
         ]) > 1
         {
             return fail(
-                key,
+                format!("{key}.ca_file"),
                 "at most one of ca, ca_file & ca_ref must be configured",
             );
         }
@@ -494,7 +540,7 @@ impl TlsConfig {
         ]) > 1
         {
             return fail(
-                key,
+                format!("{key}.cert_file"),
                 "at most one of cert, cert_file & cert_ref must be configured",
             );
         }
@@ -504,17 +550,34 @@ impl TlsConfig {
             !self.key_ref.is_empty(),
         ]) > 1
         {
-            return fail(key, "at most one of key and key_file must be configured");
+            return fail(
+                format!("{key}.key_file"),
+                "at most one of key and key_file must be configured",
+            );
         }
+        let first_set = |names: [(&'static str, bool); 3]| -> String {
+            let name = names.iter().find(|(_, set)| *set).map_or("", |(n, _)| n);
+            format!("{key}.{name}")
+        };
+        let cert = first_set([
+            ("cert", !self.cert.is_empty()),
+            ("cert_file", !self.cert_file.is_empty()),
+            ("cert_ref", !self.cert_ref.is_empty()),
+        ]);
+        let client_key = first_set([
+            ("key", !self.key.is_empty()),
+            ("key_file", !self.key_file.is_empty()),
+            ("key_ref", !self.key_ref.is_empty()),
+        ]);
         if self.using_client_cert() && !self.using_client_key() {
             return fail(
-                key,
+                cert,
                 "exactly one of key or key_file must be configured when a client certificate is configured",
             );
         }
         if self.using_client_key() && !self.using_client_cert() {
             return fail(
-                key,
+                client_key,
                 "exactly one of cert or cert_file must be configured when a client key is configured",
             );
         }
@@ -593,7 +656,7 @@ impl InlineKeys for ProxyConfig {
             "proxy_url" => self.proxy_url = map.next_value_seed(CheckedUrl)?,
             "no_proxy" => self.no_proxy = map.next_value::<Option<String>>()?.unwrap_or_default(),
             "proxy_from_environment" => {
-                self.proxy_from_environment = map.next_value::<Option<bool>>()?.unwrap_or_default()
+                self.proxy_from_environment = map.next_value_seed(Yaml11Bool)?
             }
             "proxy_connect_header" => {
                 self.proxy_connect_header = map
@@ -952,7 +1015,7 @@ impl HttpClientConfig {
             ]) > 1
             {
                 return fail(
-                    "basic_auth",
+                    "basic_auth.username_file",
                     "at most one of basic_auth username, username_file & username_ref must be configured",
                 );
             }
@@ -963,7 +1026,7 @@ impl HttpClientConfig {
             ]) > 1
             {
                 return fail(
-                    "basic_auth",
+                    "basic_auth.password_file",
                     "at most one of basic_auth password, password_file & password_ref must be configured",
                 );
             }
@@ -982,7 +1045,7 @@ impl HttpClientConfig {
             ]) > 1
             {
                 return fail(
-                    "authorization",
+                    "authorization.credentials_file",
                     "at most one of authorization credentials & credentials_file must be configured",
                 );
             }
@@ -1069,7 +1132,7 @@ impl HttpClientConfig {
                 let canonical = canonical_header_key(name);
                 if RESERVED_HEADERS.contains(&canonical.as_str()) {
                     return fail(
-                        "http_headers",
+                        format!("http_headers.{name}"),
                         format!("setting header {canonical:?} is not allowed"),
                     );
                 }
@@ -1130,12 +1193,8 @@ impl InlineKeys for HttpClientConfig {
             "tls_config" => {
                 self.tls_config = map.next_value::<Option<TlsConfig>>()?.unwrap_or_default()
             }
-            "follow_redirects" => {
-                self.follow_redirects = map.next_value::<Option<bool>>()?.unwrap_or_default()
-            }
-            "enable_http2" => {
-                self.enable_http2 = map.next_value::<Option<bool>>()?.unwrap_or_default()
-            }
+            "follow_redirects" => self.follow_redirects = map.next_value_seed(Yaml11Bool)?,
+            "enable_http2" => self.enable_http2 = map.next_value_seed(Yaml11Bool)?,
             "http_headers" => {
                 self.http_headers = Some(
                     map.next_value::<Option<BTreeMap<String, Option<Header>>>>()?

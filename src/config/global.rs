@@ -7,6 +7,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::error::{at, PathError};
+use crate::common::http_config::{opt_yaml11_bool, yaml11_bool};
 use crate::common::Duration;
 
 pub const DEFAULT_SCRAPE_INTERVAL: Duration = Duration::from_secs(60);
@@ -63,13 +64,19 @@ pub struct GlobalConfig {
     pub metric_name_validation_scheme: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub metric_name_escaping_scheme: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_yaml11_bool"
+    )]
     pub scrape_native_histograms: Option<bool>,
-    #[serde(skip_serializing_if = "is_false")]
+    #[serde(skip_serializing_if = "is_false", deserialize_with = "yaml11_bool")]
     pub convert_classic_histograms_to_nhcb: bool,
-    #[serde(skip_serializing_if = "is_false")]
+    #[serde(skip_serializing_if = "is_false", deserialize_with = "yaml11_bool")]
     pub always_scrape_classic_histograms: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_yaml11_bool"
+    )]
     pub extra_scrape_metrics: Option<bool>,
 }
 

@@ -130,9 +130,9 @@ impl YamlIndex {
                     // A key. Non-scalar keys get a placeholder name.
                     let name = scalar.unwrap_or("?").to_owned();
                     let full = join(path, &name);
-                    if seen.is_empty() {
-                        // The parser marks a block map's start at its first key's colon: the
-                        // map starts where its first key does.
+                    if seen.is_empty() && path.ends_with(']') {
+                        // The parser marks a block map's start at its first key's colon: a
+                        // map that is a sequence item starts where its first key does.
                         self.nodes.insert(path.clone(), pos);
                         if let Some((seq, _)) = path.rsplit_once('[') {
                             if let Some(last) = self.items.get_mut(seq).and_then(|v| v.last_mut()) {
@@ -255,5 +255,17 @@ scrape_configs:
         let dup = idx.duplicate.unwrap();
         assert_eq!(dup.key, "c");
         assert_eq!((dup.position.line, dup.position.column), (4, 3));
+    }
+
+    #[test]
+    fn nested_map_at_the_end_of_an_item() {
+        let doc = "scrape_configs:\n  - job_name: a\n    honor_labels: maybe\n    tls_config:\n      insecure_skip_verify: True\n";
+        let idx = YamlIndex::build(doc).expect("parses");
+        assert_eq!(idx.scalar("scrape_configs[0].job_name"), Some("a"));
+        let pos = Position {
+            line: 3,
+            column: 19,
+        };
+        assert_eq!(idx.item_at("scrape_configs", pos), Some(0), "{idx:?}");
     }
 }

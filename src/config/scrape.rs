@@ -19,6 +19,7 @@ use super::global::{
 use crate::common::http_config::{
     deserialize_with_inline, HttpClientConfig, InlineKeys, WithInline,
 };
+use crate::common::http_config::{opt_yaml11_bool, yaml11_bool};
 use crate::common::Duration;
 use crate::discovery::{self, static_sd::StaticConfig, SdConfig, SdConfigs};
 use crate::relabel::RelabelConfig;
@@ -42,11 +43,15 @@ fn default_scheme() -> String {
 pub struct ScrapeConfig {
     #[serde(default)]
     pub job_name: String,
-    #[serde(default, skip_serializing_if = "is_false")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_false",
+        deserialize_with = "yaml11_bool"
+    )]
     pub honor_labels: bool,
-    #[serde(default = "yes")]
+    #[serde(default = "yes", deserialize_with = "yaml11_bool")]
     pub honor_timestamps: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "yaml11_bool")]
     pub track_timestamps_staleness: bool,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub params: BTreeMap<String, Vec<String>>,
@@ -66,22 +71,31 @@ pub struct ScrapeConfig {
     pub scrape_protocols: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub fallback_scrape_protocol: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_yaml11_bool"
+    )]
     pub scrape_native_histograms: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_yaml11_bool"
+    )]
     pub always_scrape_classic_histograms: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_yaml11_bool"
+    )]
     pub convert_classic_histograms_to_nhcb: Option<bool>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub scrape_failure_log_file: String,
-    #[serde(
-        default = "default_metrics_path",
-        skip_serializing_if = "String::is_empty"
-    )]
+    #[serde(default = "default_metrics_path")]
     pub metrics_path: String,
-    #[serde(default = "default_scheme", skip_serializing_if = "String::is_empty")]
+    #[serde(default = "default_scheme")]
     pub scheme: String,
-    #[serde(default = "yes")]
+    #[serde(default = "yes", deserialize_with = "yaml11_bool")]
     pub enable_compression: bool,
     #[serde(default, skip_serializing_if = "ByteSize::is_zero")]
     pub body_size_limit: ByteSize,
@@ -105,7 +119,11 @@ pub struct ScrapeConfig {
     pub metric_name_validation_scheme: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub metric_name_escaping_scheme: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_yaml11_bool"
+    )]
     pub extra_scrape_metrics: Option<bool>,
     #[serde(
         default,
