@@ -26,13 +26,25 @@
 //!     #[serde(skip)]
 //!     http_client_config: HttpClientConfig,
 //! }
-//! promsd::inline_struct!(MySdConfig, http_client_config: HttpClientConfig);
+//!
+//! // Optional: checks run once the map is read, here Prometheus' own HTTP checks.
+//! fn check(c: &mut MySdConfig) -> Result<(), String> {
+//!     c.http_client_config.validate().map_err(|e| e.to_string())
+//! }
+//! promsd::inline_struct!(MySdConfig, http_client_config: HttpClientConfig, finish = check);
 //!
 //! let c: MySdConfig = serde_yaml::from_str("url: http://a\nbearer_token: t\n").unwrap();
 //! assert_eq!(c.url, "http://a");
+//! // Validation moved the deprecated bearer_token into authorization, as Prometheus does.
+//! assert_eq!(c.http_client_config.authorization.unwrap().kind, "Bearer");
 //! let err = serde_yaml::from_str::<MySdConfig>("url: x\nbearer_tokn: t\n").unwrap_err();
 //! assert_eq!(err.location().unwrap().line(), 2);
+//! assert!(err.to_string().contains("unknown field `bearer_tokn`"));
+//! let err = serde_yaml::from_str::<MySdConfig>("url: x\nbasic_auth: {}\nbearer_token: t\n");
+//! assert!(err.is_err());
 //! ```
+//!
+//! In the config's `SdConfig::resolve_paths`, call [`HttpClientConfig::resolve_paths`].
 
 use std::collections::BTreeMap;
 use std::fmt;

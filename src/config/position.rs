@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use yaml_rust2::parser::{Event, Parser};
-use yaml_rust2::scanner::Marker;
+use yaml_rust2::scanner::{Marker, Scanner, TScalarStyle, TokenType};
 
 /// A 1-based line and column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -75,6 +75,12 @@ impl YamlIndex {
     pub fn build(text: &str) -> Option<YamlIndex> {
         let mut index = YamlIndex::default();
         let mut stack: Vec<Frame> = Vec::new();
+        // The parser marks an empty sequence item (`-` and nothing) where the next token
+        // starts; the `-` tokens tell where it really is.
+        let dashes: Vec<Position> = Scanner::new(text.chars())
+            .filter(|t| matches!(t.1, TokenType::BlockEntry))
+            .map(|t| position(&t.0))
+            .collect();
         let mut parser = Parser::new_from_str(text);
         loop {
             let (event, marker) = parser.next_token().ok()?;
@@ -82,7 +88,20 @@ impl YamlIndex {
             match event {
                 Event::StreamEnd | Event::DocumentEnd => break,
                 Event::StreamStart | Event::DocumentStart | Event::Nothing => {}
-                Event::Scalar(value, ..) => {
+                Event::Scalar(value, style, ..) => {
+                    let in_seq = matches!(stack.last(), Some(Frame::Seq { .. }));
+                    let pos = if in_seq && value.is_empty() && style == TScalarStyle::Plain {
+                        // An empty entry's mark is just after its dash.
+                        match dashes.iter().rev().find(|d| **d < pos) {
+                            Some(d) => Position {
+                                line: d.line,
+                                column: d.column.saturating_sub(1).max(1),
+                            },
+                            None => pos,
+                        }
+                    } else {
+                        pos
+                    };
                     if let Some(path) = index.node(&mut stack, pos, Some(&value), true) {
                         index.scalars.insert(path, value);
                     }
@@ -247,6 +266,15 @@ scrape_configs:
         assert_eq!(idx.position("a.b[1].c").map(|p| p.column), Some(13));
         assert_eq!(idx.scalar("a.d"), Some("x"));
         assert_eq!(idx.scalar("a.b[0]"), Some("1"));
+    }
+
+    #[test]
+    fn an_empty_item_is_where_its_dash_is() {
+        let idx = YamlIndex::build("a:\n  - x\n  -\n  - y\nb:\n  -\n").unwrap();
+        let at = |p: &str| idx.position(p).map(|p| (p.line, p.column));
+        assert_eq!(at("a[1]"), Some((3, 3)));
+        assert_eq!(at("a[2]"), Some((4, 5)));
+        assert_eq!(at("b[0]"), Some((6, 3)));
     }
 
     #[test]
