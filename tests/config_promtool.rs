@@ -28,6 +28,10 @@ const DIFFERENCES: &[(&str, &str)] = &[
         "scrape_config_files arrived in 2.43",
     ),
     (
+        "valid/http_every_key.yml",
+        "HTTP keys added after 2.42 (*_ref, JWT bearer oauth2, username_file, ...)",
+    ),
+    (
         "valid/http_basic_auth_file.yml",
         "inline tls_config ca/cert/key arrived after 2.42",
     ),

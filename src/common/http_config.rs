@@ -1189,13 +1189,10 @@ impl InlineKeys for HttpClientConfig {
         map: &mut A,
     ) -> Result<(), A::Error> {
         match key {
-            "basic_auth" => {
-                self.basic_auth = Some(map.next_value::<Option<_>>()?.unwrap_or_default())
-            }
-            "authorization" => {
-                self.authorization = Some(map.next_value::<Option<_>>()?.unwrap_or_default())
-            }
-            "oauth2" => self.oauth2 = Some(map.next_value::<Option<_>>()?.unwrap_or_default()),
+            // A null section is no section (Go's nil pointer).
+            "basic_auth" => self.basic_auth = map.next_value()?,
+            "authorization" => self.authorization = map.next_value()?,
+            "oauth2" => self.oauth2 = map.next_value()?,
             "bearer_token" => {
                 self.bearer_token = map.next_value::<Option<Secret>>()?.unwrap_or_default()
             }
@@ -1208,13 +1205,14 @@ impl InlineKeys for HttpClientConfig {
             "follow_redirects" => self.follow_redirects = map.next_value_seed(Yaml11Bool)?,
             "enable_http2" => self.enable_http2 = map.next_value_seed(Yaml11Bool)?,
             "http_headers" => {
-                self.http_headers = Some(
-                    map.next_value::<Option<BTreeMap<String, Option<Header>>>>()?
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|(k, v)| (k, v.unwrap_or_default()))
-                        .collect(),
-                )
+                self.http_headers = map
+                    .next_value::<Option<BTreeMap<String, Option<Header>>>>()?
+                    .map(|headers| {
+                        headers
+                            .into_iter()
+                            .map(|(k, v)| (k, v.unwrap_or_default()))
+                            .collect()
+                    })
             }
             proxy => self.proxy.read_value(proxy, map)?,
         }
@@ -1243,6 +1241,12 @@ mod tests {
     fn defaults_follow_redirects_and_http2() {
         let c = parse("{}").unwrap();
         assert!(c.follow_redirects && c.enable_http2);
+        assert_eq!(c, HttpClientConfig::default());
+    }
+
+    #[test]
+    fn null_sections_are_absent() {
+        let c = parse("basic_auth: ~\nauthorization:\noauth2: null\nhttp_headers:\n").unwrap();
         assert_eq!(c, HttpClientConfig::default());
     }
 
