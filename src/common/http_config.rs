@@ -26,13 +26,25 @@
 //!     #[serde(skip)]
 //!     http_client_config: HttpClientConfig,
 //! }
-//! promsd::inline_struct!(MySdConfig, http_client_config: HttpClientConfig);
+//!
+//! // Optional: checks run once the map is read, here Prometheus' own HTTP checks.
+//! fn check(c: &mut MySdConfig) -> Result<(), String> {
+//!     c.http_client_config.validate().map_err(|e| e.to_string())
+//! }
+//! promsd::inline_struct!(MySdConfig, http_client_config: HttpClientConfig, finish = check);
 //!
 //! let c: MySdConfig = serde_yaml::from_str("url: http://a\nbearer_token: t\n").unwrap();
 //! assert_eq!(c.url, "http://a");
+//! // Validation moved the deprecated bearer_token into authorization, as Prometheus does.
+//! assert_eq!(c.http_client_config.authorization.unwrap().kind, "Bearer");
 //! let err = serde_yaml::from_str::<MySdConfig>("url: x\nbearer_tokn: t\n").unwrap_err();
 //! assert_eq!(err.location().unwrap().line(), 2);
+//! assert!(err.to_string().contains("unknown field `bearer_tokn`"));
+//! let err = serde_yaml::from_str::<MySdConfig>("url: x\nbasic_auth: {}\nbearer_token: t\n");
+//! assert!(err.is_err());
 //! ```
+//!
+//! In the config's `SdConfig::resolve_paths`, call [`HttpClientConfig::resolve_paths`].
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -209,8 +221,11 @@ impl<'de, K: DeserializeSeed<'de>, I: InlineKeys> Visitor<'de> for KeyRouter<'_,
             .seed
             .take()
             .expect("a key is routed to the derived code once");
+        // The derived code rejects only unknown keys here; its list of expected keys would
+        // leave the inline ones out, so it is not repeated.
         seed.deserialize(de::value::StrDeserializer::<E>::new(key))
             .map(Routed::Own)
+            .map_err(|_| E::custom(format_args!("unknown field `{key}`")))
     }
 }
 
@@ -304,11 +319,56 @@ impl<'de, I: InlineKeys> Visitor<'de> for KnownKey<I> {
 // ---------------------------------------------------------------------------------------------
 // The settings
 
+/// A boolean as Prometheus' YAML decoder (YAML 1.1) reads it: `true`/`false`, also
+/// `yes`/`no`/`on`/`off`/`y`/`n` in their usual casings; `null` is `false` (Go's zero value).
+/// Use with `#[serde(deserialize_with = "...")]`.
+pub fn yaml11_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    opt_yaml11_bool(d).map(Option::unwrap_or_default)
+}
+
+/// Like [`yaml11_bool`], `null` being `None` (Go's nil `*bool`).
+pub fn opt_yaml11_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    struct V;
+    impl Visitor<'_> for V {
+        type Value = Option<bool>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a boolean")
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            match v {
+                "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On"
+                | "ON" => Ok(Some(true)),
+                "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off"
+                | "OFF" => Ok(Some(false)),
+                _ => Err(E::invalid_type(de::Unexpected::Str(v), &self)),
+            }
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+    d.deserialize_any(V)
+}
+
+/// Reads a YAML 1.1 boolean as a map value.
+struct Yaml11Bool;
+
+impl<'de> DeserializeSeed<'de> for Yaml11Bool {
+    type Value = bool;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        yaml11_bool(d)
+    }
+}
+
 /// Why HTTP client settings are invalid: Prometheus' message, and the key it is about
 /// (a path relative to the map holding the settings, such as `oauth2.client_id`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HttpConfigError {
-    pub key: &'static str,
+    pub key: String,
     pub message: String,
 }
 
@@ -320,9 +380,9 @@ impl fmt::Display for HttpConfigError {
 
 impl std::error::Error for HttpConfigError {}
 
-fn fail(key: &'static str, message: impl Into<String>) -> Result<(), HttpConfigError> {
+fn fail(key: impl Into<String>, message: impl Into<String>) -> Result<(), HttpConfigError> {
     Err(HttpConfigError {
-        key,
+        key: key.into(),
         message: message.into(),
     })
 }
@@ -400,16 +460,26 @@ impl Serialize for TlsVersion {
 
 impl<'de> Deserialize<'de> for TlsVersion {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        [
-            TlsVersion::Tls10,
-            TlsVersion::Tls11,
-            TlsVersion::Tls12,
-            TlsVersion::Tls13,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == s)
-        .ok_or_else(|| de::Error::custom(format!("unknown TLS version: {s}")))
+        // A visitor, so that an unknown version is reported where it stands.
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = TlsVersion;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a TLS version (TLS10, TLS11, TLS12, TLS13)")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<TlsVersion, E> {
+                [
+                    TlsVersion::Tls10,
+                    TlsVersion::Tls11,
+                    TlsVersion::Tls12,
+                    TlsVersion::Tls13,
+                ]
+                .into_iter()
+                .find(|v| v.as_str() == s)
+                .ok_or_else(|| E::custom(format!("unknown TLS version: {s}")))
+            }
+        }
+        d.deserialize_str(V)
     }
 }
 
@@ -437,6 +507,7 @@ pub struct TlsConfig {
     pub key_ref: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub server_name: String,
+    #[serde(deserialize_with = "yaml11_bool")]
     pub insecure_skip_verify: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub min_version: Option<TlsVersion>,
@@ -470,7 +541,7 @@ impl TlsConfig {
         ]) > 1
         {
             return fail(
-                key,
+                format!("{key}.ca_file"),
                 "at most one of ca, ca_file & ca_ref must be configured",
             );
         }
@@ -481,7 +552,7 @@ impl TlsConfig {
         ]) > 1
         {
             return fail(
-                key,
+                format!("{key}.cert_file"),
                 "at most one of cert, cert_file & cert_ref must be configured",
             );
         }
@@ -491,17 +562,34 @@ impl TlsConfig {
             !self.key_ref.is_empty(),
         ]) > 1
         {
-            return fail(key, "at most one of key and key_file must be configured");
+            return fail(
+                format!("{key}.key_file"),
+                "at most one of key and key_file must be configured",
+            );
         }
+        let first_set = |names: [(&'static str, bool); 3]| -> String {
+            let name = names.iter().find(|(_, set)| *set).map_or("", |(n, _)| n);
+            format!("{key}.{name}")
+        };
+        let cert = first_set([
+            ("cert", !self.cert.is_empty()),
+            ("cert_file", !self.cert_file.is_empty()),
+            ("cert_ref", !self.cert_ref.is_empty()),
+        ]);
+        let client_key = first_set([
+            ("key", !self.key.is_empty()),
+            ("key_file", !self.key_file.is_empty()),
+            ("key_ref", !self.key_ref.is_empty()),
+        ]);
         if self.using_client_cert() && !self.using_client_key() {
             return fail(
-                key,
+                cert,
                 "exactly one of key or key_file must be configured when a client certificate is configured",
             );
         }
         if self.using_client_key() && !self.using_client_cert() {
             return fail(
-                key,
+                client_key,
                 "exactly one of cert or cert_file must be configured when a client key is configured",
             );
         }
@@ -577,13 +665,10 @@ impl InlineKeys for ProxyConfig {
         map: &mut A,
     ) -> Result<(), A::Error> {
         match key {
-            "proxy_url" => {
-                self.proxy_url = map.next_value::<Option<String>>()?.unwrap_or_default();
-                check_url(&self.proxy_url).map_err(de::Error::custom)?;
-            }
+            "proxy_url" => self.proxy_url = map.next_value_seed(CheckedUrl)?,
             "no_proxy" => self.no_proxy = map.next_value::<Option<String>>()?.unwrap_or_default(),
             "proxy_from_environment" => {
-                self.proxy_from_environment = map.next_value::<Option<bool>>()?.unwrap_or_default()
+                self.proxy_from_environment = map.next_value_seed(Yaml11Bool)?
             }
             "proxy_connect_header" => {
                 self.proxy_connect_header = map
@@ -596,10 +681,54 @@ impl InlineKeys for ProxyConfig {
     }
 }
 
+/// A URL checked where it stands in the input (`null` is no URL).
+struct CheckedUrl;
+
+impl<'de> DeserializeSeed<'de> for CheckedUrl {
+    type Value = String;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl Visitor<'_> for CheckedUrl {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a URL")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+        check_url(v).map_err(E::custom)?;
+        Ok(v.to_owned())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<String, E> {
+        Ok(String::new())
+    }
+}
+
+/// Replaces the password of a URL that does not parse, so that error messages never show it.
+fn redact_userinfo(raw: &str) -> String {
+    let Some((scheme, rest)) = raw.split_once("://") else {
+        return raw.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:xxxxx@{host}{path}")
+        }
+        _ => raw.to_owned(),
+    }
+}
+
 /// The few URLs Go's `url.Parse` rejects that matter in configs: bad escapes, control
 /// characters, an unclosed IPv6 bracket.
 fn check_url(raw: &str) -> Result<(), String> {
-    let bad = |why: &str| Err(format!("parse {raw:?}: {why}"));
+    let bad = |why: &str| Err(format!("parse {:?}: {why}", redact_userinfo(raw)));
     if raw.bytes().any(|b| b < 0x20 || b == 0x7f) {
         return bad("net/url: invalid control character in URL");
     }
@@ -898,7 +1027,7 @@ impl HttpClientConfig {
             ]) > 1
             {
                 return fail(
-                    "basic_auth",
+                    "basic_auth.username_file",
                     "at most one of basic_auth username, username_file & username_ref must be configured",
                 );
             }
@@ -909,7 +1038,7 @@ impl HttpClientConfig {
             ]) > 1
             {
                 return fail(
-                    "basic_auth",
+                    "basic_auth.password_file",
                     "at most one of basic_auth password, password_file & password_ref must be configured",
                 );
             }
@@ -928,7 +1057,7 @@ impl HttpClientConfig {
             ]) > 1
             {
                 return fail(
-                    "authorization",
+                    "authorization.credentials_file",
                     "at most one of authorization credentials & credentials_file must be configured",
                 );
             }
@@ -1015,7 +1144,7 @@ impl HttpClientConfig {
                 let canonical = canonical_header_key(name);
                 if RESERVED_HEADERS.contains(&canonical.as_str()) {
                     return fail(
-                        "http_headers",
+                        format!("http_headers.{name}"),
                         format!("setting header {canonical:?} is not allowed"),
                     );
                 }
@@ -1060,13 +1189,10 @@ impl InlineKeys for HttpClientConfig {
         map: &mut A,
     ) -> Result<(), A::Error> {
         match key {
-            "basic_auth" => {
-                self.basic_auth = Some(map.next_value::<Option<_>>()?.unwrap_or_default())
-            }
-            "authorization" => {
-                self.authorization = Some(map.next_value::<Option<_>>()?.unwrap_or_default())
-            }
-            "oauth2" => self.oauth2 = Some(map.next_value::<Option<_>>()?.unwrap_or_default()),
+            // A null section is no section (Go's nil pointer).
+            "basic_auth" => self.basic_auth = map.next_value()?,
+            "authorization" => self.authorization = map.next_value()?,
+            "oauth2" => self.oauth2 = map.next_value()?,
             "bearer_token" => {
                 self.bearer_token = map.next_value::<Option<Secret>>()?.unwrap_or_default()
             }
@@ -1076,20 +1202,17 @@ impl InlineKeys for HttpClientConfig {
             "tls_config" => {
                 self.tls_config = map.next_value::<Option<TlsConfig>>()?.unwrap_or_default()
             }
-            "follow_redirects" => {
-                self.follow_redirects = map.next_value::<Option<bool>>()?.unwrap_or_default()
-            }
-            "enable_http2" => {
-                self.enable_http2 = map.next_value::<Option<bool>>()?.unwrap_or_default()
-            }
+            "follow_redirects" => self.follow_redirects = map.next_value_seed(Yaml11Bool)?,
+            "enable_http2" => self.enable_http2 = map.next_value_seed(Yaml11Bool)?,
             "http_headers" => {
-                self.http_headers = Some(
-                    map.next_value::<Option<BTreeMap<String, Option<Header>>>>()?
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|(k, v)| (k, v.unwrap_or_default()))
-                        .collect(),
-                )
+                self.http_headers = map
+                    .next_value::<Option<BTreeMap<String, Option<Header>>>>()?
+                    .map(|headers| {
+                        headers
+                            .into_iter()
+                            .map(|(k, v)| (k, v.unwrap_or_default()))
+                            .collect()
+                    })
             }
             proxy => self.proxy.read_value(proxy, map)?,
         }
@@ -1118,6 +1241,12 @@ mod tests {
     fn defaults_follow_redirects_and_http2() {
         let c = parse("{}").unwrap();
         assert!(c.follow_redirects && c.enable_http2);
+        assert_eq!(c, HttpClientConfig::default());
+    }
+
+    #[test]
+    fn null_sections_are_absent() {
+        let c = parse("basic_auth: ~\nauthorization:\noauth2: null\nhttp_headers:\n").unwrap();
         assert_eq!(c, HttpClientConfig::default());
     }
 
