@@ -14,6 +14,7 @@ use serde::de::{self, DeserializeOwned, MapAccess};
 
 pub mod http;
 pub mod dns;
+pub mod file;
 pub mod static_sd;
 
 /// A mechanism's config as the product sees it: the engine's contract plus what loading needs.
@@ -97,6 +98,7 @@ macro_rules! mechanisms {
 mechanisms! {
     "http" => http::HttpSdConfig,
     "dns" => dns::DnsSdConfig,
+    "file" => file::FileSdConfig,
 }
 
 /// Every mechanism Prometheus 3.x knows (`<name>_sd_configs`), implemented here or not.
