@@ -112,6 +112,7 @@ struct Seen {
     path: String,
     query: Vec<(String, String)>,
     token: Option<String>,
+    authorization: Option<String>,
 }
 
 impl Seen {
@@ -225,6 +226,10 @@ async fn handle(req: HttpRequest, consul: web::Data<Consul>) -> HttpResponse {
         token: req
             .headers()
             .get("X-Consul-Token")
+            .map(|v| v.to_str().unwrap().to_owned()),
+        authorization: req
+            .headers()
+            .get("Authorization")
             .map(|v| v.to_str().unwrap().to_owned()),
     };
     let min_index: u64 = seen.param("index").map_or(0, |i| i.parse().unwrap());
@@ -721,12 +726,60 @@ async fn query_parameters_and_token() {
         })
         .await;
 
+    // Without `allow_stale` (and without a token): no `stale`, no token header.
+    drop(d);
     let stale_off = config(&consul, "allow_stale: false\nservices: [web]");
     let mut d = start(&stale_off);
     next_ok(&mut d).await;
-    let last = consul.seen_on("/v1/health/service/web").pop().unwrap();
-    assert_eq!(last.param("stale"), None);
-    assert_eq!(last.token, None);
+    let tokenless: Vec<Seen> = consul
+        .seen_on("/v1/health/service/web")
+        .into_iter()
+        .filter(|s| s.token.is_none())
+        .collect();
+    assert!(!tokenless.is_empty());
+    for seen in tokenless {
+        assert_eq!(seen.param("stale"), None, "{seen:?}");
+    }
+}
+
+/// The deprecated `username`/`password` become basic auth; `authorization` reads its
+/// credentials file at each request, so a rotated token is used without a restart.
+#[actix_rt::test]
+async fn http_client_authentication() {
+    let consul = Consul::start("dc1");
+    consul.register(Instance::new("web", "w1", "10.0.0.1", 80));
+    let mut d = start(&config(
+        &consul,
+        "services: [web]\nusername: u\npassword: p",
+    ));
+    next_ok(&mut d).await;
+    // base64("u:p")
+    assert_eq!(
+        consul.seen_on("/v1/health/service/web")[0]
+            .authorization
+            .as_deref(),
+        Some("Basic dTpw")
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    std::fs::write(&file, "first\n").unwrap();
+    let c = config(
+        &consul,
+        &format!(
+            "services: [db]\nauthorization: {{type: Token, credentials_file: '{}'}}",
+            file.display()
+        ),
+    );
+    let mut d = start(&c);
+    next_ok(&mut d).await;
+    let seen = consul.seen_on("/v1/health/service/db");
+    assert_eq!(seen[0].authorization.as_deref(), Some("Token first"));
+    std::fs::write(&file, "second\n").unwrap();
+    consul.register(Instance::new("db", "d1", "10.0.0.2", 5432));
+    next_ok(&mut d).await;
+    let last = consul.seen_on("/v1/health/service/db").pop().unwrap();
+    assert_eq!(last.authorization.as_deref(), Some("Token second"));
 }
 
 /// A query whose `wait` runs out with the same index sends nothing, and the watch goes on

@@ -22,6 +22,7 @@ use super::client::HttpClient;
 use super::{
     count_rpc_failure, observe_rpc, ConsulSdConfig, RpcLabels, SERVICES_CALL, SERVICE_CALL,
 };
+use crate::common::http_config::redact_url;
 use crate::common::Secret;
 
 /// The longest part of an error answer's body kept in the error message.
@@ -145,7 +146,8 @@ impl Api {
     }
 
     async fn get(&self, url: Url) -> Result<Answer, String> {
-        let shown = format!("Get {:?}", url.as_str());
+        // A password written into `server` must not reach logs.
+        let shown = format!("Get {:?}", redact_url(url.as_str()));
         let request = self
             .http
             .get(url)

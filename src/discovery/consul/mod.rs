@@ -22,8 +22,9 @@
 //!
 //! # Where promsd differs
 //! - The first item is the full state, sent once the catalog and every watched service have
-//!   answered; later items carry one service's change, or the removal of services that left the
-//!   catalog (or stopped matching `services`/`tags`, which Prometheus keeps watching).
+//!   answered (a service whose first query keeps failing holds it back; its errors go out
+//!   meanwhile); later items carry one service's change, or the removal of services that left
+//!   the catalog (or stopped matching `services`/`tags`, which Prometheus keeps watching).
 //! - An index that goes backwards resets the watch's index to 0, as Consul's documentation
 //!   asks; a response without `X-Consul-Index` is compared by content. An unchanged answer sends
 //!   nothing.
