@@ -13,6 +13,7 @@ use promsd_actors::DiscoveryConfig;
 use serde::de::{self, DeserializeOwned, MapAccess};
 
 pub mod consul;
+pub mod http;
 pub mod static_sd;
 
 /// A mechanism's config as the product sees it: the engine's contract plus what loading needs.
@@ -33,7 +34,6 @@ pub fn into_discovery(config: Box<dyn SdConfig>) -> Arc<dyn DiscoveryConfig> {
 
 /// A list value that may be written as `null` (an empty list, as in Prometheus' YAML decoder).
 #[derive(Debug)]
-#[allow(dead_code)] // used once a mechanism is registered
 struct NullableList<T>(Vec<T>);
 
 impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for NullableList<T> {
@@ -47,7 +47,6 @@ impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for NullableList<T
     }
 }
 
-#[allow(dead_code)] // used once a mechanism is registered
 fn read_list<'de, A, T>(map: &mut A, key: &str) -> Result<SdConfigs, A::Error>
 where
     A: MapAccess<'de>,
@@ -97,6 +96,7 @@ macro_rules! mechanisms {
 // config type.
 mechanisms! {
     "consul" => consul::ConsulSdConfig,
+    "http" => http::HttpSdConfig,
 }
 
 /// Every mechanism Prometheus 3.x knows (`<name>_sd_configs`), implemented here or not.
