@@ -941,7 +941,7 @@ async fn unreachable_server_is_an_error() {
     let err = next(&mut d).await.unwrap_err();
     assert!(
         err.starts_with(&format!(
-            "error retrieving datacenter name: Get \"http://{address}/v1/agent/self\": "
+            "error retrieving datacenter name: error sending request for url (http://{address}/v1/agent/self)"
         )),
         "{err}"
     );

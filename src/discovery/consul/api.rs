@@ -11,18 +11,17 @@
 //! unparsable `X-Consul-Index` reads as 0, as the Go client ignores it.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::time::Duration;
 
 use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::Url;
 use tokio::time::Instant;
 
-use super::client::HttpClient;
 use super::{
     count_rpc_failure, observe_rpc, ConsulSdConfig, RpcLabels, SERVICES_CALL, SERVICE_CALL,
 };
-use crate::common::http_config::redact_url;
+use crate::common::http_client::{describe_error, HttpClient};
 use crate::common::Secret;
 
 /// The longest part of an error answer's body kept in the error message.
@@ -72,9 +71,9 @@ pub(super) fn base_url(server: &str, scheme: &str) -> Result<Url, String> {
 impl Api {
     /// Builds the API client; reads TLS files, so call it off the engine's thread.
     pub(super) fn new(c: &ConsulSdConfig, base: Url) -> Result<Self, String> {
-        let http = HttpClient::build(
+        let http = HttpClient::new(
             &c.http_client_config,
-            c.watch_timeout + Duration::from_secs(15),
+            Some(c.watch_timeout + Duration::from_secs(15)),
         )?;
         let mut common = Vec::new();
         for (key, value) in [
@@ -146,25 +145,14 @@ impl Api {
     }
 
     async fn get(&self, url: Url) -> Result<Answer, String> {
-        // A password written into `server` must not reach logs.
-        let shown = format!("Get {:?}", redact_url(url.as_str()));
-        let request = self
-            .http
-            .get(url)
-            .await
-            .map_err(|e| format!("{shown}: {e}"))?;
-        let request = if self.token.is_empty() {
-            request
-        } else {
-            let mut token = reqwest::header::HeaderValue::from_str(self.token.expose())
+        let mut extra = HeaderMap::new();
+        if !self.token.is_empty() {
+            let mut token = HeaderValue::from_str(self.token.expose())
                 .map_err(|_| "the consul SD token is not a valid header value".to_owned())?;
             token.set_sensitive(true);
-            request.header("X-Consul-Token", token)
-        };
-        let response = request
-            .send()
-            .await
-            .map_err(|e| format!("{shown}: {}", error_chain(&e)))?;
+            extra.insert("X-Consul-Token", token);
+        }
+        let response = self.http.get(url.as_str(), extra).await?;
         let status = response.status();
         let index = response
             .headers()
@@ -172,10 +160,7 @@ impl Api {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(0);
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| format!("{shown}: {}", error_chain(&e)))?;
+        let body = response.bytes().await.map_err(|e| describe_error(&e))?;
         if status != reqwest::StatusCode::OK {
             let text = String::from_utf8_lossy(&body[..body.len().min(MAX_ERROR_BODY)]);
             return Err(format!(
@@ -241,25 +226,6 @@ pub(super) fn parse_services(body: &[u8]) -> Result<BTreeMap<String, Vec<String>
         .into_iter()
         .map(|(name, tags)| (name, tags.unwrap_or_default()))
         .collect())
-}
-
-/// An error and its causes, `a: b: c`, without the URL (which the caller shows).
-fn error_chain(e: &reqwest::Error) -> String {
-    let mut out = String::new();
-    let mut current: Option<&dyn std::error::Error> = Some(e);
-    let mut last = String::new();
-    while let Some(err) = current {
-        let text = err.to_string();
-        if text != last {
-            if !out.is_empty() {
-                out.push_str(": ");
-            }
-            let _ = write!(out, "{text}");
-        }
-        last = text;
-        current = err.source();
-    }
-    out
 }
 
 #[cfg(test)]

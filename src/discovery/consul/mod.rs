@@ -36,11 +36,12 @@
 //! - A `refresh_interval` of 0 passes validation (Prometheus then panics starting the
 //!   discoverer); promsd refuses to start that discoverer with a clear error.
 //! - JSON parsing and target building run on the blocking pool, off the engine's thread.
+//! - HTTP goes through the shared client of `common::http_client` (what it does not support,
+//!   such as `tls_config.server_name` and secret references, it says there).
 //! - [`ConsulSdConfig::watch_timeout`] (the `wait` of blocking queries, 2 minutes) can be set
 //!   from code, for tests; it is not a YAML key.
 
 mod api;
-mod client;
 pub mod targets;
 mod watch;
 

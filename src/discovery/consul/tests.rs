@@ -136,7 +136,7 @@ fn secrets_never_print_but_make_identities_differ() {
 }
 
 #[test]
-fn build_refuses_zero_refresh_interval_and_unsupported_settings() {
+fn build_refuses_zero_refresh_interval_and_bad_schemes() {
     let ctx = BuildContext {
         provider: "consul/0".into(),
         config_name: "job".into(),
@@ -150,10 +150,7 @@ fn build_refuses_zero_refresh_interval_and_unsupported_settings() {
         err("refresh_interval: 0s"),
         "consul SD refresh_interval must be greater than 0"
     );
-    assert_eq!(
-        err("oauth2: {client_id: a, token_url: http://t}"),
-        "consul SD in promsd does not support oauth2 yet"
-    );
+    assert_eq!(err("server: 'ftp://c:1'"), "Unknown protocol scheme: ftp");
     assert_eq!(err("scheme: ftp"), "unsupported protocol scheme \"ftp\"");
     assert!(parse("{}").unwrap().build(&ctx).is_ok());
 }

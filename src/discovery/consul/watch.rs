@@ -27,7 +27,7 @@ use tokio_stream::StreamMap;
 
 use super::api::{self, Api};
 use super::targets::{self, ServiceEntry};
-use super::{client, count_rpc_failure, ConsulSdConfig, MAX_RETRY_DELAY};
+use super::{count_rpc_failure, ConsulSdConfig, MAX_RETRY_DELAY};
 
 /// What the discoverer needs from the config, checked when the discoverer is built.
 #[derive(Debug)]
@@ -40,7 +40,6 @@ pub(super) struct Settings {
 impl Settings {
     /// Checks what can be checked without I/O.
     pub(super) fn new(config: &ConsulSdConfig) -> Result<Self, DiscoveryError> {
-        client::check(&config.http_client_config).map_err(DiscoveryError::new)?;
         let base = api::base_url(&config.server, &config.scheme).map_err(DiscoveryError::new)?;
         Ok(Settings {
             config: config.clone(),
