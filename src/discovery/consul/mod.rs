@@ -60,6 +60,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::SdConfig;
 use crate::common::http_config::{BasicAuth, HttpClientConfig};
+use crate::common::secret::identity_of;
 use crate::common::{Duration, Secret};
 
 /// How long a blocking query waits for a change (Prometheus' `watchTimeout`).
@@ -283,48 +284,18 @@ impl Serialize for ConsulSdConfig {
     }
 }
 
-/// Every secret value of the HTTP settings, in a fixed order, for the identity key.
-fn http_secrets(h: &HttpClientConfig) -> Vec<&str> {
-    let mut out = vec![h.bearer_token.expose(), h.tls_config.key.expose()];
-    if let Some(b) = &h.basic_auth {
-        out.push(b.password.expose());
-    }
-    if let Some(a) = &h.authorization {
-        out.push(a.credentials.expose());
-    }
-    let mut proxies = vec![&h.proxy];
-    if let Some(o) = &h.oauth2 {
-        out.push(o.client_secret.expose());
-        out.push(o.client_certificate_key.expose());
-        out.push(o.tls_config.key.expose());
-        proxies.push(&o.proxy);
-    }
-    for p in proxies {
-        // The URL is shown redacted; its password is a secret.
-        out.push(&p.proxy_url);
-        for values in p.proxy_connect_header.values() {
-            out.extend(values.iter().map(Secret::expose));
-        }
-    }
-    for header in h.http_headers.iter().flat_map(|m| m.values()) {
-        out.extend(header.secrets.iter().map(Secret::expose));
-    }
-    out
-}
-
 impl DiscoveryConfig for ConsulSdConfig {
     fn mechanism(&self) -> &'static str {
         "consul"
     }
 
     fn identity(&self) -> String {
-        let mut key = serde_json::to_string(self).expect("a Consul SD config serializes");
-        for secret in [self.token.expose(), self.password.expose()]
-            .into_iter()
-            .chain(http_secrets(&self.http_client_config))
-        {
+        let mut key = identity_of(self);
+        // Proxy URLs serialize redacted; their passwords tell configs apart too.
+        let h = &self.http_client_config;
+        for proxy in std::iter::once(&h.proxy).chain(h.oauth2.as_ref().map(|o| &o.proxy)) {
             key.push('\u{1f}');
-            key.push_str(secret);
+            key.push_str(&proxy.proxy_url);
         }
         key.push('\u{1f}');
         key.push_str(&self.watch_timeout.as_millis().to_string());

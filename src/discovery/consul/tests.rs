@@ -133,6 +133,10 @@ fn secrets_never_print_but_make_identities_differ() {
     let d = parse("basic_auth: {username: u, password: p1}").unwrap();
     let e = parse("basic_auth: {username: u, password: p2}").unwrap();
     assert_ne!(d.identity(), e.identity());
+    let f = parse("proxy_url: http://u:p1@proxy:3128").unwrap();
+    let g = parse("proxy_url: http://u:p2@proxy:3128").unwrap();
+    assert_ne!(f.identity(), g.identity());
+    assert!(!format!("{f:?}").contains("p1"));
 }
 
 #[test]
