@@ -12,6 +12,7 @@ use std::sync::Arc;
 use promsd_actors::DiscoveryConfig;
 use serde::de::{self, DeserializeOwned, MapAccess};
 
+pub mod consul;
 pub mod http;
 pub mod dns;
 pub mod file;
@@ -96,6 +97,7 @@ macro_rules! mechanisms {
 // One line per implemented mechanism: its name (the YAML key is `<name>_sd_configs`) and its
 // config type.
 mechanisms! {
+    "consul" => consul::ConsulSdConfig,
     "http" => http::HttpSdConfig,
     "dns" => dns::DnsSdConfig,
     "file" => file::FileSdConfig,
