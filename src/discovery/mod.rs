@@ -13,9 +13,9 @@ use promsd_actors::DiscoveryConfig;
 use serde::de::{self, DeserializeOwned, MapAccess};
 
 pub mod consul;
-pub mod http;
 pub mod dns;
 pub mod file;
+pub mod http;
 pub mod static_sd;
 
 /// A mechanism's config as the product sees it: the engine's contract plus what loading needs.
@@ -98,9 +98,9 @@ macro_rules! mechanisms {
 // config type.
 mechanisms! {
     "consul" => consul::ConsulSdConfig,
-    "http" => http::HttpSdConfig,
     "dns" => dns::DnsSdConfig,
     "file" => file::FileSdConfig,
+    "http" => http::HttpSdConfig,
 }
 
 /// Every mechanism Prometheus 3.x knows (`<name>_sd_configs`), implemented here or not.
