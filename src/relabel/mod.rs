@@ -1,24 +1,46 @@
-//! Relabeling: rules as written in `relabel_configs`, applied exactly as Prometheus does.
-//! (The shape of a rule; compilation and application land with the relabel room.)
+//! Relabeling and target population, exactly as Prometheus 3.x.
+//!
+//! # Layout
+//! - `config`: [`RelabelConfig`], one rule of `relabel_configs`, read and validated with
+//!   Prometheus' defaults and error messages.
+//! - `regexp` and `re2`: the rule's regex in Go RE2 syntax and semantics (anchored, `.` matches
+//!   newline, ASCII `\d \w \s \b`), on the `regex` crate; `$1`/`${name}` expansion as Go's.
+//! - `apply`: the 11 actions on a reusable [`LabelBuilder`]; [`relabel`], [`process`],
+//!   [`relabel_steps`].
+//! - `populate`: [`Populator`], Prometheus' `PopulateLabels` for a scrape job's targets.
+//! - `gofmt`: Go's `%q` and case mapping, which messages and `lowercase`/`uppercase` depend on.
+//!
+//! ```
+//! use promsd::relabel::{relabel, RelabelConfig};
+//! use promsd_actors::model::LabelSet;
+//!
+//! let rules: Vec<RelabelConfig> = serde_yaml::from_str(r#"
+//! - source_labels: [__meta_kubernetes_namespace]
+//!   target_label: namespace
+//! - action: labeldrop
+//!   regex: __meta_.*
+//! "#).unwrap();
+//! let target = LabelSet::from_pairs([("__address__", "10.0.0.1:9100"),
+//!                                    ("__meta_kubernetes_namespace", "web")]);
+//! let out = relabel(&rules, &target).unwrap();
+//! assert_eq!(out.get("namespace"), Some("web"));
+//! assert_eq!(out.get("__meta_kubernetes_namespace"), None);
+//! ```
 
-use serde::{Deserialize, Serialize};
+mod apply;
+mod config;
+mod gofmt;
+mod populate;
+mod re2;
+mod regexp;
 
-/// One relabel rule, as in `relabel_configs`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RelabelConfig {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub source_labels: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub separator: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub regex: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub modulus: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target_label: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub replacement: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub action: Option<String>,
-}
+pub use apply::{process, relabel, relabel_steps, Dropped, LabelBuilder, Step};
+pub use config::{Action, NameValidation, RelabelConfig};
+pub use populate::{
+    group_error_message, parse_go_duration, NotScraped, PopulatedTarget, Populator, ScrapeParams,
+};
+pub use re2::SyntaxError;
+pub use regexp::Regexp;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,367 @@
+//! Target population, exactly as Prometheus 3.x's `scrape.PopulateLabels`: the labels a target
+//! is discovered with (its own labels over its group's, then the scrape job's defaults where not
+//! already set), relabeling, and the checks that decide whether a target can be scraped.
+//!
+//! What Prometheus 3.x does here, and so do we:
+//! - a label with an empty value is no label (a target's empty label still hides its group's);
+//! - defaults: `job`, `__scrape_interval__`, `__scrape_timeout__`, `__metrics_path__`,
+//!   `__scheme__`, the three native-histogram switches, and `__param_<name>` (first value) for
+//!   each URL parameter, each only where not already set;
+//! - after relabeling: `__address__` must be set ("no address") and contain no `/`; no default
+//!   port is added (2.x added `:80`/`:443`); interval and timeout must parse, be non-zero and
+//!   timeout ≤ interval; the histogram switches must parse as Go booleans;
+//! - `__meta_*` labels are removed; other `__` labels stay (the scraper uses them);
+//!   `instance` defaults to `__address__`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use promsd_actors::model::{intern, LabelSet, Str, TargetGroup, ADDRESS_LABEL};
+
+use super::apply::{process, Dropped, LabelBuilder};
+use super::config::RelabelConfig;
+use super::gofmt::quote;
+use crate::common::Duration;
+
+pub const JOB_LABEL: &str = "job";
+pub const INSTANCE_LABEL: &str = "instance";
+pub const SCHEME_LABEL: &str = "__scheme__";
+pub const METRICS_PATH_LABEL: &str = "__metrics_path__";
+pub const SCRAPE_INTERVAL_LABEL: &str = "__scrape_interval__";
+pub const SCRAPE_TIMEOUT_LABEL: &str = "__scrape_timeout__";
+pub const PARAM_LABEL_PREFIX: &str = "__param_";
+pub const META_LABEL_PREFIX: &str = "__meta_";
+pub const CONVERT_CLASSIC_HISTOGRAMS_TO_NHCB_LABEL: &str = "__convert_classic_histograms_to_nhcb__";
+pub const ALWAYS_SCRAPE_CLASSIC_HISTOGRAMS_LABEL: &str = "__always_scrape_classic_histograms__";
+pub const SCRAPE_NATIVE_HISTOGRAMS_LABEL: &str = "__scrape_native_histograms__";
+
+/// What target population needs from a scrape job (the config loader maps `scrape_configs`
+/// entries, with global defaults applied, onto this).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScrapeParams {
+    pub job_name: String,
+    pub scheme: String,
+    pub metrics_path: String,
+    pub scrape_interval: Duration,
+    pub scrape_timeout: Duration,
+    /// URL parameters (`params`): name → values; the first value becomes `__param_<name>`.
+    pub params: BTreeMap<String, Vec<String>>,
+    pub convert_classic_histograms_to_nhcb: bool,
+    pub always_scrape_classic_histograms: bool,
+    pub scrape_native_histograms: bool,
+    pub relabel_configs: Vec<RelabelConfig>,
+}
+
+impl ScrapeParams {
+    /// A job with Prometheus' defaults: `http`, `/metrics`, every 1m with a 10s timeout.
+    pub fn new(job_name: impl Into<String>) -> Self {
+        ScrapeParams {
+            job_name: job_name.into(),
+            scheme: "http".into(),
+            metrics_path: "/metrics".into(),
+            scrape_interval: Duration::from_secs(60),
+            scrape_timeout: Duration::from_secs(10),
+            params: BTreeMap::new(),
+            convert_classic_histograms_to_nhcb: false,
+            always_scrape_classic_histograms: false,
+            scrape_native_histograms: false,
+            relabel_configs: Vec::new(),
+        }
+    }
+}
+
+/// Why a discovered target is not scraped.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum NotScraped {
+    /// A rule dropped it (`keep`, `drop`, `keepequal`, `dropequal`).
+    Dropped(Dropped),
+    /// It failed a check after relabeling; the message is Prometheus'.
+    Invalid(String),
+}
+
+impl fmt::Display for NotScraped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NotScraped::Dropped(d) => d.fmt(f),
+            NotScraped::Invalid(msg) => f.write_str(msg),
+        }
+    }
+}
+
+/// One discovered target after population.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PopulatedTarget {
+    /// The labels before relabeling (target, group and job defaults).
+    pub discovered: LabelSet,
+    /// The labels to scrape with, or why there are none.
+    pub result: Result<LabelSet, NotScraped>,
+}
+
+impl PopulatedTarget {
+    /// The final labels, if the target is scraped.
+    pub fn labels(&self) -> Option<&LabelSet> {
+        self.result.as_ref().ok()
+    }
+}
+
+/// A job's population settings, prepared once: shared default names and values, the rules.
+#[derive(Clone, Debug)]
+pub struct Populator {
+    /// The defaults, in Prometheus' order, then the URL parameters.
+    defaults: Vec<(Str, Str)>,
+    rules: Arc<[RelabelConfig]>,
+}
+
+impl Populator {
+    pub fn new(params: &ScrapeParams) -> Self {
+        let go_bool = |b: bool| intern(if b { "true" } else { "false" });
+        let mut defaults = vec![
+            (intern(JOB_LABEL), Str::from(params.job_name.as_str())),
+            (
+                intern(SCRAPE_INTERVAL_LABEL),
+                intern(&params.scrape_interval.to_string()),
+            ),
+            (
+                intern(SCRAPE_TIMEOUT_LABEL),
+                intern(&params.scrape_timeout.to_string()),
+            ),
+            (
+                intern(METRICS_PATH_LABEL),
+                Str::from(params.metrics_path.as_str()),
+            ),
+            (intern(SCHEME_LABEL), Str::from(params.scheme.as_str())),
+            (
+                intern(CONVERT_CLASSIC_HISTOGRAMS_TO_NHCB_LABEL),
+                go_bool(params.convert_classic_histograms_to_nhcb),
+            ),
+            (
+                intern(ALWAYS_SCRAPE_CLASSIC_HISTOGRAMS_LABEL),
+                go_bool(params.always_scrape_classic_histograms),
+            ),
+            (
+                intern(SCRAPE_NATIVE_HISTOGRAMS_LABEL),
+                go_bool(params.scrape_native_histograms),
+            ),
+        ];
+        for (name, values) in &params.params {
+            if let Some(first) = values.first() {
+                defaults.push((
+                    intern(&format!("{PARAM_LABEL_PREFIX}{name}")),
+                    Str::from(first.as_str()),
+                ));
+            }
+        }
+        Populator {
+            defaults,
+            rules: params.relabel_configs.clone().into(),
+        }
+    }
+
+    pub fn rules(&self) -> &[RelabelConfig] {
+        &self.rules
+    }
+
+    /// Prometheus' `PopulateDiscoveredLabels`: fills `lb` with the labels before relabeling.
+    pub fn discovered_labels(&self, target: &LabelSet, group: &LabelSet, lb: &mut LabelBuilder) {
+        lb.clear();
+        // Merge the two sorted sets; a name the target has (even empty) hides the group's.
+        let (t, g) = (target.pairs(), group.pairs());
+        let (mut i, mut j) = (0, 0);
+        while i < t.len() || j < g.len() {
+            let take_target = match (t.get(i), g.get(j)) {
+                (Some(a), Some(b)) => match a.0.cmp(&b.0) {
+                    std::cmp::Ordering::Less => true,
+                    std::cmp::Ordering::Greater => false,
+                    std::cmp::Ordering::Equal => {
+                        j += 1;
+                        true
+                    }
+                },
+                (Some(_), None) => true,
+                _ => false,
+            };
+            let (name, value) = if take_target {
+                i += 1;
+                &t[i - 1]
+            } else {
+                j += 1;
+                &g[j - 1]
+            };
+            if !value.is_empty() {
+                lb.push_sorted_unchecked(name.clone(), value.clone());
+            }
+        }
+        for (name, value) in &self.defaults {
+            if lb.get(name).is_empty() {
+                lb.set(name.clone(), value.clone());
+            }
+        }
+    }
+
+    /// Prometheus' `PopulateLabels` for one target of a group.
+    pub fn populate(
+        &self,
+        target: &LabelSet,
+        group: &LabelSet,
+        lb: &mut LabelBuilder,
+    ) -> PopulatedTarget {
+        self.discovered_labels(target, group, lb);
+        let discovered = lb.to_label_set();
+        let result = self.finish(lb);
+        PopulatedTarget { discovered, result }
+    }
+
+    /// Relabels the discovered labels in `lb` and checks the result.
+    fn finish(&self, lb: &mut LabelBuilder) -> Result<LabelSet, NotScraped> {
+        process(&self.rules, lb).map_err(NotScraped::Dropped)?;
+        let invalid = |msg: String| Err(NotScraped::Invalid(msg));
+        let addr = lb.get(ADDRESS_LABEL);
+        if addr.is_empty() {
+            return invalid("no address".into());
+        }
+        if addr.contains('/') {
+            return invalid(format!("{} is not a valid hostname", quote(addr)));
+        }
+        let interval = lb.get(SCRAPE_INTERVAL_LABEL);
+        let interval_ns = match parse_go_duration(interval) {
+            Ok(d) => d,
+            Err(e) => return invalid(format!("error parsing scrape interval: {e}")),
+        };
+        if interval_ns == 0 {
+            return invalid("scrape interval cannot be 0".into());
+        }
+        let timeout = lb.get(SCRAPE_TIMEOUT_LABEL);
+        let timeout_ns = match parse_go_duration(timeout) {
+            Ok(d) => d,
+            Err(e) => return invalid(format!("error parsing scrape timeout: {e}")),
+        };
+        if timeout_ns == 0 {
+            return invalid("scrape timeout cannot be 0".into());
+        }
+        if timeout_ns > interval_ns {
+            return invalid(format!(
+                "scrape timeout cannot be greater than scrape interval ({} > {})",
+                quote(timeout),
+                quote(interval)
+            ));
+        }
+        for (name, desc) in [
+            (
+                CONVERT_CLASSIC_HISTOGRAMS_TO_NHCB_LABEL,
+                "convert classic histograms to nhcb",
+            ),
+            (
+                ALWAYS_SCRAPE_CLASSIC_HISTOGRAMS_LABEL,
+                "always scrape classic histograms",
+            ),
+            (SCRAPE_NATIVE_HISTOGRAMS_LABEL, "scrape native histograms"),
+        ] {
+            let v = lb.get(name);
+            if !v.is_empty() && parse_go_bool(v).is_none() {
+                return invalid(format!(
+                    "error parsing {desc}: strconv.ParseBool: parsing {}: invalid syntax",
+                    quote(v)
+                ));
+            }
+        }
+        let addr: Str = lb
+            .pairs()
+            .iter()
+            .find(|(n, _)| &**n == ADDRESS_LABEL)
+            .map(|(_, v)| v.clone())
+            .expect("checked above");
+        lb.retain(|name| !name.starts_with(META_LABEL_PREFIX));
+        if lb.get(INSTANCE_LABEL).is_empty() {
+            lb.set(intern(INSTANCE_LABEL), addr);
+        }
+        // Label values are Rust strings, always valid UTF-8: Prometheus' last check holds.
+        Ok(lb.to_label_set())
+    }
+
+    /// Prometheus' `TargetsFromGroup`: every target of `group`, in order.
+    pub fn targets_from_group(
+        &self,
+        group: &TargetGroup,
+        lb: &mut LabelBuilder,
+    ) -> Vec<PopulatedTarget> {
+        group
+            .targets
+            .iter()
+            .map(|t| self.populate(t, &group.labels, lb))
+            .collect()
+    }
+}
+
+/// Prometheus' message for a target that failed a check, as `TargetsFromGroup` reports it.
+pub fn group_error_message(index: usize, group_source: &str, error: &str) -> String {
+    format!("instance {index} in group {group_source}: {error}")
+}
+
+/// Go's `strconv.ParseBool`.
+fn parse_go_bool(s: &str) -> Option<bool> {
+    match s {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
+}
+
+/// Prometheus' `model.ParseDuration`, with its messages; nanoseconds.
+pub fn parse_go_duration(s: &str) -> Result<u64, String> {
+    match s {
+        "0" => return Ok(0),
+        "" => return Err("empty duration string".into()),
+        _ => {}
+    }
+    const MS: u64 = 1_000_000;
+    let unit = |u: &str| -> Option<(u8, u64)> {
+        Some(match u {
+            "ms" => (7, MS),
+            "s" => (6, 1000 * MS),
+            "m" => (5, 60_000 * MS),
+            "h" => (4, 3_600_000 * MS),
+            "d" => (3, 86_400_000 * MS),
+            "w" => (2, 7 * 86_400_000 * MS),
+            "y" => (1, 365 * 86_400_000 * MS),
+            _ => return None,
+        })
+    };
+    let invalid = || format!("not a valid duration string: {}", quote(s));
+    let mut rest = s;
+    let mut total: u64 = 0;
+    let mut last_pos = 0;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(invalid());
+        }
+        let v: u64 = rest[..digits].parse().map_err(|_| invalid())?;
+        rest = &rest[digits..];
+        let letters = rest.bytes().take_while(|b| !b.is_ascii_digit()).count();
+        if letters == 0 {
+            return Err(invalid());
+        }
+        let u = &rest[..letters];
+        rest = &rest[letters..];
+        let Some((pos, mult)) = unit(u) else {
+            return Err(format!(
+                "unknown unit {} in duration {}",
+                quote(u),
+                quote(s)
+            ));
+        };
+        if pos <= last_pos {
+            return Err(invalid());
+        }
+        last_pos = pos;
+        if v > (1u64 << 63) / mult {
+            return Err("duration out of range".into());
+        }
+        total += v * mult;
+        if total > (1u64 << 63) - 1 {
+            return Err("duration out of range".into());
+        }
+    }
+    Ok(total)
+}

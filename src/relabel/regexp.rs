@@ -1,0 +1,485 @@
+//! The relabel regex: Go RE2 syntax and semantics, anchored as Prometheus 3.x anchors it
+//! (`^(?s:<regex>)$`: the whole value must match and `.` matches a newline), compiled once and
+//! shared (`Arc`) by every clone of a rule.
+//!
+//! Replacement templates (`$1`, `${1}`, `$name`, `${name}`, `$$`) are expanded exactly as Go's
+//! `regexp.Expand`: the longest run of letters, digits and `_` after `$` is the name (so `$1x` is
+//! the group named `1x`, which does not exist and expands to nothing), a missing or unmatched
+//! group expands to nothing, and a `$` not followed by a name is kept as is. Templates are parsed
+//! once per rule, not per target.
+//!
+//! The few shapes that dominate real configs (the default `(.*)`, plain literals, alternations of
+//! literals, `prefix(.*)` / `prefix(.+)`) are answered without running the regex engine.
+
+use std::fmt;
+use std::sync::{Arc, LazyLock};
+
+use super::re2::{self, SyntaxError};
+
+/// A compiled relabel regex; cheap to clone.
+#[derive(Clone)]
+pub struct Regexp(Arc<Inner>);
+
+struct Inner {
+    source: Box<str>,
+    regex: regex::Regex,
+    /// Go's capture names by group number (0 = the whole match).
+    names: Box<[Option<Box<str>>]>,
+    shape: Shape,
+}
+
+/// What the anchored pattern provably is, when that lets us skip the regex engine.
+#[derive(Debug)]
+enum Shape {
+    General,
+    /// `(.*)` or `.*`: matches everything; `group` tells whether group 1 exists.
+    Anything {
+        group: bool,
+    },
+    /// `(.+)` or `.+`.
+    NonEmpty {
+        group: bool,
+    },
+    /// A literal string (no metacharacters): matches exactly it.
+    Literal,
+    /// `a|b|c`, literals only.
+    Literals(Box<[Box<str>]>),
+    /// `prefix(.*)` or `prefix(.+)`: group 1 is the rest.
+    Prefix {
+        prefix: Box<str>,
+        non_empty: bool,
+    },
+}
+
+/// How big a compiled pattern may get (the `regex` crate's default is 10 MiB; Go accepts
+/// patterns such as `\pL{1000}` that need more).
+const SIZE_LIMIT: usize = 256 << 20;
+
+/// The default regex `(.*)`: its identity (not only its text) tells whether a rule set a regex,
+/// as Prometheus compares with its default by pointer.
+pub(crate) static DEFAULT_REGEX: LazyLock<Regexp> =
+    LazyLock::new(|| Regexp::new("(.*)").expect("default regex compiles"));
+
+fn is_plain_literal(s: &str) -> bool {
+    !s.contains([
+        '\\', '.', '+', '*', '?', '(', ')', '|', '[', ']', '{', '}', '^', '$',
+    ])
+}
+
+fn shape_of(source: &str) -> Shape {
+    match source {
+        "(.*)" => return Shape::Anything { group: true },
+        ".*" => return Shape::Anything { group: false },
+        "(.+)" => return Shape::NonEmpty { group: true },
+        ".+" => return Shape::NonEmpty { group: false },
+        _ => {}
+    }
+    if is_plain_literal(source) {
+        return Shape::Literal;
+    }
+    if source.contains('|')
+        && source
+            .split('|')
+            .all(|alt| !alt.is_empty() && is_plain_literal(alt))
+    {
+        return Shape::Literals(source.split('|').map(Box::from).collect());
+    }
+    for (suffix, non_empty) in [("(.*)", false), ("(.+)", true)] {
+        if let Some(prefix) = source.strip_suffix(suffix) {
+            if !prefix.is_empty() && is_plain_literal(prefix) {
+                return Shape::Prefix {
+                    prefix: prefix.into(),
+                    non_empty,
+                };
+            }
+        }
+    }
+    Shape::General
+}
+
+/// Group positions of one match: `slots[i]` is group `i`'s byte range, if it took part.
+pub(crate) type Slots = Vec<Option<(usize, usize)>>;
+
+impl Regexp {
+    /// Compiles `source` as Prometheus does: `^(?s:<source>)$` in Go syntax. Errors are Go's.
+    pub fn new(source: &str) -> Result<Regexp, SyntaxError> {
+        let wrapped = format!("^(?s:{source})$");
+        let translated = re2::translate(&wrapped)?;
+        let regex = regex::RegexBuilder::new(&translated.pattern)
+            .size_limit(SIZE_LIMIT)
+            .nest_limit(4 * 1000 + 16)
+            .build()
+            .map_err(|e| match e {
+                regex::Error::CompiledTooBig(_) => SyntaxError {
+                    code: re2::ERR_LARGE,
+                    expr: wrapped.clone(),
+                },
+                other => SyntaxError {
+                    // A pattern Go accepts but the translation could not express: never expected.
+                    code: "regexp/syntax: internal error",
+                    expr: format!("{wrapped} ({other})"),
+                },
+            })?;
+        debug_assert_eq!(regex.captures_len(), translated.names.len());
+        Ok(Regexp(Arc::new(Inner {
+            source: source.into(),
+            regex,
+            names: translated
+                .names
+                .into_iter()
+                .map(|n| n.map(String::into_boxed_str))
+                .collect(),
+            shape: shape_of(source),
+        })))
+    }
+
+    /// The regex as written in the config (without the anchors).
+    pub fn as_str(&self) -> &str {
+        &self.0.source
+    }
+
+    /// Whether `self` is the very default regex (not merely the same text).
+    pub(crate) fn is_default_instance(&self) -> bool {
+        Arc::ptr_eq(&self.0, &DEFAULT_REGEX.0)
+    }
+
+    /// Number of groups including group 0.
+    pub(crate) fn slots_len(&self) -> usize {
+        self.0.names.len()
+    }
+
+    /// Go's `MatchString` on the anchored pattern.
+    pub fn is_match(&self, s: &str) -> bool {
+        match &self.0.shape {
+            Shape::Anything { .. } => true,
+            Shape::NonEmpty { .. } => !s.is_empty(),
+            Shape::Literal => s == &*self.0.source,
+            Shape::Literals(alts) => alts.iter().any(|a| &**a == s),
+            Shape::Prefix { prefix, non_empty } => {
+                s.len() >= prefix.len() + usize::from(*non_empty) && s.starts_with(&**prefix)
+            }
+            Shape::General => self.0.regex.is_match(s),
+        }
+    }
+
+    /// The leftmost-first match starting the search at byte `at` (anchors still refer to the
+    /// whole of `s`), with its groups in `slots`. Go's `FindStringSubmatchIndex` when `at == 0`.
+    pub(crate) fn captures_at(&self, s: &str, at: usize, slots: &mut Slots) -> bool {
+        slots.clear();
+        let whole = Some((0, s.len()));
+        let fast = |slots: &mut Slots, hit: bool, group: Option<Option<(usize, usize)>>| {
+            if hit {
+                slots.push(whole);
+                slots.extend(group);
+            }
+            hit
+        };
+        match &self.0.shape {
+            // Every fast shape is anchored at the start: nothing matches after position 0.
+            _ if at > 0 && !matches!(self.0.shape, Shape::General) => false,
+            Shape::Anything { group } => fast(slots, true, group.then_some(whole)),
+            Shape::NonEmpty { group } => fast(slots, !s.is_empty(), group.then_some(whole)),
+            Shape::Literal | Shape::Literals(_) => fast(slots, self.is_match(s), None),
+            Shape::Prefix { prefix, .. } => {
+                let hit = self.is_match(s);
+                fast(slots, hit, Some(Some((prefix.len(), s.len()))))
+            }
+            Shape::General => {
+                let mut locs = self.0.regex.capture_locations();
+                if self.0.regex.captures_read_at(&mut locs, s, at).is_none() {
+                    return false;
+                }
+                slots.extend((0..locs.len()).map(|i| locs.get(i)));
+                true
+            }
+        }
+    }
+
+    /// Go's `ReplaceAllString(s, template)` into `dst`.
+    pub(crate) fn replace_all(
+        &self,
+        s: &str,
+        template: &Template,
+        slots: &mut Slots,
+        dst: &mut String,
+    ) {
+        dst.clear();
+        let mut last_match_end = 0;
+        let mut search_pos = 0;
+        while search_pos <= s.len() {
+            if !self.captures_at(s, search_pos, slots) {
+                break;
+            }
+            let (a0, a1) = slots[0].expect("group 0 of a match");
+            dst.push_str(&s[last_match_end..a0]);
+            // No replacement for an empty match right after the previous match.
+            if a1 > last_match_end || a0 == 0 {
+                template.expand(s, slots, dst);
+            }
+            last_match_end = a1;
+            let width = s[search_pos..].chars().next().map_or(1, char::len_utf8);
+            if search_pos + width > a1 {
+                search_pos += width;
+            } else if search_pos + 1 > a1 {
+                search_pos += 1;
+            } else {
+                search_pos = a1;
+            }
+        }
+        dst.push_str(&s[last_match_end..]);
+    }
+}
+
+impl fmt::Debug for Regexp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Regexp({:?})", self.as_str())
+    }
+}
+
+impl fmt::Display for Regexp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq for Regexp {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Regexp {}
+
+/// One piece of a parsed template.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Part {
+    Literal(Box<str>),
+    /// The first of these groups that took part in the match (a number names one group; a name
+    /// may name several).
+    Groups(Box<[usize]>),
+}
+
+/// A replacement template (`replacement`, or a `target_label` with `$`) parsed against its rule's
+/// regex.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Template {
+    parts: Box<[Part]>,
+}
+
+/// Go's `unicode.IsLetter || unicode.IsDigit || '_'`, the characters of a `$name`.
+fn name_len(s: &str) -> usize {
+    static NAME: LazyLock<regex::Regex> =
+        LazyLock::new(|| regex::Regex::new(r"\A[\p{L}\p{Nd}_]+").expect("valid"));
+    NAME.find(s).map_or(0, |m| m.end())
+}
+
+/// Go's `extract`: after a `$`, `(name, rest)` or `None` when malformed.
+fn extract(s: &str) -> Option<(&str, &str)> {
+    let (brace, body) = match s.strip_prefix('{') {
+        Some(b) => (true, b),
+        None => (false, s),
+    };
+    let n = name_len(body);
+    if n == 0 {
+        return None;
+    }
+    let name = &body[..n];
+    let mut rest = &body[n..];
+    if brace {
+        rest = rest.strip_prefix('}')?;
+    }
+    Some((name, rest))
+}
+
+/// Go's number parsing of a `$name`: digits only, no leading zero, at most nine digits' worth.
+fn group_number(name: &str) -> Option<usize> {
+    let mut num: usize = 0;
+    for b in name.bytes() {
+        if !b.is_ascii_digit() || num >= 100_000_000 {
+            return None;
+        }
+        num = num * 10 + usize::from(b - b'0');
+    }
+    if name.len() > 1 && name.starts_with('0') {
+        return None;
+    }
+    Some(num)
+}
+
+impl Template {
+    pub(crate) fn new(template: &str, regex: &Regexp) -> Template {
+        let mut parts: Vec<Part> = Vec::new();
+        let mut lit = String::new();
+        let mut t = template;
+        while let Some(i) = t.find('$') {
+            lit.push_str(&t[..i]);
+            t = &t[i + 1..];
+            if let Some(rest) = t.strip_prefix('$') {
+                lit.push('$');
+                t = rest;
+                continue;
+            }
+            let Some((name, rest)) = extract(t) else {
+                lit.push('$');
+                continue;
+            };
+            t = rest;
+            let groups: Box<[usize]> = match group_number(name) {
+                Some(n) if n < regex.slots_len() => Box::new([n]),
+                Some(_) => Box::new([]),
+                None => regex
+                    .0
+                    .names
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, n)| n.as_deref() == Some(name))
+                    .map(|(i, _)| i)
+                    .collect(),
+            };
+            if !lit.is_empty() {
+                parts.push(Part::Literal(std::mem::take(&mut lit).into()));
+            }
+            if !groups.is_empty() {
+                parts.push(Part::Groups(groups));
+            }
+        }
+        lit.push_str(t);
+        if !lit.is_empty() {
+            parts.push(Part::Literal(lit.into()));
+        }
+        Template {
+            parts: parts.into(),
+        }
+    }
+
+    /// The template's text when it refers to no group.
+    pub(crate) fn as_literal(&self) -> Option<&str> {
+        match &*self.parts {
+            [] => Some(""),
+            [Part::Literal(s)] => Some(s),
+            _ => None,
+        }
+    }
+
+    /// When the template is exactly one group reference (`$1`), that group's candidates.
+    pub(crate) fn as_single_group(&self) -> Option<&[usize]> {
+        match &*self.parts {
+            [Part::Groups(g)] => Some(g),
+            _ => None,
+        }
+    }
+
+    /// Appends the expansion for the match in `slots` over `s` to `dst`.
+    pub(crate) fn expand(&self, s: &str, slots: &Slots, dst: &mut String) {
+        for part in self.parts.iter() {
+            match part {
+                Part::Literal(l) => dst.push_str(l),
+                Part::Groups(groups) => {
+                    if let Some((a, b)) =
+                        groups.iter().find_map(|&g| slots.get(g).copied().flatten())
+                    {
+                        dst.push_str(&s[a..b]);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expand(regex: &str, template: &str, s: &str) -> Option<String> {
+        let re = Regexp::new(regex).unwrap();
+        let mut slots = Slots::new();
+        if !re.captures_at(s, 0, &mut slots) {
+            return None;
+        }
+        let mut out = String::new();
+        Template::new(template, &re).expand(s, &slots, &mut out);
+        Some(out)
+    }
+
+    #[test]
+    fn anchored_and_dot_matches_newline() {
+        let re = Regexp::new("a.c").unwrap();
+        assert!(re.is_match("a\nc"));
+        assert!(!re.is_match("xabc"));
+        assert!(!re.is_match("abcx"));
+        // Alternation stays inside the anchors.
+        let re = Regexp::new("a|b").unwrap();
+        assert!(re.is_match("b") && !re.is_match("ab"));
+    }
+
+    #[test]
+    fn perl_classes_are_ascii() {
+        assert!(!Regexp::new(r"\d").unwrap().is_match("٣"));
+        assert!(!Regexp::new(r"\w+").unwrap().is_match("é"));
+        assert!(!Regexp::new(r"\s").unwrap().is_match("\u{a0}"));
+        assert!(!Regexp::new(r"\s").unwrap().is_match("\u{b}"));
+        assert!(!Regexp::new(r"é\b").unwrap().is_match("é"));
+        assert!(Regexp::new(r"\pL+").unwrap().is_match("é"));
+    }
+
+    #[test]
+    fn expansion_follows_go() {
+        assert_eq!(expand("(a)(b)", "$1-$2", "ab").unwrap(), "a-b");
+        assert_eq!(expand("(a)(b)", "${1}x", "ab").unwrap(), "ax");
+        assert_eq!(expand("(a)(b)", "$1x", "ab").unwrap(), "");
+        assert_eq!(expand("(a)(b)", "$3|$$|$", "ab").unwrap(), "|$|$");
+        assert_eq!(expand("(a)(b)", "${1", "ab").unwrap(), "${1");
+        assert_eq!(expand("(?P<x>a)(b)", "$x.${x}", "ab").unwrap(), "a.a");
+        assert_eq!(expand("(?P<x>a)|(?P<x>b)", "[$x]", "b").unwrap(), "[b]");
+        assert_eq!(expand("(a)?b", "[$1]", "b").unwrap(), "[]");
+        assert_eq!(expand("(a)", "$01|$0", "a").unwrap(), "|a");
+        assert_eq!(expand("(a)", "$é", "a").unwrap(), "");
+    }
+
+    #[test]
+    fn fast_shapes_agree_with_the_engine() {
+        for source in [
+            "(.*)", ".*", "(.+)", ".+", "abc", "a|bc|", "a|bc", "pre_(.*)", "pre_(.+)",
+        ] {
+            let fast = Regexp::new(source).unwrap();
+            // The same pattern wrapped in a no-op group goes through the engine.
+            let slow = Regexp::new(&format!("(?:{source})")).unwrap();
+            assert!(matches!(slow.0.shape, Shape::General), "{source}");
+            for s in ["", "a", "bc", "abc", "pre_", "pre_x", "pre", "x\ny"] {
+                assert_eq!(fast.is_match(s), slow.is_match(s), "{source} on {s:?}");
+                let (mut a, mut b) = (Slots::new(), Slots::new());
+                assert_eq!(
+                    fast.captures_at(s, 0, &mut a),
+                    slow.captures_at(s, 0, &mut b),
+                    "{source} on {s:?}"
+                );
+                assert_eq!(a, b, "{source} on {s:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn replace_all_follows_go() {
+        let re = Regexp::new("(.*)").unwrap();
+        let mut out = String::new();
+        let mut slots = Slots::new();
+        re.replace_all("abc", &Template::new("x_$1", &re), &mut slots, &mut out);
+        assert_eq!(out, "x_abc");
+        // A pattern that escapes its anchors matches more than once.
+        let re = Regexp::new("b)|(c").unwrap();
+        re.replace_all("bac", &Template::new("[$1]", &re), &mut slots, &mut out);
+        assert_eq!(out, "[]a[c]");
+    }
+
+    #[test]
+    fn go_errors_keep_the_anchors() {
+        assert_eq!(
+            Regexp::new("(a").unwrap_err().to_string(),
+            "error parsing regexp: missing closing ): `^(?s:(a)$`"
+        );
+        assert_eq!(
+            Regexp::new("a)").unwrap_err().to_string(),
+            "error parsing regexp: unexpected ): `^(?s:a))$`"
+        );
+    }
+}
