@@ -1,6 +1,5 @@
-//! `promsd check config` as users run it: promtool's output layout, exit code 0 only when every
-//! file is valid, errors with file:line:column; the subcommands other rooms fill in answer
-//! "not implemented yet" with exit code 3.
+//! `promsd check config` and `check service-discovery` as users run them: promtool's output
+//! layout, exit code 0 only when every file is valid, errors with file:line:column.
 
 mod config_support;
 
@@ -72,22 +71,35 @@ fn a_missing_file_fails() {
 }
 
 #[test]
-fn unfinished_subcommands_say_so() {
+fn check_service_discovery_names_the_jobs_when_the_job_is_unknown() {
     let config = config_support::corpus_dir().join("valid/minimal.yml");
-    for args in [
-        vec![
-            "check",
-            "service-discovery",
-            config.to_str().unwrap(),
-            "prometheus",
-        ],
-        vec!["run", "--config.file", config.to_str().unwrap()],
-    ] {
-        let out = promsd(&args);
-        assert_eq!(out.status.code(), Some(3), "{args:?}");
-        assert!(
-            text(&out.stderr).contains("not implemented yet"),
-            "{args:?}"
-        );
-    }
+    let out = promsd(&[
+        "check",
+        "service-discovery",
+        config.to_str().unwrap(),
+        "nope",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "Job nope not found. Select one of:\n\tprometheus\n"
+    );
+}
+
+#[test]
+fn check_service_discovery_prints_promtools_json_for_static_targets() {
+    let config = config_support::corpus_dir().join("valid/minimal.yml");
+    let out = promsd(&[
+        "check",
+        "service-discovery",
+        config.to_str().unwrap(),
+        "prometheus",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let first = &json[0];
+    assert_eq!(first["discoveredLabels"]["__address__"], "localhost:9090");
+    assert_eq!(first["discoveredLabels"]["job"], "prometheus");
+    assert_eq!(first["labels"]["instance"], "localhost:9090");
+    assert!(first.get("error").is_none());
 }

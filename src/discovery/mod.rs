@@ -103,6 +103,14 @@ mechanisms! {
     "http" => http::HttpSdConfig,
 }
 
+/// Registers every mechanism's own metrics (`prometheus_sd_<mechanism>_*`), once per process.
+pub fn register_metrics(registry: &mut prometheus_client::registry::Registry) {
+    consul::register_metrics(registry);
+    dns::register_metrics(registry);
+    file::register_metrics(registry);
+    http::register_metrics(registry);
+}
+
 /// Every mechanism Prometheus 3.x knows (`<name>_sd_configs`), implemented here or not.
 pub const PROMETHEUS_MECHANISMS: &[&str] = &[
     "aws",
