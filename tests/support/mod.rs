@@ -95,13 +95,11 @@ pub fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     }
 }
 
-/// A plain HTTP/1.1 request to 127.0.0.1; (status, headers, body). `None` if nobody answers.
-pub fn http(
-    method: &str,
-    port: u16,
-    path: &str,
-    headers: &[(&str, &str)],
-) -> Option<(u16, Vec<(String, String)>, String)> {
+/// An HTTP answer: status, headers (names in lower case), body.
+pub type Answer = (u16, Vec<(String, String)>, String);
+
+/// A plain HTTP/1.1 request to 127.0.0.1. `None` if nobody answers.
+pub fn http(method: &str, port: u16, path: &str, headers: &[(&str, &str)]) -> Option<Answer> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream
