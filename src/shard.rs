@@ -11,24 +11,29 @@ use xxhash_rust::xxh3::xxh3_64;
 
 /// The identity hash of a target with final labels `labels` in job `job`.
 pub fn target_identity(job: &str, labels: &LabelSet) -> u64 {
-    let mut key = String::with_capacity(96);
-    key.push_str(job);
-    key.push('\0');
-    key.push_str(labels.get("__scheme__").unwrap_or("http"));
-    key.push_str("://");
-    key.push_str(labels.get("__address__").unwrap_or(""));
-    key.push_str(labels.get("__metrics_path__").unwrap_or(""));
-    let mut first = true;
-    for (name, value) in labels.iter() {
-        if let Some(param) = name.strip_prefix("__param_") {
-            key.push(if first { '?' } else { '&' });
-            first = false;
-            key.push_str(param);
-            key.push('=');
-            key.push_str(value);
-        }
+    thread_local! {
+        static KEY: std::cell::RefCell<String> = std::cell::RefCell::new(String::with_capacity(128));
     }
-    xxh3_64(key.as_bytes())
+    KEY.with_borrow_mut(|key| {
+        key.clear();
+        key.push_str(job);
+        key.push('\0');
+        key.push_str(labels.get("__scheme__").unwrap_or("http"));
+        key.push_str("://");
+        key.push_str(labels.get("__address__").unwrap_or(""));
+        key.push_str(labels.get("__metrics_path__").unwrap_or(""));
+        let mut first = true;
+        for (name, value) in labels.iter() {
+            if let Some(param) = name.strip_prefix("__param_") {
+                key.push(if first { '?' } else { '&' });
+                first = false;
+                key.push_str(param);
+                key.push('=');
+                key.push_str(value);
+            }
+        }
+        xxh3_64(key.as_bytes())
+    })
 }
 
 /// SplitMix64's finalizer: a fast, well-distributed 64-bit mix.
