@@ -315,6 +315,11 @@ impl Rendered {
                 if next > 0 {
                     chunk.push(b',');
                 }
+                // Entries in identity order lie all over the heap: ask for one a few ahead.
+                if let Some(&(g, e)) = rendered.order.get(next + PREFETCH_AHEAD) {
+                    let group = &rendered.groups[g as usize];
+                    prefetch(group.text(&group.entries[e as usize]));
+                }
                 let (g, e) = rendered.order[next];
                 let group = &rendered.groups[g as usize];
                 chunk.extend_from_slice(group.text(&group.entries[e as usize]));
@@ -336,6 +341,25 @@ impl Rendered {
         }
         body
     }
+}
+
+/// How many entries ahead of the one being copied the next is fetched from memory.
+const PREFETCH_AHEAD: usize = 8;
+
+/// Asks the CPU to bring `bytes` into its cache; no effect on the program's meaning.
+#[inline(always)]
+fn prefetch(bytes: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    for offset in (0..bytes.len()).step_by(64) {
+        // SAFETY: a prefetch is a hint; the address is within `bytes`.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                bytes.as_ptr().add(offset).cast(),
+            );
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = bytes;
 }
 
 /// The bodies rendered for one way of asking: the whole job (`None`), or every shard of a
@@ -391,42 +415,58 @@ impl JobView {
     }
 }
 
-/// Every kept target's (group index, entry index), in identity order; ties (the same scrape
-/// URL with other labels) by their text, so that the order is total.
-fn entries_in_identity_order(groups: &[Arc<GroupEntries>]) -> Vec<(u32, u32)> {
-    let mut order: Vec<(u64, u32, u32)> =
-        Vec::with_capacity(groups.iter().map(|g| g.entries.len()).sum());
-    for (g, group) in groups.iter().enumerate() {
-        order.extend(
-            group
-                .entries
-                .iter()
-                .enumerate()
-                .map(|(e, entry)| (entry.identity, g as u32, e as u32)),
-        );
-    }
-    let text = |g: u32, e: u32| {
-        let group = &groups[g as usize];
-        group.text(&group.entries[e as usize])
-    };
-    order.sort_unstable_by(|a, b| {
-        a.0.cmp(&b.0)
-            .then_with(|| text(a.1, a.2).cmp(text(b.1, b.2)))
-    });
-    order.into_iter().map(|(_, g, e)| (g, e)).collect()
+/// An entry's place in a body, with what assembling the body needs from it, so that the
+/// pass after sorting reads this array in order instead of every group's entries at random.
+#[derive(Clone, Copy)]
+struct Placed {
+    identity: u64,
+    hash: u64,
+    group: u32,
+    entry: u32,
+    len: u32,
+    shard: u32,
 }
 
-/// A body of `order`'s entries: its length and ETag.
-fn assemble(groups: Arc<[Arc<GroupEntries>]>, order: Vec<(u32, u32)>) -> Rendered {
-    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-    let mut len = 2 + order.len().saturating_sub(1);
-    for &(g, e) in &order {
-        let entry = &groups[g as usize].entries[e as usize];
-        hasher.update(&entry.hash.to_le_bytes());
-        len += (entry.end - entry.start) as usize;
+/// Every kept target's entry, in identity order; ties (the same scrape URL with other labels)
+/// by their text, so that the order is total. With `owners`, each entry's shard is filled in.
+fn entries_in_identity_order(
+    groups: &[Arc<GroupEntries>],
+    owners: Option<&[Arc<[u32]>]>,
+) -> Vec<Placed> {
+    let mut placed: Vec<Placed> = Vec::with_capacity(groups.iter().map(|g| g.entries.len()).sum());
+    for (g, group) in groups.iter().enumerate() {
+        let shards = owners.map(|o| &o[g]);
+        placed.extend(group.entries.iter().enumerate().map(|(e, entry)| Placed {
+            identity: entry.identity,
+            hash: entry.hash,
+            group: g as u32,
+            entry: e as u32,
+            len: entry.end - entry.start,
+            shard: shards.map_or(0, |s| s[e]),
+        }));
     }
+    let text = |p: &Placed| {
+        let group = &groups[p.group as usize];
+        group.text(&group.entries[p.entry as usize])
+    };
+    placed.sort_unstable_by(|a, b| {
+        a.identity
+            .cmp(&b.identity)
+            .then_with(|| text(a).cmp(text(b)))
+    });
+    placed
+}
+
+/// A body of `placed`'s entries, in that order: its length and ETag.
+fn assemble<'a>(
+    groups: Arc<[Arc<GroupEntries>]>,
+    placed: impl Iterator<Item = &'a Placed> + Clone,
+) -> Rendered {
+    let hashes: Vec<u8> = placed.clone().flat_map(|p| p.hash.to_le_bytes()).collect();
+    let order: Vec<(u32, u32)> = placed.clone().map(|p| (p.group, p.entry)).collect();
+    let len = 2 + order.len().saturating_sub(1) + placed.map(|p| p.len as usize).sum::<usize>();
     Rendered {
-        etag: format!("\"{:016x}\"", hasher.digest()),
+        etag: format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(&hashes)),
         groups,
         order,
         len,
@@ -436,8 +476,8 @@ fn assemble(groups: Arc<[Arc<GroupEntries>]>, order: Vec<(u32, u32)>) -> Rendere
 /// The whole job's body.
 fn render_http_sd(results: &JobResults) -> Rendered {
     let groups: Arc<[Arc<GroupEntries>]> = results.entries.values().cloned().collect();
-    let order = entries_in_identity_order(&groups);
-    assemble(groups, order)
+    let placed = entries_in_identity_order(&groups, None);
+    assemble(groups, placed.iter())
 }
 
 /// Every shard's body for `count` shards, in shard order.
@@ -445,13 +485,14 @@ fn render_http_sd_shards(results: &JobResults, count: u32) -> Vec<Rendered> {
     let groups: Arc<[Arc<GroupEntries>]> = results.entries.values().cloned().collect();
     let owner = ShardOwner::new(count);
     let owners: Vec<Arc<[u32]>> = groups.iter().map(|g| g.owners(&owner)).collect();
-    let mut shards: Vec<Vec<(u32, u32)>> = vec![Vec::new(); count as usize];
-    for (g, e) in entries_in_identity_order(&groups) {
-        shards[owners[g as usize][e as usize] as usize].push((g, e));
+    let placed = entries_in_identity_order(&groups, Some(&owners));
+    let mut shards: Vec<Vec<Placed>> = vec![Vec::new(); count as usize];
+    for p in placed {
+        shards[p.shard as usize].push(p);
     }
     shards
-        .into_iter()
-        .map(|order| assemble(groups.clone(), order))
+        .iter()
+        .map(|placed| assemble(groups.clone(), placed.iter()))
         .collect()
 }
 
