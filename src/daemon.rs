@@ -22,6 +22,7 @@ use std::sync::atomic::AtomicU64;
 
 use crate::server::pipeline::{OnJobChange, SetJobs};
 use crate::server::process_metrics::ProcessCollector;
+use crate::server::state_file::{self, StateSaver};
 use crate::server::{file_sd_output, AppState, JobPipeline, Reload, SharedView, TargetsPipeline};
 
 /// What one config file means to the daemon.
@@ -49,6 +50,8 @@ pub struct RunOptions {
     pub sd_interval: Duration,
     /// `/-/ready` answers ready after this even if some provider has not answered.
     pub ready_timeout: Duration,
+    /// Warm start: where the last good state is kept and read back at start.
+    pub state_file: Option<PathBuf>,
 }
 
 #[derive(Clone, Default)]
@@ -183,12 +186,39 @@ pub fn run(
             ),
             None => None,
         };
+        let warm = match &options.state_file {
+            Some(path) => state_file::load(path).unwrap_or_else(|error| {
+                tracing::warn!(%error, "starting without warm state");
+                Default::default()
+            }),
+            None => Default::default(),
+        };
+        let stale_jobs = Gauge::default();
+        registry.register(
+            "promsd_sd_stale_jobs",
+            "Jobs served from the warm-start state file until their discovery is ready.",
+            stale_jobs.clone(),
+        );
+        let saver = match &options.state_file {
+            Some(path) => Some(
+                StateSaver::new(path.clone(), warm.clone(), Duration::from_secs(5))
+                    .map_err(|e| format!("cannot start the state file writer: {e}"))?
+                    .start(),
+            ),
+            None => None,
+        };
         // Relabeling a large job must not stall the engine: the pipeline has its own thread.
         let pipeline_view = view.clone();
         let pipeline_arbiter = Arbiter::new();
         let pipeline = TargetsPipeline::start_in_arbiter(&pipeline_arbiter.handle(), move |_| {
-            TargetsPipeline::new(pipeline_view, on_change)
+            TargetsPipeline::new(pipeline_view, on_change).with_warm_start(warm, stale_jobs)
         });
+        if let Some(saver) = &saver {
+            manager
+                .send(Subscribe(saver.clone().recipient()))
+                .await
+                .map_err(|e| e.to_string())?;
+        }
         manager
             .send(Subscribe(pipeline.clone().recipient()))
             .await
@@ -225,6 +255,7 @@ pub fn run(
         tracing::info!("shutting down");
         pipeline_arbiter.stop();
         drop(daemon);
+        drop(saver);
         Ok(())
     })
 }

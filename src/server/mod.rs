@@ -5,6 +5,7 @@ pub mod file_sd_output;
 pub mod http_sd;
 pub mod pipeline;
 pub mod process_metrics;
+pub mod state_file;
 
 use std::sync::Arc;
 use std::time::Instant;
