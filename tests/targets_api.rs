@@ -436,12 +436,25 @@ async fn the_api_follows_discovery_changes() {
     assert_eq!(addresses(&body, "droppedTargets"), ["api-3:8080"]);
     assert_eq!(body["data"]["droppedTargetCounts"], json!({"api": 1}));
 
+    let selected = format!("/api/v1/targets?match[]={}", enc(r#"{job="api"}"#));
+    let (_, body) = get(&app, &selected).await;
+    assert_eq!(
+        addresses(&body, "activeTargets"),
+        ["api-1:8080", "api-2:8080"]
+    );
+
     fixture
         .feed("api")
         .changed(vec![promsd_actors::TargetGroup::removal("a")]);
     fixture.wait_for_job("api", 0, 1).await;
     let (_, body) = get(&app, "/api/v1/targets?scrapePool=api").await;
     assert_eq!(addresses(&body, "activeTargets"), Vec::<String>::new());
+    let (_, body) = get(&app, &selected).await;
+    assert_eq!(
+        listed(&body),
+        [("api".into(), "api-3:8080".into())],
+        "a filter's matches are not reused once the job changed"
+    );
 }
 
 #[actix_web::test]
@@ -555,9 +568,15 @@ async fn status_sd_reports_jobs_and_providers_health() {
     assert_eq!(node["errors"], 0);
     assert_eq!(node["restarts"], 0);
     let updated = node["lastUpdate"].as_str().unwrap();
+    let shape: String = updated
+        .chars()
+        .map(|c| if c.is_ascii_digit() { 'd' } else { c })
+        .collect();
     assert!(
-        updated.len() == 24 && updated.ends_with('Z') && updated.as_bytes()[10] == b'T',
-        "RFC 3339 UTC with milliseconds: {updated}"
+        shape.starts_with("dddd-dd-ddTdd:dd:dd")
+            && shape.ends_with('Z')
+            && ["", ".d", ".dd", ".ddd"].contains(&&shape[19..shape.len() - 1]),
+        "RFC 3339 in UTC, to the millisecond as Go prints it: {updated}"
     );
 
     // An error item keeps the state and is reported; a panic makes the provider restart.

@@ -168,8 +168,14 @@ mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
     #[test]
-    fn timestamps_are_rfc3339_utc_with_milliseconds() {
+    fn timestamps_are_rfc3339_utc_to_the_millisecond() {
         let t = UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
         assert_eq!(rfc3339(t), "2023-11-14T22:13:20.123Z");
+        let t = UNIX_EPOCH + Duration::from_micros(1_700_000_000_150_999);
+        assert_eq!(
+            rfc3339(t),
+            "2023-11-14T22:13:20.15Z",
+            "Go trims trailing zeros"
+        );
     }
 }

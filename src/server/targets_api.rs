@@ -5,7 +5,7 @@
 //! `droppedTargetCounts`), so that its clients read it, with `health: "unknown"` since promsd
 //! does not scrape. Prometheus answers 66 MB at 100k targets; here a caller narrows and pages:
 //!
-//! - `scrapePool=JOB`: one job.
+//! - `scrapePool=JOB`: one job (empty: every job, as in Prometheus).
 //! - `state=active|dropped|any` (default `any`; anything else is a 400, not a silent empty list).
 //! - `match[]={job="x", instance=~"a.*"}`: PromQL selectors, a target is listed if any selector
 //!   selects it. A matcher sees the target's final labels, and for names those lack (such as
@@ -19,15 +19,18 @@
 //!
 //! Each request reads the live, immutable view: nothing is copied whole. Without `match[]` or
 //! `search`, whole jobs and groups before the offset are skipped by their counts, so a page
-//! costs O(groups + page); with them, every target of the selected jobs is tested once.
+//! costs O(groups + page). With them, every target of a job is tested once per job view and
+//! filter; the matches are kept (a few recent filters, bounded) while that job's view is
+//! unchanged, so the next pages and the web page's polling cost O(page).
 //!
 //! Dropped targets carry `droppedBecause`: the rule (or validation error) that dropped them.
 
 use std::fmt::Write as _;
+use std::sync::{Arc, Mutex, Weak};
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use promsd_actors::LabelSet;
+use promsd_actors::{GroupKey, LabelSet};
 use serde::Serialize;
 
 use super::matcher::Selector;
@@ -70,6 +73,8 @@ struct TargetsQuery {
     search: Option<String>,
     limit: Option<usize>,
     offset: usize,
+    /// The state, selectors and search text: what decides which targets match.
+    filter_key: String,
 }
 
 impl TargetsQuery {
@@ -81,10 +86,11 @@ impl TargetsQuery {
             search: None,
             limit: None,
             offset: 0,
+            filter_key: String::new(),
         };
         for (name, value) in params {
             match name.as_str() {
-                "scrapePool" if query.scrape_pool.is_none() => {
+                "scrapePool" if query.scrape_pool.is_none() && !value.is_empty() => {
                     query.scrape_pool = Some(value.clone())
                 }
                 "state" => {
@@ -99,9 +105,12 @@ impl TargetsQuery {
                         }
                     }
                 }
-                "match[]" => query
-                    .selectors
-                    .push(Selector::parse(value).map_err(|e| format!("parameter match[]: {e}"))?),
+                "match[]" => {
+                    let selector =
+                        Selector::parse(value).map_err(|e| format!("parameter match[]: {e}"))?;
+                    query.selectors.push(selector);
+                    let _ = write!(query.filter_key, "\0m{value}");
+                }
                 "search" if !value.is_empty() => query.search = Some(value.to_ascii_lowercase()),
                 "limit" => {
                     let limit: usize = value.parse().map_err(|_| {
@@ -117,6 +126,12 @@ impl TargetsQuery {
                 _ => {}
             }
         }
+        let _ = write!(
+            query.filter_key,
+            "\0s{:?}\0q{}",
+            query.state,
+            query.search.as_deref().unwrap_or("")
+        );
         Ok(query)
     }
 
@@ -129,18 +144,22 @@ impl TargetsQuery {
         if !self.state.admits(target) {
             return false;
         }
+        // Final labels never hold `__meta_*` (population removes them): those are looked up in
+        // the discovered labels only, which saves a cache miss per target.
         let lookup = |name: &str| {
             target
                 .labels
                 .as_ref()
-                .and_then(|l| l.get(name))
-                .or_else(|| target.discovered.get(name))
+                .filter(|_| !name.starts_with("__meta_"))
+                .and_then(|l| label(l, name))
+                .or_else(|| label(&target.discovered, name))
         };
         if !self.selectors.is_empty() && !self.selectors.iter().any(|s| s.matches(lookup)) {
             return false;
         }
         if let Some(needle) = &self.search {
-            let found = |set: &LabelSet| set.iter().any(|(_, v)| contains_ignore_case(v, needle));
+            let finder = Needle::new(needle);
+            let found = |set: &LabelSet| set.iter().any(|(_, v)| finder.is_in(v));
             if !found(&target.discovered) && !target.labels.as_ref().is_some_and(found) {
                 return false;
             }
@@ -149,12 +168,62 @@ impl TargetsQuery {
     }
 }
 
+/// The value of label `name`, found by a linear scan that compares lengths first: a label
+/// set is a dozen pairs, the length of an `Arc<str>` is in the pointer, and names share long
+/// prefixes (`__meta_kubernetes_pod_...`), so this beats a binary search of string compares.
+fn label<'a>(set: &'a LabelSet, name: &str) -> Option<&'a str> {
+    set.pairs()
+        .iter()
+        .find(|(n, _)| n.len() == name.len() && **n == *name)
+        .map(|(_, v)| &**v)
+}
+
+/// A lowercased search text, found ASCII case-insensitively: candidates by the first byte (in
+/// either case), then the rest compared.
+struct Needle<'a> {
+    text: &'a [u8],
+    first: (u8, u8),
+}
+
+impl<'a> Needle<'a> {
+    fn new(lowercased: &'a str) -> Self {
+        let text = lowercased.as_bytes();
+        let first = text.first().copied().unwrap_or(0);
+        Needle {
+            text,
+            first: (first, first.to_ascii_uppercase()),
+        }
+    }
+
+    fn is_in(&self, haystack: &str) -> bool {
+        let (h, n) = (haystack.as_bytes(), self.text);
+        if n.is_empty() {
+            return true;
+        }
+        if h.len() < n.len() {
+            return false;
+        }
+        let last_start = h.len() - n.len();
+        let rest_matches = |at: usize| {
+            h[at + 1..at + n.len()]
+                .iter()
+                .zip(&n[1..])
+                .all(|(a, b)| a.to_ascii_lowercase() == *b)
+        };
+        let (lower, upper) = self.first;
+        if h.len() < 64 {
+            // Most label values are short: a plain loop beats setting up a vector search.
+            (0..=last_start).any(|at| (h[at] == lower || h[at] == upper) && rest_matches(at))
+        } else {
+            memchr::memchr2_iter(lower, upper, &h[..=last_start]).any(rest_matches)
+        }
+    }
+}
+
 /// Whether `haystack` contains `needle` (already lowercased), ASCII case-insensitively.
+#[cfg(test)]
 fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
-    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
-    n.is_empty()
-        || h.windows(n.len())
-            .any(|w| w.iter().zip(n).all(|(a, b)| a.to_ascii_lowercase() == *b))
+    Needle::new(needle).is_in(haystack)
 }
 
 /// Final labels as Prometheus shows them: without the `__`-prefixed ones.
@@ -256,14 +325,9 @@ pub async fn targets(
         Err(message) => return json_error(StatusCode::BAD_REQUEST, &message),
     };
     let view = state.view.latest();
-    let jobs: Vec<&JobView> = match &query.scrape_pool {
-        Some(pool) => view
-            .jobs
-            .get(pool.as_str())
-            .map(|j| &**j)
-            .into_iter()
-            .collect(),
-        None => view.jobs.values().map(|j| &**j).collect(),
+    let jobs: Vec<&Arc<JobView>> = match &query.scrape_pool {
+        Some(pool) => view.jobs.get(pool.as_str()).into_iter().collect(),
+        None => view.jobs.values().collect(),
     };
     let data = page(&jobs, &query);
     let mut body = Vec::with_capacity(4096);
@@ -276,7 +340,7 @@ pub async fn targets(
 }
 
 /// Collects one page of `jobs`' targets (in view order) and counts every match.
-fn page<'a>(jobs: &[&'a JobView], query: &TargetsQuery) -> TargetsData<'a> {
+fn page<'a>(jobs: &[&'a Arc<JobView>], query: &TargetsQuery) -> TargetsData<'a> {
     let limit = query.limit.unwrap_or(usize::MAX);
     let mut to_skip = query.offset;
     let mut data = TargetsData {
@@ -287,23 +351,42 @@ fn page<'a>(jobs: &[&'a JobView], query: &TargetsQuery) -> TargetsData<'a> {
         next_offset: None,
     };
     let mut taken = 0;
-    let counted = !query.filters_labels();
-    if counted {
+    let mut take = |data: &mut TargetsData<'a>, job: &'a JobView, target: &'a TargetOutcome| {
+        taken += 1;
+        match &target.labels {
+            Some(labels) => data.active_targets.push(active(&job.name, target, labels)),
+            None => data.dropped_targets.push(DroppedTarget {
+                discovered_labels: &target.discovered,
+                scrape_pool: &job.name,
+                dropped_because: target.dropped_because.as_deref(),
+            }),
+        }
+    };
+    if query.filters_labels() {
+        // Every target is tested once per (job view, filter); pages after that cost O(page).
+        for job in jobs {
+            let matches = job_matches(job, query);
+            data.total += matches.hits.len();
+            let start = to_skip.min(matches.hits.len());
+            to_skip -= start;
+            let room = limit.saturating_sub(data.active_targets.len() + data.dropped_targets.len());
+            for &(group, index) in matches.hits[start..].iter().take(room) {
+                let Some(outcomes) = job.results.groups.get(&matches.groups[group as usize]) else {
+                    continue;
+                };
+                take(&mut data, job, &outcomes[index as usize]);
+            }
+        }
+    } else {
+        // Counts come from the view: whole jobs and groups before the offset are skipped.
         data.total = jobs.iter().map(|j| query.state.count(j)).sum();
-    }
-    'jobs: for job in jobs {
-        if counted {
+        'jobs: for job in jobs {
             let n = query.state.count(job);
             if to_skip >= n {
                 to_skip -= n;
                 continue;
             }
-        }
-        for group in job.results.groups.values() {
-            if counted {
-                if taken >= limit {
-                    break 'jobs;
-                }
+            for group in job.results.groups.values() {
                 let n = match query.state {
                     StateFilter::Any => group.len(),
                     state => group.iter().filter(|t| state.admits(t)).count(),
@@ -312,28 +395,14 @@ fn page<'a>(jobs: &[&'a JobView], query: &TargetsQuery) -> TargetsData<'a> {
                     to_skip -= n;
                     continue;
                 }
-            }
-            for target in group.iter() {
-                if !query.selects(target) {
-                    continue;
-                }
-                if !counted {
-                    data.total += 1;
-                }
-                if to_skip > 0 {
-                    to_skip -= 1;
-                } else if taken < limit {
-                    taken += 1;
-                    match &target.labels {
-                        Some(labels) => data.active_targets.push(active(&job.name, target, labels)),
-                        None => data.dropped_targets.push(DroppedTarget {
-                            discovered_labels: &target.discovered,
-                            scrape_pool: &job.name,
-                            dropped_because: target.dropped_because.as_deref(),
-                        }),
+                for target in group.iter().filter(|t| query.state.admits(t)) {
+                    if to_skip > 0 {
+                        to_skip -= 1;
+                    } else if data.active_targets.len() + data.dropped_targets.len() < limit {
+                        take(&mut data, job, target);
+                    } else {
+                        break 'jobs;
                     }
-                } else if counted {
-                    break 'jobs;
                 }
             }
         }
@@ -343,6 +412,80 @@ fn page<'a>(jobs: &[&'a JobView], query: &TargetsQuery) -> TargetsData<'a> {
         data.next_offset = Some(next);
     }
     data
+}
+
+/// The targets of one job a filter selects: `(group, position)` pairs in view order, `group`
+/// indexing `groups`.
+struct JobMatches {
+    groups: Vec<GroupKey>,
+    hits: Vec<(u32, u32)>,
+}
+
+fn find_matches(job: &JobView, query: &TargetsQuery) -> JobMatches {
+    let mut matches = JobMatches {
+        groups: Vec::new(),
+        hits: Vec::new(),
+    };
+    for (key, outcomes) in job.results.groups.iter() {
+        let before = matches.hits.len();
+        let slot = matches.groups.len() as u32;
+        matches.hits.extend(
+            outcomes
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| query.selects(t))
+                .map(|(i, _)| (slot, i as u32)),
+        );
+        if matches.hits.len() > before {
+            matches.groups.push(key.clone());
+        }
+    }
+    matches
+}
+
+/// Recent filters' matches per job view. A job's view is immutable and replaced (a new `Arc`)
+/// when the job changes, so an entry is valid exactly while its view is alive; the `Weak` also
+/// keeps the address from being reused by a later view.
+struct CachedMatches {
+    job: Weak<JobView>,
+    filter: String,
+    matches: Arc<JobMatches>,
+}
+
+static MATCH_CACHE: Mutex<Vec<CachedMatches>> = Mutex::new(Vec::new());
+const CACHED_FILTERS: usize = 32;
+const CACHED_HITS: usize = 4_000_000;
+
+fn job_matches(job: &Arc<JobView>, query: &TargetsQuery) -> Arc<JobMatches> {
+    let weak = Arc::downgrade(job);
+    {
+        let mut cache = MATCH_CACHE.lock().expect("match cache poisoned");
+        cache.retain(|e| e.job.strong_count() > 0);
+        if let Some(i) = cache
+            .iter()
+            .position(|e| e.job.ptr_eq(&weak) && e.filter == query.filter_key)
+        {
+            let entry = cache.remove(i);
+            let matches = entry.matches.clone();
+            cache.push(entry);
+            return matches;
+        }
+    }
+    let matches = Arc::new(find_matches(job, query));
+    if matches.hits.len() <= CACHED_HITS {
+        let mut cache = MATCH_CACHE.lock().expect("match cache poisoned");
+        cache.push(CachedMatches {
+            job: weak,
+            filter: query.filter_key.clone(),
+            matches: matches.clone(),
+        });
+        while cache.len() > CACHED_FILTERS
+            || cache.iter().map(|e| e.matches.hits.len()).sum::<usize>() > CACHED_HITS
+        {
+            cache.remove(0);
+        }
+    }
+    matches
 }
 
 /// `GET /api/v1/targets/relabel_steps?scrapePool=JOB&labels={...}`: the labels after each of

@@ -153,7 +153,7 @@ function renderTarget(t, index) {
       h('span', { class: 'muted' }, t.scrapePool),
       dropped ? null : h('span', { class: 'url' }, t.scrapeUrl),
       h('span', { class: 'spacer' }),
-      h('button', { type: 'button', class: 'ghost', onclick: () => openTrace(t) }, 'explain'),
+      h('button', { type: 'button', class: 'ghost', onclick: () => openTrace(t, true) }, 'explain'),
     ),
     h('div', { class: 'sides' },
       h('div', {}, h('div', { class: 'side-label' }, 'Discovered labels'), chips(t.discoveredLabels)),
@@ -208,10 +208,15 @@ async function loadTargets() {
 
 // ---- relabel trace --------------------------------------------------------------------------
 
-function ruleView(rule) {
+// A rule as a few lines; `input` (the labels the rule saw) shows what its regex was matched against.
+function ruleView(rule, input) {
   const parts = [h('div', {}, h('span', { class: 'action' }, rule.action || 'replace'))];
   const row = (k, v) => parts.push(h('div', {}, h('span', { class: 'muted' }, `${k}: `), v));
-  if (rule.source_labels && rule.source_labels.length) row('source_labels', `[${rule.source_labels.join(', ')}]`);
+  if (rule.source_labels && rule.source_labels.length) {
+    row('source_labels', `[${rule.source_labels.join(', ')}]`);
+    const sep = rule.separator === undefined ? ';' : rule.separator;
+    row('source value', JSON.stringify(rule.source_labels.map((n) => input[n] || '').join(sep)));
+  }
   if (rule.separator !== undefined && rule.separator !== ';') row('separator', JSON.stringify(rule.separator));
   if (rule.regex !== undefined) row('regex', JSON.stringify(rule.regex));
   if (rule.modulus) row('modulus', String(rule.modulus));
@@ -232,10 +237,11 @@ function diffChips(before, after) {
   }));
 }
 
-async function openTrace(t) {
+async function openTrace(t, scroll) {
   view.traced = t;
   const panel = $('trace-panel');
   panel.hidden = false;
+  if (scroll) panel.scrollIntoView({ block: 'start', behavior: 'smooth' });
   const address = t.discoveredLabels.__address__ || '';
   $('trace-title').replaceChildren('Relabel trace ', h('span', { class: 'muted' }, `· ${address} in ${t.scrapePool}`));
   const out = $('trace');
@@ -260,7 +266,7 @@ async function openTrace(t) {
     if (!step.keep) droppedAt = i;
     rows.push(h('div', { class: 'step' + (step.keep ? '' : ' drop') },
       h('div', { class: 'index' }, String(i + 1)),
-      ruleView(step.rule),
+      ruleView(step.rule, before),
       step.keep ? diffChips(before, step.output)
         : h('div', { class: 'reason' }, `dropped by rule ${i + 1} (${step.rule.action || 'replace'})`)));
     before = step.output;
