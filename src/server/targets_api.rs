@@ -22,6 +22,8 @@
 //! costs O(groups + page). With them, every target of a job is tested once per job view and
 //! filter; the matches are kept (a few recent filters, bounded) while that job's view is
 //! unchanged, so the next pages and the web page's polling cost O(page).
+//! Requests that may test or print every target (label filters, no or a large `limit`) run on
+//! the blocking pool, never on the HTTP worker that serves HTTP SD.
 //!
 //! Dropped targets carry `droppedBecause`: the rule (or validation error) that dropped them.
 
@@ -34,7 +36,7 @@ use promsd_actors::{GroupKey, LabelSet};
 use serde::Serialize;
 
 use super::matcher::Selector;
-use super::pipeline::{JobView, TargetOutcome};
+use super::pipeline::{JobView, TargetOutcome, TargetsView};
 use super::status_api::unavailable;
 use super::{json_error, AppState};
 
@@ -325,18 +327,38 @@ pub async fn targets(
         Err(message) => return json_error(StatusCode::BAD_REQUEST, &message),
     };
     let view = state.view.latest();
+    // A page without label filters is quick; anything that may test or print every target runs
+    // on the blocking pool, so that HTTP SD consumers on this worker are not kept waiting.
+    let quick = !query.filters_labels() && query.limit.is_some_and(|l| l <= 1000);
+    let body = if quick {
+        render(&view, &query)
+    } else {
+        match web::block(move || render(&view, &query)).await {
+            Ok(body) => body,
+            Err(e) => {
+                return json_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &format!("listing targets failed: {e}"),
+                )
+            }
+        }
+    };
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body)
+}
+
+fn render(view: &TargetsView, query: &TargetsQuery) -> Vec<u8> {
     let jobs: Vec<&Arc<JobView>> = match &query.scrape_pool {
         Some(pool) => view.jobs.get(pool.as_str()).into_iter().collect(),
         None => view.jobs.values().collect(),
     };
-    let data = page(&jobs, &query);
+    let data = page(&jobs, query);
     let mut body = Vec::with_capacity(4096);
     body.extend_from_slice(br#"{"status":"success","data":"#);
     serde_json::to_writer(&mut body, &data).expect("writing to a Vec");
     body.push(b'}');
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .body(body)
+    body
 }
 
 /// Collects one page of `jobs`' targets (in view order) and counts every match.
