@@ -190,6 +190,13 @@ async fn scrape_pool_and_state_filters() {
     assert_eq!(listed(&body), []);
     assert_eq!(body["data"]["total"], 0);
 
+    let (status, body) = get(&app, "/api/v1/scrape_pools").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        json!({"status": "success", "data": {"scrapePools": ["api", "node"]}})
+    );
+
     let (_, body) = get(&app, "/api/v1/targets?state=dropped").await;
     assert_eq!(
         body["data"]["activeTargets"],

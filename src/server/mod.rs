@@ -100,6 +100,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/-/reload", web::put().to(reload))
         .route("/api/v1/targets", web::get().to(targets_api::targets))
         .route(
+            "/api/v1/scrape_pools",
+            web::get().to(targets_api::scrape_pools),
+        )
+        .route(
             "/api/v1/targets/relabel_steps",
             web::get().to(targets_api::relabel_steps),
         )

@@ -10,12 +10,11 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use promsd_actors::{LabelSet, ProviderStatus};
 use serde::Serialize;
 
-use super::{json_error, AppState};
+use super::AppState;
 
 /// One relabel rule's effect on a target, as Prometheus' `relabel_steps` reports it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -115,12 +114,7 @@ pub async fn service_discovery(state: web::Data<AppState>) -> HttpResponse {
     let providers: Vec<ProviderStatus> = match state.discovery.send(promsd_actors::GetStatus).await
     {
         Ok(providers) => providers,
-        Err(e) => {
-            return json_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &format!("discovery manager unavailable: {e}"),
-            )
-        }
+        Err(e) => return unavailable(&format!("discovery manager unavailable: {e}")),
     };
     let view = state.view.latest();
     let mut providers_of: BTreeMap<&str, Vec<&str>> = BTreeMap::new();

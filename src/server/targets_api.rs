@@ -1,5 +1,5 @@
 //! `GET /api/v1/targets` and `GET /api/v1/targets/relabel_steps`: why a target is there, why it
-//! is not, and where each of its labels came from.
+//! is not, and where each of its labels came from. Also `GET /api/v1/scrape_pools`.
 //!
 //! The response has Prometheus' shape (`activeTargets`, `droppedTargets`,
 //! `droppedTargetCounts`), so that its clients read it, with `health: "unknown"` since promsd
@@ -111,7 +111,8 @@ impl TargetsQuery {
                     let selector =
                         Selector::parse(value).map_err(|e| format!("parameter match[]: {e}"))?;
                     query.selectors.push(selector);
-                    let _ = write!(query.filter_key, "\0m{value}");
+                    // Length-prefixed, so that no two lists of selectors give one key.
+                    let _ = write!(query.filter_key, "m{}:{value}", value.len());
                 }
                 "search" if !value.is_empty() => query.search = Some(value.to_ascii_lowercase()),
                 "limit" => {
@@ -130,7 +131,7 @@ impl TargetsQuery {
         }
         let _ = write!(
             query.filter_key,
-            "\0s{:?}\0q{}",
+            "s{:?}q{}",
             query.state,
             query.search.as_deref().unwrap_or("")
         );
@@ -508,6 +509,16 @@ fn job_matches(job: &Arc<JobView>, query: &TargetsQuery) -> Arc<JobMatches> {
         }
     }
     matches
+}
+
+/// `GET /api/v1/scrape_pools`: every job, in name order (Prometheus 2.42+).
+pub async fn scrape_pools(state: web::Data<AppState>) -> HttpResponse {
+    let view = state.view.latest();
+    let pools: Vec<&str> = view.jobs.keys().map(|job| &**job).collect();
+    HttpResponse::Ok().json(serde_json::json!({
+        "status": "success",
+        "data": { "scrapePools": pools },
+    }))
 }
 
 /// `GET /api/v1/targets/relabel_steps?scrapePool=JOB&labels={...}`: the labels after each of
