@@ -23,7 +23,10 @@ use std::sync::atomic::AtomicU64;
 use crate::server::pipeline::{OnJobChange, SetJobs};
 use crate::server::process_metrics::ProcessCollector;
 use crate::server::state_file::{self, StateSaver};
-use crate::server::{file_sd_output, AppState, JobPipeline, Reload, SharedView, TargetsPipeline};
+use crate::server::{
+    file_sd_output, AppState, ConfigSlot, JobPipeline, Reload, RunningConfig, SharedView,
+    TargetsPipeline,
+};
 
 /// What one config file means to the daemon.
 pub struct Plan {
@@ -31,6 +34,8 @@ pub struct Plan {
     pub jobs: BTreeMap<String, Vec<Arc<dyn DiscoveryConfig>>>,
     /// How each job's targets are populated and relabeled.
     pub pipelines: HashMap<Str, JobPipeline>,
+    /// The config as the status API and relabel traces show it, once it is applied.
+    pub running: Option<Arc<dyn RunningConfig>>,
 }
 
 /// Reads and plans a config file; the error is shown to the user as is.
@@ -96,6 +101,7 @@ struct Daemon {
     manager: Addr<ManagerActor>,
     pipeline: Addr<TargetsPipeline>,
     metrics: ReloadMetrics,
+    config: ConfigSlot,
 }
 
 impl Actor for Daemon {
@@ -112,8 +118,12 @@ impl Handler<Reload> for Daemon {
             async move { planned.await.map_err(|e| format!("planning panicked: {e}"))? }
                 .into_actor(self)
                 .then(|plan, act, _| {
-                    let (manager, pipeline, metrics) =
-                        (act.manager.clone(), act.pipeline.clone(), act.metrics.clone());
+                    let (manager, pipeline, metrics, config) = (
+                        act.manager.clone(),
+                        act.pipeline.clone(),
+                        act.metrics.clone(),
+                        act.config.clone(),
+                    );
                     async move {
                         let plan = match plan {
                             Ok(plan) => plan,
@@ -123,7 +133,7 @@ impl Handler<Reload> for Daemon {
                                 return Err(error);
                             }
                         };
-                        apply(&manager, &pipeline, plan).await?;
+                        apply(&manager, &pipeline, &config, plan).await?;
                         metrics.record(true);
                         tracing::info!("config reloaded");
                         Ok(())
@@ -138,6 +148,7 @@ impl Handler<Reload> for Daemon {
 async fn apply(
     manager: &Addr<ManagerActor>,
     pipeline: &Addr<TargetsPipeline>,
+    config: &ConfigSlot,
     plan: Plan,
 ) -> Result<(), String> {
     pipeline
@@ -150,6 +161,9 @@ async fn apply(
         .map_err(|e| format!("discovery manager unavailable: {e}"))?;
     for (job, mechanism, error) in &outcome.failed {
         tracing::error!(job = %job, mechanism, %error, "cannot create service discovery");
+    }
+    if let Some(running) = plan.running {
+        config.set(running);
     }
     Ok(())
 }
@@ -223,7 +237,8 @@ pub fn run(
             .send(Subscribe(pipeline.clone().recipient()))
             .await
             .map_err(|e| e.to_string())?;
-        apply(&manager, &pipeline, first_plan).await?;
+        let config = ConfigSlot::default();
+        apply(&manager, &pipeline, &config, first_plan).await?;
         reload_metrics.record(true);
 
         let daemon = Daemon {
@@ -232,6 +247,7 @@ pub fn run(
             manager: manager.clone(),
             pipeline: pipeline.clone(),
             metrics: reload_metrics,
+            config: config.clone(),
         }
         .start();
         spawn_sighup_reloader(daemon.clone().recipient());
@@ -241,6 +257,8 @@ pub fn run(
             registry: Arc::new(registry),
             reload: daemon.clone().recipient(),
             ready_deadline: Instant::now() + options.ready_timeout,
+            discovery: manager.clone().recipient(),
+            config,
         });
         let server = HttpServer::new(move || {
             App::new()

@@ -446,3 +446,49 @@ fn warm_start_serves_the_last_good_state_until_discovery_answers() {
         get_ok(port, "/metrics").filter(|m| m.contains("promsd_sd_stale_jobs 0"))
     });
 }
+
+#[test]
+fn the_api_explains_dropped_targets_and_masks_secrets() {
+    let dir = example_dir();
+    let config = dir.path().join("prometheus.yml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text = text.replace(
+        "  - job_name: promsd\n",
+        "  - job_name: promsd\n    basic_auth:\n      username: admin\n      password: hunter2-secret\n",
+    );
+    std::fs::write(&config, text).unwrap();
+    let (_promsd, port) = start_promsd(dir.path(), &config, &[]);
+
+    let body = wait_for("dropped target", || {
+        get_ok(port, "/api/v1/targets?state=dropped&scrapePool=node")
+            .filter(|b| b.contains("10.0.1.1:9100"))
+    });
+    let json: Value = serde_json::from_str(&body).unwrap();
+    let dropped = &json["data"]["droppedTargets"][0];
+    assert_eq!(dropped["discoveredLabels"]["env"], "staging");
+    assert_eq!(
+        dropped["droppedBecause"],
+        "dropped by relabel rule 0: action drop, source_labels [env], regex staging"
+    );
+
+    let labels =
+        r#"{"__address__":"10.0.0.9:9100","env":"production","__meta_filepath":"/x/node.json"}"#;
+    let path = format!(
+        "/api/v1/targets/relabel_steps?scrapePool=node&labels={}",
+        labels
+            .bytes()
+            .map(|b| format!("%{b:02X}"))
+            .collect::<String>()
+    );
+    let steps: Value = serde_json::from_str(&get_ok(port, &path).unwrap()).unwrap();
+    let steps = steps["data"]["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 3);
+    assert_eq!(steps[1]["output"]["host"], "10.0.0.9");
+    assert_eq!(steps[2]["output"]["source_file"], "node");
+    assert!(steps.iter().all(|s| s["keep"] == true));
+
+    let config_yaml = get_ok(port, "/api/v1/status/config").unwrap();
+    assert!(config_yaml.contains("<secret>"), "{config_yaml}");
+    assert!(!config_yaml.contains("hunter2-secret"), "{config_yaml}");
+    assert!(get_ok(port, "/").unwrap().contains("<html"));
+}
