@@ -96,6 +96,7 @@ struct ProviderReport<'a> {
     delivered: bool,
     last_update: Option<String>,
     last_error: Option<&'a str>,
+    last_error_time: Option<String>,
     errors: u64,
     restarts: u64,
 }
@@ -146,6 +147,7 @@ pub async fn service_discovery(state: web::Data<AppState>) -> HttpResponse {
             delivered: p.delivered,
             last_update: p.last_update.map(rfc3339),
             last_error: p.last_error.as_ref().map(|e| e.message()),
+            last_error_time: p.last_error_at.map(rfc3339),
             errors: p.errors,
             restarts: p.restarts,
         })

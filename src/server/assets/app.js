@@ -102,7 +102,7 @@ function renderStatus(data) {
       h('td', { title: p.lastUpdate || '' }, ago(p.lastUpdate)),
       h('td', { class: 'num' }, num(p.restarts)),
       h('td', {}, p.lastError
-        ? h('span', { class: 'error-text', title: `${p.errors} errors in total` }, p.lastError)
+        ? h('span', { class: 'error-text', title: `${p.errors} errors in total, last ${p.lastErrorTime || ''}` }, `${p.lastError} (${ago(p.lastErrorTime)})`)
         : h('span', { class: 'muted' }, '—')),
     );
   });
