@@ -12,6 +12,7 @@ use std::sync::Arc;
 use promsd_actors::DiscoveryConfig;
 use serde::de::{self, DeserializeOwned, MapAccess};
 
+pub mod kubernetes;
 pub mod static_sd;
 
 /// A mechanism's config as the product sees it: the engine's contract plus what loading needs.
@@ -94,7 +95,9 @@ macro_rules! mechanisms {
 
 // One line per implemented mechanism: its name (the YAML key is `<name>_sd_configs`) and its
 // config type.
-mechanisms! {}
+mechanisms! {
+    "kubernetes" => kubernetes::KubernetesSdConfig,
+}
 
 /// Every mechanism Prometheus 3.x knows (`<name>_sd_configs`), implemented here or not.
 pub const PROMETHEUS_MECHANISMS: &[&str] = &[
