@@ -186,6 +186,10 @@ struct LabelName(Str);
 impl<'de> Deserialize<'de> for LabelName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        // Prometheus 3.x accepts any non-empty UTF-8 label name.
+        if s.is_empty() {
+            return Err(de::Error::custom("\"\" is not a valid label name"));
+        }
         Ok(LabelName(intern(&s)))
     }
 }
@@ -346,5 +350,15 @@ mod tests {
         let group: TargetGroup =
             serde_json::from_str(r#"{"targets":[],"labels":{"a":"1","a":"2"}}"#).unwrap();
         assert_eq!(group.labels.get("a"), Some("2"));
+    }
+
+    #[test]
+    fn an_empty_label_name_is_rejected_as_in_prometheus() {
+        let err =
+            serde_json::from_str::<TargetGroup>(r#"{"targets":[],"labels":{"":"x"}}"#).unwrap_err();
+        assert!(
+            err.to_string().contains("\"\" is not a valid label name"),
+            "{err}"
+        );
     }
 }

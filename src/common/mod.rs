@@ -2,6 +2,8 @@
 //! HTTP client settings and the client built from them.
 
 pub mod duration;
+pub mod http_client;
+pub mod http_config;
 pub mod secret;
 
 pub use duration::Duration;

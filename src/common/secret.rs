@@ -1,6 +1,10 @@
 //! A secret from the configuration (password, bearer token, client secret): its value is used,
-//! never shown. Debug, Display and Serialize print `<secret>`, as Prometheus does.
+//! never shown. Debug, Display and Serialize print `<secret>`, as Prometheus does — except
+//! inside [`identity_of`], which serializes a config with its secrets for the engine's
+//! equality key (two configs differing only in a password are two providers). That key is never
+//! printed or logged.
 
+use std::cell::Cell;
 use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -35,9 +39,31 @@ impl fmt::Display for Secret {
     }
 }
 
+thread_local! {
+    static REVEAL: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The canonical form of a config for `DiscoveryConfig::identity`: its JSON with secrets' real
+/// values. Never print or log the result.
+pub fn identity_of<T: Serialize>(config: &T) -> String {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            REVEAL.with(|r| r.set(false));
+        }
+    }
+    REVEAL.with(|r| r.set(true));
+    let _reset = Reset;
+    serde_json::to_string(config).unwrap_or_default()
+}
+
 impl Serialize for Secret {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str("<secret>")
+        if REVEAL.with(Cell::get) {
+            s.serialize_str(&self.0)
+        } else {
+            s.serialize_str("<secret>")
+        }
     }
 }
 
@@ -57,5 +83,16 @@ mod tests {
         assert_eq!(format!("{s:?} {s}"), "<secret> <secret>");
         assert_eq!(serde_json::to_string(&s).unwrap(), "\"<secret>\"");
         assert_eq!(s.expose(), "hunter2");
+    }
+
+    #[test]
+    fn identity_holds_the_value_and_printing_after_it_does_not() {
+        let s = Secret::new("hunter2");
+        assert_eq!(identity_of(&s), "\"hunter2\"");
+        assert_ne!(
+            identity_of(&Secret::new("a")),
+            identity_of(&Secret::new("b"))
+        );
+        assert_eq!(serde_json::to_string(&s).unwrap(), "\"<secret>\"");
     }
 }

@@ -12,6 +12,10 @@ use std::sync::Arc;
 use promsd_actors::DiscoveryConfig;
 use serde::de::{self, DeserializeOwned, MapAccess};
 
+pub mod consul;
+pub mod dns;
+pub mod file;
+pub mod http;
 pub mod kubernetes;
 pub mod static_sd;
 
@@ -33,7 +37,6 @@ pub fn into_discovery(config: Box<dyn SdConfig>) -> Arc<dyn DiscoveryConfig> {
 
 /// A list value that may be written as `null` (an empty list, as in Prometheus' YAML decoder).
 #[derive(Debug)]
-#[allow(dead_code)] // used once a mechanism is registered
 struct NullableList<T>(Vec<T>);
 
 impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for NullableList<T> {
@@ -47,7 +50,6 @@ impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for NullableList<T
     }
 }
 
-#[allow(dead_code)] // used once a mechanism is registered
 fn read_list<'de, A, T>(map: &mut A, key: &str) -> Result<SdConfigs, A::Error>
 where
     A: MapAccess<'de>,
@@ -96,6 +98,10 @@ macro_rules! mechanisms {
 // One line per implemented mechanism: its name (the YAML key is `<name>_sd_configs`) and its
 // config type.
 mechanisms! {
+    "consul" => consul::ConsulSdConfig,
+    "dns" => dns::DnsSdConfig,
+    "file" => file::FileSdConfig,
+    "http" => http::HttpSdConfig,
     "kubernetes" => kubernetes::KubernetesSdConfig,
 }
 

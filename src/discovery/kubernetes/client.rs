@@ -14,28 +14,24 @@ use std::sync::LazyLock;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde::Serialize;
 
-use super::http_settings::HttpSettings;
+use crate::common::http_config::HttpClientConfig;
+use crate::common::secret::identity_of;
 
 /// Where the service account's namespace is, in a pod.
 pub const OWN_NAMESPACE_FILE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 
 /// The part of a config that says how to reach the API server. Equal specs share watches.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ClientSpec {
     pub api_server: Option<String>,
     pub kubeconfig_file: Option<PathBuf>,
-    pub http: HttpSettings,
+    pub http: HttpClientConfig,
 }
 
 impl ClientSpec {
     /// A canonical form including secret values, to key shared watches. Never print it.
     pub fn identity(&self) -> String {
-        let mut key = serde_json::to_string(self).unwrap_or_default();
-        for secret in self.http.secrets() {
-            key.push('\u{1f}');
-            key.push_str(secret);
-        }
-        key
+        identity_of(self)
     }
 
     /// Whether this spec means the in-cluster service account.
@@ -87,24 +83,49 @@ impl ClientSpec {
     }
 }
 
-fn apply_http_settings(config: &mut kube::Config, http: &HttpSettings) -> Result<(), String> {
+/// Applies the `<http_config>` settings the Kubernetes client supports; the others are an error
+/// naming the key.
+fn apply_http_settings(config: &mut kube::Config, http: &HttpClientConfig) -> Result<(), String> {
+    let unsupported = |key: &str| {
+        Err(format!(
+            "{key} is not supported by promsd's Kubernetes SD yet"
+        ))
+    };
+    if http.oauth2.is_some() {
+        return unsupported("oauth2");
+    }
+    if !http.proxy.proxy_url.is_empty() || http.proxy.proxy_from_environment {
+        return unsupported("proxy_url");
+    }
     let tls = &http.tls_config;
+    if !tls.ca_ref.is_empty() || !tls.cert_ref.is_empty() || !tls.key_ref.is_empty() {
+        return unsupported("tls_config *_ref");
+    }
     config.accept_invalid_certs = tls.insecure_skip_verify;
     if !tls.ca_file.is_empty() {
         let pem = std::fs::read(&tls.ca_file)
             .map_err(|e| format!("unable to load specified CA cert {}: {e}", tls.ca_file))?;
         config.root_cert = Some(pem_certificates(&pem, &tls.ca_file)?);
+    } else if !tls.ca.is_empty() {
+        config.root_cert = Some(pem_certificates(tls.ca.as_bytes(), "tls_config.ca")?);
     }
     if !tls.cert_file.is_empty() {
         config.auth_info.client_certificate = Some(tls.cert_file.clone());
+    } else if !tls.cert.is_empty() {
+        config.auth_info.client_certificate_data = Some(base64_encode(tls.cert.as_bytes()));
     }
     if !tls.key_file.is_empty() {
         config.auth_info.client_key = Some(tls.key_file.clone());
+    } else if !tls.key.is_empty() {
+        config.auth_info.client_key_data = Some(base64_encode(tls.key.expose().as_bytes()).into());
     }
     if !tls.server_name.is_empty() {
         config.tls_server_name = Some(tls.server_name.clone());
     }
     if let Some(basic) = &http.basic_auth {
+        if !basic.username_ref.is_empty() || !basic.password_ref.is_empty() {
+            return unsupported("basic_auth *_ref");
+        }
         let username = if basic.username_file.is_empty() {
             basic.username.clone()
         } else {
@@ -119,6 +140,9 @@ fn apply_http_settings(config: &mut kube::Config, http: &HttpSettings) -> Result
         config.auth_info.password = Some(password.into());
     }
     if let Some(auth) = &http.authorization {
+        if !auth.credentials_ref.is_empty() {
+            return unsupported("authorization.credentials_ref");
+        }
         if auth.kind == "Bearer" {
             if auth.credentials_file.is_empty() {
                 config.auth_info.token = Some(auth.credentials.expose().to_owned().into());
@@ -137,7 +161,26 @@ fn apply_http_settings(config: &mut kube::Config, http: &HttpSettings) -> Result
             config.headers.push((http::header::AUTHORIZATION, value));
         }
     }
+    for (name, header) in http.http_headers.iter().flatten() {
+        let name = http::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("http_headers: invalid header name {name:?}"))?;
+        let mut values: Vec<String> = header.values.clone();
+        values.extend(header.secrets.iter().map(|s| s.expose().to_owned()));
+        for file in &header.files {
+            values.push(read_trimmed(file)?);
+        }
+        for value in values {
+            let value = http::HeaderValue::from_str(&value)
+                .map_err(|_| format!("http_headers: invalid value for {name}"))?;
+            config.headers.push((name.clone(), value));
+        }
+    }
     Ok(())
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 fn read_trimmed(path: &str) -> Result<String, String> {
@@ -188,7 +231,7 @@ mod tests {
         let spec = ClientSpec {
             api_server: None,
             kubeconfig_file: None,
-            http: HttpSettings::default(),
+            http: HttpClientConfig::default(),
         };
         if std::env::var_os("KUBERNETES_SERVICE_HOST").is_none() {
             assert!(spec

@@ -34,13 +34,13 @@ use promsd_actors::{BuildContext, Discoverer, DiscoveryConfig, DiscoveryError};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::SdConfig;
-use crate::common::Secret;
+use crate::common::http_config::HttpClientConfig;
+use crate::common::secret::identity_of;
 
 pub mod client;
 mod discoverer;
 mod endpoints;
 mod endpointslice;
-pub mod http_settings;
 mod ingress;
 mod labels;
 pub mod metrics;
@@ -51,7 +51,6 @@ pub mod selector;
 mod service;
 pub mod watch;
 
-pub use http_settings::HttpSettings;
 pub use metrics::register_metrics;
 
 /// What a Kubernetes SD config discovers.
@@ -187,7 +186,7 @@ pub struct AttachMetadata {
 }
 
 /// One `kubernetes_sd_configs` entry, validated.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "RawKubernetesSdConfig")]
 pub struct KubernetesSdConfig {
     /// The API server URL as written; `None` means kubeconfig or in-cluster.
@@ -195,7 +194,8 @@ pub struct KubernetesSdConfig {
     pub role: Role,
     /// Path to a kubeconfig file (its current context is used).
     pub kubeconfig_file: Option<PathBuf>,
-    pub http: HttpSettings,
+    /// The inline `<http_config>` keys.
+    pub http: HttpClientConfig,
     pub namespaces: NamespaceDiscovery,
     pub selectors: Vec<SelectorConfig>,
     pub attach_metadata: AttachMetadata,
@@ -217,8 +217,9 @@ impl fmt::Debug for KubernetesSdConfig {
 }
 
 /// The config as written. Missing keys take Prometheus' defaults; `null` takes Go's zero value.
+/// The `<http_config>` keys are read inline into `http_client_config`.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(remote = "Self", deny_unknown_fields)]
 struct RawKubernetesSdConfig {
     #[serde(default)]
     api_server: Option<String>,
@@ -232,22 +233,11 @@ struct RawKubernetesSdConfig {
     selectors: Vec<SelectorConfig>,
     #[serde(default, deserialize_with = "null_as_default")]
     attach_metadata: AttachMetadata,
-    // Inline `<http_config>` keys (see `http_settings`).
-    #[serde(default)]
-    basic_auth: Option<http_settings::BasicAuth>,
-    #[serde(default)]
-    authorization: Option<http_settings::Authorization>,
-    #[serde(default, deserialize_with = "null_as_default")]
-    bearer_token: Secret,
-    #[serde(default, deserialize_with = "null_as_default")]
-    bearer_token_file: String,
-    #[serde(default)]
-    tls_config: Option<http_settings::TlsConfig>,
-    #[serde(default)]
-    follow_redirects: Option<bool>,
-    #[serde(default)]
-    enable_http2: Option<bool>,
+    #[serde(skip)]
+    http_client_config: HttpClientConfig,
 }
+
+crate::inline_struct!(RawKubernetesSdConfig, http_client_config: HttpClientConfig);
 
 fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
 where
@@ -268,16 +258,9 @@ impl TryFrom<RawKubernetesSdConfig> for KubernetesSdConfig {
                     .into(),
             );
         };
-        let http = http_settings::RawHttpSettings {
-            basic_auth: raw.basic_auth,
-            authorization: raw.authorization,
-            bearer_token: raw.bearer_token,
-            bearer_token_file: raw.bearer_token_file,
-            tls_config: raw.tls_config,
-            follow_redirects: raw.follow_redirects,
-            enable_http2: raw.enable_http2,
-        }
-        .validate()?;
+        let mut http = raw.http_client_config;
+        http.validate().map_err(|e| e.to_string())?;
+        let default_http = http == HttpClientConfig::default();
         if let Some(url) = &raw.api_server {
             if url.starts_with(':') {
                 return Err(format!("parse {url:?}: missing protocol scheme"));
@@ -287,13 +270,13 @@ impl TryFrom<RawKubernetesSdConfig> for KubernetesSdConfig {
         if raw.api_server.is_some() && kubeconfig {
             return Err("cannot use 'kubeconfig_file' and 'api_server' simultaneously".into());
         }
-        if kubeconfig && !http.is_default() {
+        if kubeconfig && !default_http {
             return Err(
                 "cannot use a custom HTTP client configuration together with 'kubeconfig_file'"
                     .into(),
             );
         }
-        if raw.api_server.is_none() && !http.is_default() {
+        if raw.api_server.is_none() && !default_http {
             return Err("to use custom HTTP client configuration please provide the 'api_server' URL explicitly".into());
         }
         if raw.api_server.is_some() && raw.namespaces.own_namespace {
@@ -365,13 +348,7 @@ impl DiscoveryConfig for KubernetesSdConfig {
     }
 
     fn identity(&self) -> String {
-        // Canonical JSON (secrets masked by `Secret`), then the secret values themselves.
-        let mut key = serde_json::to_string(self).unwrap_or_default();
-        for secret in self.http.secrets() {
-            key.push('\u{1f}');
-            key.push_str(secret);
-        }
-        key
+        identity_of(self)
     }
 
     fn build(&self, ctx: &BuildContext) -> Result<Discoverer, DiscoveryError> {

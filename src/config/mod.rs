@@ -1,0 +1,483 @@
+//! The `prometheus.yml` model and its loader: users bring the file they run, and promsd reads
+//! it as Prometheus 3.x does for every part about discovery, with Prometheus' defaults,
+//! inheritance from `global`, checks and messages; errors name file, line and column.
+//!
+//! # Layout
+//! - `global`, `scrape`, `alerting`: the sections promsd reads. Inside them an unknown key is an
+//!   error, as in Prometheus.
+//! - `position`: the YAML path → line:column index that positions errors found after parsing.
+//! - `error`: [`ConfigError`].
+//!
+//! Sections not about discovery (`runtime`, `storage`, `tracing`, `remote_write`, `remote_read`,
+//! `otlp`) are accepted and not interpreted; a top-level key Prometheus does not know is an
+//! error. `rule_files` and `scrape_config_files` are checked (patterns) and resolved against the
+//! config file's directory; the scrape configs of `scrape_config_files` are read and checked
+//! with the main file's, as Prometheus' `GetScrapeConfigs` does.
+//!
+//! # Decisions
+//! - The typed parse runs straight on the text, so serde's errors keep their positions; checks
+//!   that Prometheus makes after reading use the index to point at the key they are about.
+//! - A key repeated in one map is an error (Go's strict decoder rejects it too).
+//! - Serializing a config shows secrets as `<secret>` and leaves out the configs of mechanisms
+//!   other than `static_configs` (the registry gives no way to serialize them yet).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use promsd_actors::DiscoveryConfig;
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Serialize};
+
+pub mod alerting;
+pub mod error;
+pub mod global;
+pub mod position;
+pub mod scrape;
+
+pub use alerting::{AlertingConfig, AlertmanagerConfig};
+pub use error::ConfigError;
+pub use global::GlobalConfig;
+pub use position::Position;
+pub use scrape::ScrapeConfig;
+
+use error::{at, PathError, Source};
+use position::YamlIndex;
+
+pub(crate) use crate::common::http_config::join_dir;
+
+/// A loaded, checked configuration.
+#[derive(Debug, Default)]
+pub struct Config {
+    pub global: GlobalConfig,
+    pub alerting: AlertingConfig,
+    pub rule_files: Vec<String>,
+    pub scrape_config_files: Vec<String>,
+    /// The scrape configs of the main file, then those of `scrape_config_files`.
+    pub scrape_configs: Vec<ScrapeConfig>,
+    /// How many of `scrape_configs` come from the main file.
+    pub main_file_scrape_configs: usize,
+    /// The file it was read from.
+    pub file: PathBuf,
+}
+
+impl Serialize for Config {
+    /// The main file as Prometheus prints it: the scrape configs of `scrape_config_files` stay
+    /// in their files.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Printed<'a> {
+            global: &'a GlobalConfig,
+            #[serde(skip_serializing_if = "AlertingConfig::is_empty")]
+            alerting: &'a AlertingConfig,
+            #[serde(skip_serializing_if = "<[_]>::is_empty")]
+            rule_files: &'a [String],
+            #[serde(skip_serializing_if = "<[_]>::is_empty")]
+            scrape_config_files: &'a [String],
+            #[serde(skip_serializing_if = "<[_]>::is_empty")]
+            scrape_configs: &'a [ScrapeConfig],
+        }
+        Printed {
+            global: &self.global,
+            alerting: &self.alerting,
+            rule_files: &self.rule_files,
+            scrape_config_files: &self.scrape_config_files,
+            scrape_configs: &self.scrape_configs[..self.main_file_scrape_configs],
+        }
+        .serialize(s)
+    }
+}
+
+/// The top level as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    global: Option<GlobalConfig>,
+    #[serde(default)]
+    alerting: Option<AlertingConfig>,
+    #[serde(default)]
+    rule_files: Option<Vec<String>>,
+    #[serde(default)]
+    scrape_config_files: Option<Vec<String>>,
+    #[serde(default)]
+    scrape_configs: Option<Vec<Option<ScrapeConfig>>>,
+    // Not about discovery: accepted, not interpreted.
+    #[serde(default)]
+    runtime: Option<IgnoredAny>,
+    #[serde(default)]
+    storage: Option<IgnoredAny>,
+    #[serde(default)]
+    tracing: Option<IgnoredAny>,
+    #[serde(default)]
+    remote_write: Option<IgnoredAny>,
+    #[serde(default)]
+    remote_read: Option<IgnoredAny>,
+    #[serde(default)]
+    otlp: Option<IgnoredAny>,
+}
+
+/// A file of `scrape_config_files`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScrapeConfigsFile {
+    #[serde(default)]
+    scrape_configs: Option<Vec<Option<ScrapeConfig>>>,
+}
+
+/// Prometheus' `patRulePath`: at most one `*`, and no `/` after it.
+fn valid_pattern(p: &str) -> bool {
+    match p.find('*') {
+        None => true,
+        Some(i) => !p[i..].contains('/'),
+    }
+}
+
+/// Parses `text` typed, after indexing it (and rejecting repeated keys).
+fn parse<T: for<'de> Deserialize<'de>>(
+    text: &str,
+    file: &Path,
+) -> Result<(T, Option<YamlIndex>), ConfigError> {
+    let index = YamlIndex::build(text);
+    let source = Source {
+        file,
+        index: index.as_ref(),
+    };
+    if let Some(dup) = index.as_ref().and_then(|i| i.duplicate.clone()) {
+        return Err(ConfigError {
+            file: file.to_owned(),
+            position: Some(dup.position),
+            message: format!("key {:?} already set in map", dup.key),
+        });
+    }
+    // An empty document is an empty map, as in Prometheus.
+    let value = if text.trim().is_empty() || only_comments(text) {
+        serde_yaml::from_str("{}")
+    } else {
+        serde_yaml::from_str(text)
+    };
+    match value {
+        Ok(v) => Ok((v, index)),
+        Err(e) => {
+            let mut e = source.yaml(e);
+            for internal in ["struct RawConfig", "struct ScrapeConfigsFile"] {
+                e.message = e
+                    .message
+                    .replace(internal, "a map of configuration sections");
+            }
+            Err(e)
+        }
+    }
+}
+
+fn only_comments(text: &str) -> bool {
+    text.lines().all(|l| {
+        let t = l.trim();
+        t.is_empty() || t.starts_with('#') || t == "---"
+    })
+}
+
+impl Config {
+    /// Reads and checks a configuration file (and its `scrape_config_files`).
+    pub fn load_file(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.to_owned(),
+            position: None,
+            message: e.to_string(),
+        })?;
+        let dir = path.parent().unwrap_or(Path::new("")).to_owned();
+        Config::load_str(&text, path, &dir)
+    }
+
+    /// Reads and checks configuration text; `file` names it in errors and `dir` resolves its
+    /// relative paths.
+    pub fn load_str(text: &str, file: &Path, dir: &Path) -> Result<Config, ConfigError> {
+        let (raw, index): (RawConfig, _) = parse(text, file)?;
+        let source = Source {
+            file,
+            index: index.as_ref(),
+        };
+        let _ = (
+            raw.runtime,
+            raw.storage,
+            raw.tracing,
+            raw.remote_write,
+            raw.remote_read,
+            raw.otlp,
+        );
+        let mut config = Config {
+            global: raw.global.unwrap_or_default(),
+            alerting: raw.alerting.unwrap_or_default(),
+            rule_files: raw.rule_files.unwrap_or_default(),
+            scrape_config_files: raw.scrape_config_files.unwrap_or_default(),
+            scrape_configs: Vec::new(),
+            main_file_scrape_configs: 0,
+            file: file.to_owned(),
+        };
+        config.global.validate().map_err(|e| source.error(e))?;
+        let mut scrape_configs = Vec::new();
+        for (i, sc) in raw
+            .scrape_configs
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+        {
+            let path = format!("scrape_configs[{i}]");
+            let mut sc =
+                sc.ok_or_else(|| source.error(at(&path, "empty or null scrape config section")))?;
+            sc.check_read(&path).map_err(|e| source.error(e))?;
+            scrape_configs.push(sc);
+        }
+        for (i, am) in config.alerting.alertmanagers.iter_mut().enumerate() {
+            am.check_read(&format!("alerting.alertmanagers[{i}]"))
+                .map_err(|e| source.error(e))?;
+        }
+        for (i, rf) in config.rule_files.iter().enumerate() {
+            if !valid_pattern(rf) {
+                return Err(source.error(at(
+                    format!("rule_files[{i}]"),
+                    format!("invalid rule file path {rf:?}"),
+                )));
+            }
+        }
+        for (i, sf) in config.scrape_config_files.iter().enumerate() {
+            if !valid_pattern(sf) {
+                return Err(source.error(at(
+                    format!("scrape_config_files[{i}]"),
+                    format!("invalid scrape config file path {sf:?}"),
+                )));
+            }
+        }
+        let mut first_seen: BTreeMap<String, String> = BTreeMap::new();
+        for (i, sc) in scrape_configs.iter_mut().enumerate() {
+            let path = format!("scrape_configs[{i}]");
+            sc.validate(&path, &config.global)
+                .map_err(|e| source.error(e))?;
+            if first_seen
+                .insert(sc.job_name.clone(), "main config file".into())
+                .is_some()
+            {
+                return Err(source.error(at(
+                    format!("{path}.job_name"),
+                    format!(
+                        "found multiple scrape configs with job name {:?}",
+                        sc.job_name
+                    ),
+                )));
+            }
+            sc.finish(dir);
+        }
+        for am in &mut config.alerting.alertmanagers {
+            am.finish(dir);
+        }
+        config.global.resolve_paths(dir);
+        for f in config
+            .rule_files
+            .iter_mut()
+            .chain(config.scrape_config_files.iter_mut())
+        {
+            join_dir(dir, f);
+        }
+        config.main_file_scrape_configs = scrape_configs.len();
+        config.scrape_configs = scrape_configs;
+        let mut extra = Vec::new();
+        for pattern in &config.scrape_config_files {
+            for file in glob_sorted(pattern).map_err(|m| source.plain(m))? {
+                extra.extend(load_scrape_config_file(
+                    &file,
+                    &config.global,
+                    &mut first_seen,
+                )?);
+            }
+        }
+        config.scrape_configs.extend(extra);
+        Ok(config)
+    }
+
+    /// The discovery configs of every job: what the daemon sends the engine as `ApplyConfig`.
+    /// A job without any has an empty list.
+    pub fn discovery_jobs(&self) -> BTreeMap<String, Vec<Arc<dyn DiscoveryConfig>>> {
+        self.scrape_configs
+            .iter()
+            .map(|sc| (sc.job_name.clone(), sc.discovery.clone()))
+            .collect()
+    }
+
+    /// The discovery configs of the Alertmanagers, keyed `config-0`, `config-1`, ... as
+    /// Prometheus' notifier keys them.
+    pub fn alertmanager_discovery(&self) -> BTreeMap<String, Vec<Arc<dyn DiscoveryConfig>>> {
+        self.alerting
+            .alertmanagers
+            .iter()
+            .enumerate()
+            .map(|(i, am)| (format!("config-{i}"), am.discovery.clone()))
+            .collect()
+    }
+
+    /// The scrape config of `job`.
+    pub fn scrape_config(&self, job: &str) -> Option<&ScrapeConfig> {
+        self.scrape_configs.iter().find(|sc| sc.job_name == job)
+    }
+
+    /// The config as YAML, secrets shown as `<secret>`.
+    pub fn to_yaml(&self) -> String {
+        serde_yaml::to_string(self).unwrap_or_else(|e| format!("# cannot render config: {e}\n"))
+    }
+}
+
+impl GlobalConfig {
+    fn resolve_paths(&mut self, dir: &Path) {
+        join_dir(dir, &mut self.query_log_file);
+        join_dir(dir, &mut self.scrape_failure_log_file);
+    }
+}
+
+/// `filepath.Glob`: matches in lexical order; a pattern without magic is returned if it exists.
+fn glob_sorted(pattern: &str) -> Result<Vec<PathBuf>, String> {
+    let paths = glob::glob(pattern).map_err(|e| {
+        format!(
+            "error retrieving scrape config files for {pattern:?}: syntax error in pattern: {e}"
+        )
+    })?;
+    let mut out: Vec<PathBuf> = paths.filter_map(Result::ok).collect();
+    out.sort();
+    Ok(out)
+}
+
+/// Reads one file of `scrape_config_files`, checking its scrape configs against `global` and
+/// the job names seen so far.
+fn load_scrape_config_file(
+    file: &Path,
+    global: &GlobalConfig,
+    first_seen: &mut BTreeMap<String, String>,
+) -> Result<Vec<ScrapeConfig>, ConfigError> {
+    let text = std::fs::read_to_string(file).map_err(|e| ConfigError {
+        file: file.to_owned(),
+        position: None,
+        message: e.to_string(),
+    })?;
+    let (raw, index): (ScrapeConfigsFile, _) = parse(&text, file)?;
+    let source = Source {
+        file,
+        index: index.as_ref(),
+    };
+    let dir = file.parent().unwrap_or(Path::new(""));
+    let shown = std::path::absolute(file).unwrap_or_else(|_| file.to_owned());
+    let mut out = Vec::new();
+    for (i, sc) in raw
+        .scrape_configs
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+    {
+        let path = format!("scrape_configs[{i}]");
+        let check = |sc: Option<ScrapeConfig>| -> Result<ScrapeConfig, PathError> {
+            let mut sc = sc.ok_or_else(|| at(&path, "empty or null scrape config section"))?;
+            sc.check_read(&path)?;
+            sc.validate(&path, global)?;
+            Ok(sc)
+        };
+        let mut sc = check(sc).map_err(|e| source.error(e))?;
+        if let Some(first) = first_seen.get(&sc.job_name) {
+            return Err(source.error(at(
+                format!("{path}.job_name"),
+                format!(
+                    "found multiple scrape configs with job name {:?}, first found in {first}",
+                    sc.job_name
+                ),
+            )));
+        }
+        first_seen.insert(
+            sc.job_name.clone(),
+            format!("{:?}", shown.display().to_string()),
+        );
+        sc.finish(dir);
+        out.push(sc);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Config, String> {
+        Config::load_str(text, Path::new("p.yml"), Path::new("/etc/prom"))
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn empty_file_is_the_default_config() {
+        let c = load("").unwrap();
+        assert_eq!(c.global.scrape_interval(), global::DEFAULT_SCRAPE_INTERVAL);
+        assert!(c.scrape_configs.is_empty());
+        load("# nothing\n").unwrap();
+    }
+
+    #[test]
+    fn scrape_configs_inherit_from_global() {
+        let c = load(
+            "global: {scrape_interval: 5s}\nscrape_configs:\n- job_name: a\n- job_name: b\n  scrape_interval: 1m\n",
+        )
+        .unwrap();
+        let a = c.scrape_config("a").unwrap();
+        assert_eq!(a.scrape_interval(), Duration::from_secs(5));
+        assert_eq!(a.scrape_timeout(), Duration::from_secs(5));
+        assert_eq!(a.metrics_path(), "/metrics");
+        assert_eq!(a.scheme(), "http");
+        let b = c.scrape_config("b").unwrap();
+        assert_eq!(b.scrape_timeout(), Duration::from_secs(5));
+        assert_eq!(c.discovery_jobs().len(), 2);
+    }
+
+    use crate::common::Duration;
+
+    #[test]
+    fn semantic_errors_point_at_the_key() {
+        let err =
+            load("scrape_configs:\n- job_name: a\n- job_name: b\n- job_name: a\n").unwrap_err();
+        assert_eq!(
+            err,
+            r#"p.yml:4:3: found multiple scrape configs with job name "a""#
+        );
+        let err =
+            load("scrape_configs:\n- job_name: a\n  scrape_interval: 5s\n  scrape_timeout: 6s\n")
+                .unwrap_err();
+        assert_eq!(
+            err,
+            r#"p.yml:4:3: scrape timeout greater than scrape interval for scrape config with job name "a""#
+        );
+    }
+
+    #[test]
+    fn unknown_keys_point_at_the_key_and_name_the_job() {
+        let err =
+            load("scrape_configs:\n- job_name: a\n  static_configs: []\n  bogus: 1\n").unwrap_err();
+        assert!(err.starts_with("p.yml:4:3: job \"a\": "), "{err}");
+        assert!(err.contains("unknown field `bogus`"), "{err}");
+        let err = load("scrape_configs:\n- job_name: a\n  consul_sd_configs: []\n").unwrap_err();
+        assert!(err.starts_with("p.yml:3:3: job \"a\": "), "{err}");
+        assert!(
+            err.contains("does not implement consul service discovery"),
+            "{err}"
+        );
+        let err = load("bogus: 1\n").unwrap_err();
+        assert!(err.starts_with("p.yml:1:1: unknown field `bogus`"), "{err}");
+    }
+
+    #[test]
+    fn relative_paths_join_the_config_directory() {
+        let c = load(
+            "rule_files: [rules/*.yml]\nscrape_configs:\n- job_name: a\n  bearer_token_file: tok\n",
+        )
+        .unwrap();
+        assert_eq!(c.rule_files, ["/etc/prom/rules/*.yml"]);
+        let auth = c.scrape_configs[0]
+            .http_client
+            .authorization
+            .as_ref()
+            .unwrap();
+        assert_eq!(auth.credentials_file, "/etc/prom/tok");
+    }
+}

@@ -1,0 +1,410 @@
+//! HTTP SD (`http_sd_configs`): target groups fetched as JSON from a URL every
+//! `refresh_interval`, as Prometheus' `discovery/http` does — the same request headers, status
+//! and content-type checks, Sources (`<url>:<index>`) and `__meta_url` label.
+//!
+//! Beyond Prometheus: an unchanged body (same ETag answered with 304 to our `If-None-Match`,
+//! or the same bytes) costs no parsing and sends no update; a body over `body_size_limit` (a
+//! promsd extension, default 100 MiB) is rejected with a clear error; failures keep the last
+//! good groups and are retried with capped exponential backoff (the engine's refresh helper)
+//! before the next interval; parsing runs on the blocking pool.
+
+use std::sync::{Arc, LazyLock, Mutex};
+
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::registry::Registry;
+use promsd_actors::{
+    intern, refresh_discoverer, BuildContext, Discoverer, DiscoveryConfig, DiscoveryError,
+    LabelSet, RefreshSchedule, Refreshed, TargetGroup,
+};
+use regex::Regex;
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+use reqwest::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use super::SdConfig;
+use crate::common::http_client::HttpClient;
+use crate::common::http_config::HttpClientConfig;
+use crate::common::{secret::identity_of, Duration};
+
+/// `prometheus_sd_http_failures_total`, registered once for the mechanism.
+static FAILURES: LazyLock<Counter> = LazyLock::new(Counter::default);
+
+/// Registers HTTP SD's own metrics.
+pub fn register_metrics(registry: &mut Registry) {
+    registry.register(
+        "prometheus_sd_http_failures",
+        "Number of HTTP service discovery refresh failures.",
+        FAILURES.clone(),
+    );
+}
+
+/// Prometheus' accepted content types for an HTTP SD body.
+static JSON_CONTENT_TYPE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"^(?i:application/json(;\s*charset=("utf-8"|utf-8))?)$"#).expect("valid regex")
+});
+
+const DEFAULT_BODY_LIMIT: u64 = 100 * 1024 * 1024;
+
+/// One entry of `http_sd_configs`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
+pub struct HttpSdConfig {
+    #[serde(default)]
+    pub url: String,
+    #[serde(default = "default_refresh_interval")]
+    pub refresh_interval: Duration,
+    /// promsd extension: the largest body accepted, in bytes or with a unit (`10MiB`, `1GB`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_size_limit: Option<ByteSize>,
+    #[serde(skip)]
+    pub http_client_config: HttpClientConfig,
+}
+
+fn default_refresh_interval() -> Duration {
+    Duration::from_secs(60)
+}
+
+crate::inline_struct!(HttpSdConfig, http_client_config: HttpClientConfig, finish = HttpSdConfig::validate);
+
+impl Serialize for HttpSdConfig {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Full<'a> {
+            #[serde(flatten)]
+            own: Own<'a>,
+            #[serde(flatten)]
+            http: &'a HttpClientConfig,
+        }
+        struct Own<'a>(&'a HttpSdConfig);
+        impl Serialize for Own<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                HttpSdConfig::serialize(self.0, s)
+            }
+        }
+        Full {
+            own: Own(self),
+            http: &self.http_client_config,
+        }
+        .serialize(s)
+    }
+}
+
+impl HttpSdConfig {
+    /// Prometheus' checks, in its order and with its messages.
+    fn validate(&mut self) -> Result<(), String> {
+        if self.url.is_empty() {
+            return Err("URL is missing".into());
+        }
+        // Go's url.Parse is more lenient than the url crate: where it would accept the URL,
+        // give the error Prometheus' later checks give.
+        let parsed = match url::Url::parse(&self.url) {
+            Ok(parsed) => parsed,
+            Err(url::ParseError::RelativeUrlWithoutBase) => {
+                return Err("URL scheme must be 'http' or 'https'".into())
+            }
+            Err(url::ParseError::EmptyHost) => return Err("host is missing in URL".into()),
+            Err(e) => return Err(format!("parse {:?}: {e}", self.url)),
+        };
+        if parsed.scheme() != "http" && parsed.scheme() != "https" {
+            return Err("URL scheme must be 'http' or 'https'".into());
+        }
+        if parsed.host_str().is_none_or(str::is_empty) {
+            return Err("host is missing in URL".into());
+        }
+        self.http_client_config.validate().map_err(|e| e.message)
+    }
+}
+
+/// A size in bytes, written as a number or with a unit (`B`, `KB`/`KiB`, `MB`/`MiB`,
+/// `GB`/`GiB`, all powers of 1024 as in Prometheus' `body_size_limit`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ByteSize(pub u64);
+
+impl Serialize for ByteSize {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Number(u64),
+            Text(String),
+        }
+        let text = match Raw::deserialize(d)? {
+            Raw::Number(n) => return Ok(ByteSize(n)),
+            Raw::Text(t) => t,
+        };
+        let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+        let (number, unit) = text.split_at(digits);
+        let number: u64 = number
+            .parse()
+            .map_err(|_| serde::de::Error::custom(format!("invalid size {text:?}")))?;
+        let multiplier: u64 = match unit {
+            "" | "B" => 1,
+            "KB" | "KiB" => 1 << 10,
+            "MB" | "MiB" => 1 << 20,
+            "GB" | "GiB" => 1 << 30,
+            _ => return Err(serde::de::Error::custom(format!("invalid size {text:?}"))),
+        };
+        number
+            .checked_mul(multiplier)
+            .map(ByteSize)
+            .ok_or_else(|| serde::de::Error::custom(format!("size {text:?} is too large")))
+    }
+}
+
+impl DiscoveryConfig for HttpSdConfig {
+    fn mechanism(&self) -> &'static str {
+        "http"
+    }
+
+    fn identity(&self) -> String {
+        identity_of(self)
+    }
+
+    fn build(&self, ctx: &BuildContext) -> Result<Discoverer, DiscoveryError> {
+        let interval = self.refresh_interval.as_std();
+        // As in Prometheus, one request may take at most the refresh interval.
+        let client = HttpClient::new(&self.http_client_config, Some(interval))
+            .map_err(DiscoveryError::new)?;
+        let fetcher = Arc::new(Fetcher {
+            client,
+            url: self.url.clone(),
+            url_label: intern(&self.url),
+            refresh_header: HeaderValue::from_str(&format_seconds(interval.as_secs_f64()))
+                .expect("a number is a valid header value"),
+            body_limit: self.body_size_limit.map_or(DEFAULT_BODY_LIMIT, |b| b.0),
+            last: Mutex::new(LastBody::default()),
+        });
+        Ok(refresh_discoverer(
+            ctx,
+            "http",
+            RefreshSchedule::every(interval),
+            move || {
+                let fetcher = fetcher.clone();
+                async move {
+                    let result = fetcher.refresh().await;
+                    if result.is_err() {
+                        FAILURES.inc();
+                    }
+                    result.map_err(DiscoveryError::new)
+                }
+            },
+        ))
+    }
+}
+
+impl SdConfig for HttpSdConfig {
+    fn resolve_paths(&mut self, dir: &std::path::Path) {
+        self.http_client_config.resolve_paths(dir);
+    }
+}
+
+/// Go's `strconv.FormatFloat(f, 'f', -1, 64)` for the refresh header: `60`, `0.5`.
+fn format_seconds(seconds: f64) -> String {
+    let text = format!("{seconds}");
+    text.strip_suffix(".0").map(str::to_owned).unwrap_or(text)
+}
+
+#[derive(Default)]
+struct LastBody {
+    etag: Option<HeaderValue>,
+    hash: Option<u64>,
+}
+
+struct Fetcher {
+    client: HttpClient,
+    url: String,
+    url_label: promsd_actors::Str,
+    refresh_header: HeaderValue,
+    body_limit: u64,
+    last: Mutex<LastBody>,
+}
+
+impl Fetcher {
+    async fn refresh(&self) -> Result<Refreshed, String> {
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        headers.insert(
+            "X-Prometheus-Refresh-Interval-Seconds",
+            self.refresh_header.clone(),
+        );
+        let etag = self.last.lock().expect("poisoned").etag.clone();
+        if let Some(etag) = &etag {
+            headers.insert(IF_NONE_MATCH, etag.clone());
+        }
+        let response = self.client.get(&self.url, headers).await?;
+        let status = response.status();
+        if status == StatusCode::NOT_MODIFIED && etag.is_some() {
+            return Ok(Refreshed::Unchanged);
+        }
+        if status != StatusCode::OK {
+            return Err(format!("server returned HTTP status {status}"));
+        }
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        if !JSON_CONTENT_TYPE.is_match(content_type.trim()) {
+            return Err(format!("unsupported content type {content_type:?}"));
+        }
+        let new_etag = response.headers().get(ETAG).cloned();
+        if response
+            .content_length()
+            .is_some_and(|len| len > self.body_limit)
+        {
+            return Err(self.too_large());
+        }
+        let mut body: Vec<u8> = Vec::new();
+        let mut response = response;
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| crate::common::http_client::describe_error(&e))?
+        {
+            if body.len() as u64 + chunk.len() as u64 > self.body_limit {
+                return Err(self.too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let hash = xxhash_rust::xxh3::xxh3_64(&body);
+        {
+            let mut last = self.last.lock().expect("poisoned");
+            last.etag = new_etag;
+            if last.hash == Some(hash) {
+                return Ok(Refreshed::Unchanged);
+            }
+        }
+        let (url, url_label) = (self.url.clone(), self.url_label.clone());
+        let groups = tokio::task::spawn_blocking(move || parse_groups(&body, &url, &url_label))
+            .await
+            .map_err(|e| format!("parsing panicked: {e}"))??;
+        self.last.lock().expect("poisoned").hash = Some(hash);
+        Ok(Refreshed::all(groups))
+    }
+
+    fn too_large(&self) -> String {
+        format!(
+            "response body from {} exceeds the limit of {} bytes (body_size_limit)",
+            self.url, self.body_limit
+        )
+    }
+}
+
+/// Reads the groups of a body, naming each `<url>:<index>` with `__meta_url` set.
+fn parse_groups(
+    body: &[u8],
+    url: &str,
+    url_label: &promsd_actors::Str,
+) -> Result<Vec<TargetGroup>, String> {
+    let items: Vec<Option<TargetGroup>> =
+        serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    let meta = intern("__meta_url");
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, group)| {
+            let mut group = group.ok_or("nil target group item found")?;
+            group.source = format!("{url}:{i}").into();
+            let mut labels: Vec<(promsd_actors::Str, promsd_actors::Str)> = group
+                .labels
+                .pairs()
+                .iter()
+                .filter(|(n, _)| **n != *meta)
+                .cloned()
+                .collect();
+            labels.push((meta.clone(), url_label.clone()));
+            group.labels = LabelSet::from_pairs(labels.iter().map(|(n, v)| (&**n, v.clone())));
+            Ok(group)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(yaml: &str) -> Result<HttpSdConfig, String> {
+        serde_yaml::from_str(yaml).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults_and_validation_as_prometheus() {
+        let c = parse("url: http://example.com/sd\n").unwrap();
+        assert_eq!(c.refresh_interval, Duration::from_secs(60));
+        assert!(c.http_client_config.follow_redirects);
+        for (yaml, message) in [
+            ("refresh_interval: 1m\n", "URL is missing"),
+            (
+                "url: ftp://example.com\n",
+                "URL scheme must be 'http' or 'https'",
+            ),
+            ("url: http://\n", "host is missing in URL"),
+            (
+                "url: http://a\nbearer_token: x\nbearer_token_file: y\n",
+                "at most one of bearer_token & bearer_token_file must be configured",
+            ),
+        ] {
+            let err = parse(yaml).unwrap_err();
+            assert!(err.contains(message), "{yaml:?}: {err}");
+        }
+        let err = parse("url: http://a\nurll: x\n").unwrap_err();
+        assert!(
+            err.contains("unknown field `urll`") && err.contains("line 2"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn body_size_limit_units() {
+        assert_eq!(
+            parse("url: http://a\nbody_size_limit: 10MiB\n")
+                .unwrap()
+                .body_size_limit,
+            Some(ByteSize(10 << 20))
+        );
+        assert_eq!(
+            parse("url: http://a\nbody_size_limit: 2048\n")
+                .unwrap()
+                .body_size_limit,
+            Some(ByteSize(2048))
+        );
+        assert!(parse("url: http://a\nbody_size_limit: 10XB\n").is_err());
+    }
+
+    #[test]
+    fn identity_differs_by_secret_and_never_prints_it() {
+        let a = parse("url: http://a\nbasic_auth: {username: u, password: hunter-one}\n").unwrap();
+        let b = parse("url: http://a\nbasic_auth: {username: u, password: hunter-two}\n").unwrap();
+        assert_ne!(a.identity(), b.identity());
+        assert!(!format!("{a:?}").contains("hunter"));
+        assert!(!serde_yaml::to_string(&a).unwrap().contains("hunter"));
+    }
+
+    #[test]
+    fn refresh_header_formats_like_go() {
+        assert_eq!(format_seconds(60.0), "60");
+        assert_eq!(format_seconds(0.5), "0.5");
+    }
+
+    #[test]
+    fn groups_get_sources_and_the_url_label() {
+        let body = br#"[{"targets":["a:1"],"labels":{"__meta_url":"spoofed","x":"y"}},{"targets":["b:2"]}]"#;
+        let groups = parse_groups(body, "http://h/sd", &intern("http://h/sd")).unwrap();
+        assert_eq!(&*groups[0].source, "http://h/sd:0");
+        assert_eq!(&*groups[1].source, "http://h/sd:1");
+        assert_eq!(groups[0].labels.get("__meta_url"), Some("http://h/sd"));
+        assert_eq!(groups[0].labels.get("x"), Some("y"));
+        assert_eq!(groups[1].labels.get("__meta_url"), Some("http://h/sd"));
+        assert_eq!(
+            parse_groups(b"[null]", "u", &intern("u")).unwrap_err(),
+            "nil target group item found"
+        );
+    }
+}
