@@ -111,6 +111,13 @@ impl KubeFixture {
                         }))
                     })
                     .workers(1)
+                    // Go's net/http (the real API server) sets TCP_NODELAY; without it small
+                    // watch events wait for delayed ACKs.
+                    .on_connect(|conn, _| {
+                        if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+                            let _ = tcp.set_nodelay(true);
+                        }
+                    })
                     .bind(("127.0.0.1", 0))
                     .expect("binding the fixture API server");
                     let addr = server.addrs()[0];
@@ -413,31 +420,47 @@ fn handle(state: &Arc<Mutex<State>>, req: HttpRequest) -> HttpResponse {
             && field_selector_matches(&field_selector, o)
     };
     if !watch {
-        let items: Vec<Value> = s
-            .objects
-            .get(&resource)
-            .map(|m| m.values().filter(|o| selected(o)).cloned().collect())
-            .unwrap_or_default();
-        let offset: usize = query
+        // The continue token is the last (namespace, name) of the previous page.
+        let after: Option<(String, String)> = query
             .get("continue")
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
+            .and_then(|c| c.split_once('/'))
+            .map(|(ns, name)| (ns.to_owned(), name.to_owned()));
         let limit: usize = query
             .get("limit")
             .and_then(|l| l.parse().ok())
             .filter(|l| *l > 0)
             .unwrap_or(usize::MAX);
-        let end = offset.saturating_add(limit).min(items.len());
-        let mut metadata = json!({"resourceVersion": s.rv.to_string()});
-        if end < items.len() {
-            metadata["continue"] = json!(end.to_string());
+        let empty = BTreeMap::new();
+        let objects = s.objects.get(&resource).unwrap_or(&empty);
+        let mut matching = match &after {
+            Some(key) => objects.range((
+                std::ops::Bound::Excluded(key.clone()),
+                std::ops::Bound::Unbounded,
+            )),
+            None => objects.range(..),
         }
-        let body = json!({
-            "kind": format!("{}List", kind_of(&resource)),
-            "apiVersion": "v1",
-            "metadata": metadata,
-            "items": items.get(offset.min(items.len())..end).unwrap_or(&[]),
-        });
+        .filter(|(_, o)| selected(o));
+        let items: Vec<(&(String, String), &Value)> = matching.by_ref().take(limit).collect();
+        let mut metadata = json!({"resourceVersion": s.rv.to_string()});
+        if matching.next().is_some() {
+            if let Some(((ns, name), _)) = items.last() {
+                metadata["continue"] = json!(format!("{ns}/{name}"));
+            }
+        }
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct List<'a> {
+            kind: String,
+            api_version: &'static str,
+            metadata: Value,
+            items: Vec<&'a Value>,
+        }
+        let body = List {
+            kind: format!("{}List", kind_of(&resource)),
+            api_version: "v1",
+            metadata,
+            items: items.into_iter().map(|(_, o)| o).collect(),
+        };
         return HttpResponse::Ok()
             .content_type("application/json")
             .body(serde_json::to_vec(&body).unwrap());
@@ -501,6 +524,9 @@ fn field_selector_matches(selector: &str, o: &Value) -> bool {
 }
 
 fn label_selector_matches(selector: &str, o: &Value) -> bool {
+    if selector.is_empty() {
+        return true;
+    }
     let labels = &o["metadata"]["labels"];
     let get = |k: &str| labels[k.trim()].as_str().map(str::to_owned);
     let mut terms = Vec::new();

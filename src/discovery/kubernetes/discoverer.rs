@@ -24,25 +24,25 @@ use tokio::sync::mpsc;
 use super::client::{runtime, ClientSpec, OWN_NAMESPACE_FILE};
 use super::metrics;
 use super::objects::{Kind, Object};
-use super::watch::{Store, Subscription, WatchEvent, WatchKey};
+use super::watch::{State, Subscription, WatchEvent, WatchKey};
 use super::{KubernetesSdConfig, Role};
 
 /// How many events are coalesced into one update at most.
 const MAX_BATCH: usize = 16 * 1024;
 
-/// The current stores of every watch a discoverer reads, for lookups.
-pub struct View {
-    stores: Vec<(Kind, Option<String>, Store)>,
+/// The current stores of every watch a discoverer reads, for lookups (locked while it lives).
+pub struct View<'s> {
+    stores: Vec<(Kind, Option<String>, std::sync::MutexGuard<'s, State>)>,
 }
 
-impl View {
+impl View<'_> {
     /// The object of `kind` at `namespace/name` (`name` alone for cluster-scoped kinds).
     pub fn get(&self, kind: Kind, key: &str) -> Option<&Arc<Object>> {
         let namespace = key.split_once('/').map(|(ns, _)| ns);
         self.stores
             .iter()
             .filter(|(k, ns, _)| *k == kind && (ns.is_none() || ns.as_deref() == namespace))
-            .find_map(|(_, _, store)| store.get(key))
+            .find_map(|(_, _, state)| state.store.get(key))
     }
 
     /// Every object of `kind`.
@@ -50,13 +50,13 @@ impl View {
         self.stores
             .iter()
             .filter(move |(k, _, _)| *k == kind)
-            .flat_map(|(_, _, store)| store.iter())
+            .flat_map(|(_, _, state)| state.store.iter())
     }
 }
 
 /// Looks objects up in a [`View`] and remembers what was looked up.
 pub struct Lookup<'a> {
-    view: &'a View,
+    view: &'a View<'a>,
     refs: &'a mut Vec<(Kind, Str)>,
 }
 
@@ -121,6 +121,9 @@ fn watches(
     if am.cronjob && pod_targets {
         per_namespace(&mut out, Kind::Job, None);
     }
+    // One subscription per watch: a discoverer locks each store once while it builds.
+    let mut seen = HashSet::new();
+    out.retain(|(kind, ns, _)| seen.insert((*kind, ns.clone())));
     out
 }
 
@@ -242,7 +245,11 @@ struct Batch {
 
 impl Discovery {
     async fn run(mut self) {
-        let mut synced: Vec<bool> = self.subscriptions.iter().map(|s| s.snapshot().1).collect();
+        let mut synced: Vec<bool> = self
+            .subscriptions
+            .iter()
+            .map(|s| s.state().synced)
+            .collect();
         let mut started = false;
         loop {
             if !started && synced.iter().all(|s| *s) {
@@ -326,12 +333,12 @@ impl Discovery {
         }
     }
 
-    fn view(&self) -> View {
+    fn view(&self) -> View<'_> {
         View {
             stores: self
                 .subscriptions
                 .iter()
-                .map(|s| (s.key().kind, s.key().namespace.clone(), s.snapshot().0))
+                .map(|s| (s.key().kind, s.key().namespace.clone(), s.state()))
                 .collect(),
         }
     }
@@ -360,27 +367,29 @@ impl Discovery {
     }
 
     async fn send_full(&mut self) -> bool {
-        let view = self.view();
         self.refs.clear();
         self.reverse.clear();
         let primary = self.role.primary();
         let mut groups = Vec::new();
-        let mut refs = Vec::new();
         let mut all_refs = Vec::new();
-        for (key, object) in view.all(primary) {
-            refs.clear();
-            let group = self.role.build(
-                object,
-                &mut Lookup {
-                    view: &view,
-                    refs: &mut refs,
-                },
-            );
-            if !refs.is_empty() {
-                all_refs.push((key.clone(), std::mem::take(&mut refs)));
-            }
-            if let Some(group) = group.filter(|g| !g.targets.is_empty()) {
-                groups.push(group);
+        {
+            let view = self.view();
+            let mut refs = Vec::new();
+            for (key, object) in view.all(primary) {
+                refs.clear();
+                let group = self.role.build(
+                    object,
+                    &mut Lookup {
+                        view: &view,
+                        refs: &mut refs,
+                    },
+                );
+                if !refs.is_empty() {
+                    all_refs.push((key.clone(), std::mem::take(&mut refs)));
+                }
+                if let Some(group) = group.filter(|g| !g.targets.is_empty()) {
+                    groups.push(group);
+                }
             }
         }
         for (key, refs) in all_refs {
@@ -390,25 +399,31 @@ impl Discovery {
     }
 
     async fn send_changed(&mut self, dirty: HashSet<Str>) -> bool {
-        let view = self.view();
         let primary = self.role.primary();
         let mut groups = Vec::with_capacity(dirty.len());
-        for key in dirty {
-            let mut refs = Vec::new();
-            let group = match view.get(primary, &key) {
-                Some(object) => self.role.build(
-                    object,
-                    &mut Lookup {
-                        view: &view,
-                        refs: &mut refs,
-                    },
-                ),
-                None => Some(TargetGroup::removal(self.role.source(&key))),
-            };
-            self.set_refs(&key, refs);
-            if let Some(group) = group {
-                groups.push(group);
+        let mut all_refs = Vec::with_capacity(dirty.len());
+        {
+            let view = self.view();
+            for key in dirty {
+                let mut refs = Vec::new();
+                let group = match view.get(primary, &key) {
+                    Some(object) => self.role.build(
+                        object,
+                        &mut Lookup {
+                            view: &view,
+                            refs: &mut refs,
+                        },
+                    ),
+                    None => Some(TargetGroup::removal(self.role.source(&key))),
+                };
+                all_refs.push((key, refs));
+                if let Some(group) = group {
+                    groups.push(group);
+                }
             }
+        }
+        for (key, refs) in all_refs {
+            self.set_refs(&key, refs);
         }
         if groups.is_empty() {
             return true;

@@ -4,11 +4,12 @@
 //! A [`SharedWatch`] runs kube-runtime's `watcher` (list, then watch from the list's resource
 //! version with bookmarks; a relist on `410 Gone`; errors as items, spaced by
 //! `default_backoff()`) on the Kubernetes runtime thread. It converts each object to its compact
-//! form on arrival and keeps them in a persistent map (`im`), so a subscriber takes a consistent
-//! snapshot in O(1). Subscribers learn what changed from a broadcast of [`WatchEvent`]s: the
-//! key of each changed object, `Synced` after each complete (re)list, and errors. They read the
-//! objects themselves from a snapshot, as client-go's informers hand keys to a work queue. A
-//! subscriber that falls behind the broadcast is told to resynchronise from a snapshot.
+//! form on arrival and keeps them in a map behind a mutex (every watch and every role runs on the
+//! one Kubernetes runtime thread, so the lock is never contended). Subscribers learn what
+//! changed from a broadcast of [`WatchEvent`]s: the key of each changed object, `Synced` after
+//! each complete (re)list, and errors. They read the objects themselves from the store, as
+//! client-go's informers hand keys to a work queue. A subscriber that falls behind the broadcast
+//! is told to resynchronise from the store.
 //!
 //! The registry holds watches weakly: the last [`Subscription`] dropped stops the watch.
 
@@ -29,7 +30,7 @@ use super::objects::{
 };
 
 /// The objects of one watch, by key (`namespace/name`, or `name` when cluster-scoped).
-pub type Store = im::HashMap<Str, Arc<Object>>;
+pub type Store = HashMap<Str, Arc<Object>>;
 
 /// How many events a subscriber may fall behind before it resynchronises from a snapshot.
 const EVENT_BUFFER: usize = 4096;
@@ -76,10 +77,11 @@ pub enum WatchEvent {
     Error(DiscoveryError),
 }
 
-struct State {
-    store: Store,
+/// A watch's objects and whether a complete list has arrived.
+pub struct State {
+    pub store: Store,
     /// A complete list has been stored at least once.
-    synced: bool,
+    pub synced: bool,
 }
 
 struct Inner {
@@ -148,10 +150,10 @@ impl Subscription {
         &self.watch.key
     }
 
-    /// The current objects, and whether a complete list has arrived yet.
-    pub fn snapshot(&self) -> (Store, bool) {
-        let state = self.watch.inner.state.lock().expect("watch state poisoned");
-        (state.store.clone(), state.synced)
+    /// The current objects, and whether a complete list has arrived yet. Do not hold the guard
+    /// across an await.
+    pub fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.watch.inner.state.lock().expect("watch state poisoned")
     }
 
     /// The next event. A subscriber that fell behind gets `Synced` (resynchronise from a
