@@ -389,3 +389,28 @@ async fn engine_delivers_kubernetes_targets_to_subscribers() {
         "the label selector reached the server"
     );
 }
+
+/// `kubeconfig_file`: the current context's server and user token are used.
+#[tokio::test]
+async fn kubeconfig_file_names_server_and_credentials() {
+    let fixture = KubeFixture::start_with_token(Some("from-kubeconfig"));
+    fixture.apply("pods", pod("default", "a", "10.0.0.1"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kubeconfig");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: test\n\
+             clusters:\n- name: fixture\n  cluster:\n    server: {}\n\
+             users:\n- name: me\n  user:\n    token: from-kubeconfig\n\
+             contexts:\n- name: test\n  context:\n    cluster: fixture\n    user: me\n",
+            fixture.url
+        ),
+    )
+    .unwrap();
+    let mut d = discoverer(&config(&format!(
+        "role: pod\nkubeconfig_file: {}\n",
+        path.display()
+    )));
+    assert_eq!(next_full(&mut d).await.len(), 1);
+}
