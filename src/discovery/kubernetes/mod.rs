@@ -26,6 +26,10 @@
 //! - Object updates that change nothing the labels read (status heartbeats, resource versions)
 //!   are dropped at the watch and reach no role.
 //! - JSON, not protobuf, is requested from the API server.
+//! - `attach_metadata.job` alone watches no Jobs (the job name is the pod's owner); only
+//!   `cronjob` does, to find the Job's CronJob.
+//! - Events are counted in `prometheus_sd_kubernetes_events_total` for the role's own resource
+//!   only; `prometheus_sd_kubernetes_failures_total` counts each shared watch's failures once.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
