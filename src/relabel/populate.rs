@@ -111,6 +111,17 @@ pub struct Populator {
     /// The defaults, in Prometheus' order, then the URL parameters.
     defaults: Vec<(Str, Str)>,
     rules: Arc<[RelabelConfig]>,
+    names: Names,
+}
+
+/// Interned names of the labels population reads.
+#[derive(Clone, Debug)]
+struct Names {
+    address: Str,
+    instance: Str,
+    interval: Str,
+    timeout: Str,
+    switches: [(Str, &'static str); 3],
 }
 
 impl Populator {
@@ -155,6 +166,26 @@ impl Populator {
         Populator {
             defaults,
             rules: params.relabel_configs.clone().into(),
+            names: Names {
+                address: intern(ADDRESS_LABEL),
+                instance: intern(INSTANCE_LABEL),
+                interval: intern(SCRAPE_INTERVAL_LABEL),
+                timeout: intern(SCRAPE_TIMEOUT_LABEL),
+                switches: [
+                    (
+                        intern(CONVERT_CLASSIC_HISTOGRAMS_TO_NHCB_LABEL),
+                        "convert classic histograms to nhcb",
+                    ),
+                    (
+                        intern(ALWAYS_SCRAPE_CLASSIC_HISTOGRAMS_LABEL),
+                        "always scrape classic histograms",
+                    ),
+                    (
+                        intern(SCRAPE_NATIVE_HISTOGRAMS_LABEL),
+                        "scrape native histograms",
+                    ),
+                ],
+            },
         }
     }
 
@@ -193,7 +224,7 @@ impl Populator {
             }
         }
         for (name, value) in &self.defaults {
-            if lb.get(name).is_empty() {
+            if lb.get_interned(name).is_empty() {
                 lb.set(name.clone(), value.clone());
             }
         }
@@ -216,14 +247,15 @@ impl Populator {
     fn finish(&self, lb: &mut LabelBuilder) -> Result<LabelSet, NotScraped> {
         process(&self.rules, lb).map_err(NotScraped::Dropped)?;
         let invalid = |msg: String| Err(NotScraped::Invalid(msg));
-        let addr = lb.get(ADDRESS_LABEL);
+        let names = &self.names;
+        let addr = lb.get_interned(&names.address);
         if addr.is_empty() {
             return invalid("no address".into());
         }
         if addr.contains('/') {
             return invalid(format!("{} is not a valid hostname", quote(addr)));
         }
-        let interval = lb.get(SCRAPE_INTERVAL_LABEL);
+        let interval = lb.get_interned(&names.interval);
         let interval_ns = match parse_go_duration(interval) {
             Ok(d) => d,
             Err(e) => return invalid(format!("error parsing scrape interval: {e}")),
@@ -231,7 +263,7 @@ impl Populator {
         if interval_ns == 0 {
             return invalid("scrape interval cannot be 0".into());
         }
-        let timeout = lb.get(SCRAPE_TIMEOUT_LABEL);
+        let timeout = lb.get_interned(&names.timeout);
         let timeout_ns = match parse_go_duration(timeout) {
             Ok(d) => d,
             Err(e) => return invalid(format!("error parsing scrape timeout: {e}")),
@@ -246,18 +278,8 @@ impl Populator {
                 quote(interval)
             ));
         }
-        for (name, desc) in [
-            (
-                CONVERT_CLASSIC_HISTOGRAMS_TO_NHCB_LABEL,
-                "convert classic histograms to nhcb",
-            ),
-            (
-                ALWAYS_SCRAPE_CLASSIC_HISTOGRAMS_LABEL,
-                "always scrape classic histograms",
-            ),
-            (SCRAPE_NATIVE_HISTOGRAMS_LABEL, "scrape native histograms"),
-        ] {
-            let v = lb.get(name);
+        for (name, desc) in &names.switches {
+            let v = lb.get_interned(name);
             if !v.is_empty() && parse_go_bool(v).is_none() {
                 return invalid(format!(
                     "error parsing {desc}: strconv.ParseBool: parsing {}: invalid syntax",
@@ -266,17 +288,15 @@ impl Populator {
             }
         }
         let addr: Str = lb
-            .pairs()
-            .iter()
-            .find(|(n, _)| &**n == ADDRESS_LABEL)
-            .map(|(_, v)| v.clone())
+            .get_shared(&names.address)
+            .cloned()
             .expect("checked above");
         lb.retain(|name| !name.starts_with(META_LABEL_PREFIX));
-        if lb.get(INSTANCE_LABEL).is_empty() {
-            lb.set(intern(INSTANCE_LABEL), addr);
+        if lb.get_interned(&names.instance).is_empty() {
+            lb.set(names.instance.clone(), addr);
         }
         // Label values are Rust strings, always valid UTF-8: Prometheus' last check holds.
-        Ok(lb.to_label_set())
+        Ok(lb.take_label_set())
     }
 
     /// Prometheus' `TargetsFromGroup`: every target of `group`, in order.
