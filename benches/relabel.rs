@@ -184,6 +184,19 @@ fn bench(c: &mut Criterion<ThreadCpuTime>) {
             kept
         })
     });
+    group.bench_function("scrape_labels_1M_targets_10_rules", |b| {
+        let mut lb = LabelBuilder::new();
+        let group_labels = LabelSet::new();
+        b.iter(|| {
+            let mut kept = 0usize;
+            for i in 0..TARGETS {
+                let labels =
+                    populator.scrape_labels(&targets[i % DISTINCT], &group_labels, &mut lb);
+                kept += usize::from(black_box(labels).is_ok());
+            }
+            kept
+        })
+    });
     group.finish();
 }
 

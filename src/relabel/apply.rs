@@ -25,6 +25,8 @@ pub struct LabelBuilder {
     labels: Vec<(Str, Str)>,
     /// Boxed so that taking it out while rules run moves a pointer, not the buffers.
     scratch: Option<Box<Scratch>>,
+    /// A second vector for merges, kept for its capacity.
+    spare: Vec<(Str, Str)>,
 }
 
 #[derive(Clone, Default)]
@@ -205,10 +207,40 @@ impl LabelBuilder {
         LabelSet::from_sorted(labels)
     }
 
+    /// Adds the pairs of `sorted` (sorted by name, unique) whose names are not present; pairs
+    /// with an empty value are no labels.
+    pub(crate) fn merge_sorted_absent(&mut self, sorted: &[(Str, Str)]) {
+        let mut spare = std::mem::take(&mut self.spare);
+        spare.clear();
+        spare.reserve(self.labels.len() + sorted.len());
+        let mut extra = sorted.iter().filter(|(_, v)| !v.is_empty()).peekable();
+        for pair in self.labels.drain(..) {
+            while let Some(next) =
+                extra.next_if(|(n, _)| compare_names(n, &pair.0) == Ordering::Less)
+            {
+                spare.push(next.clone());
+            }
+            extra.next_if(|(n, _)| compare_names(n, &pair.0) == Ordering::Equal);
+            spare.push(pair);
+        }
+        spare.extend(extra.cloned());
+        self.spare = std::mem::replace(&mut self.labels, spare);
+    }
+
     /// Appends pairs known to be sorted, unique, greater than every present name and non-empty.
     pub(crate) fn push_sorted_unchecked(&mut self, name: Str, value: Str) {
         debug_assert!(self.labels.last().is_none_or(|(n, _)| *n < name));
         self.labels.push((name, value));
+    }
+}
+
+/// Label-name order, recognizing the very same (interned) name without reading it.
+#[inline]
+pub(crate) fn compare_names(a: &Str, b: &Str) -> Ordering {
+    if Str::ptr_eq(a, b) {
+        Ordering::Equal
+    } else {
+        compare_bytes(a.as_bytes(), b.as_bytes())
     }
 }
 

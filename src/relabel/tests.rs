@@ -854,3 +854,36 @@ fn name_based_rules_stay_right_across_many_targets_on_one_builder() {
         assert_eq!(out.len(), if dropped { 1 } else { 3 }, "{i}");
     }
 }
+
+#[test]
+fn populate_empty_values_leave_room_for_job_defaults() {
+    let got = populate(
+        &job(""),
+        &[("__address__", "a:1"), ("job", "")],
+        &[("__scheme__", ""), ("job", "from-group")],
+    );
+    let d = got.discovered;
+    assert_eq!(
+        (d.get("job"), d.get("__scheme__")),
+        (Some("job"), Some("http"))
+    );
+}
+
+#[test]
+fn scrape_labels_equal_populate_results() {
+    let p = job("- {source_labels: [__address__], regex: 'x:1', action: drop}");
+    let populator = Populator::new(&p);
+    let mut lb = LabelBuilder::new();
+    for t in [
+        &[("__address__", "a:1")][..],
+        &[("__address__", "x:1")],
+        &[("y", "1")],
+    ] {
+        let t = labels(t);
+        let g = labels(&[("g", "1")]);
+        assert_eq!(
+            populator.scrape_labels(&t, &g, &mut lb),
+            populator.populate(&t, &g, &mut lb).result
+        );
+    }
+}
