@@ -1,10 +1,6 @@
 //! Shared helpers of the Kubernetes SD integration tests: a driver for a discoverer built from
 //! YAML, and label-set helpers.
 
-
-
-
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
