@@ -11,24 +11,29 @@ use xxhash_rust::xxh3::xxh3_64;
 
 /// The identity hash of a target with final labels `labels` in job `job`.
 pub fn target_identity(job: &str, labels: &LabelSet) -> u64 {
-    let mut key = String::with_capacity(96);
-    key.push_str(job);
-    key.push('\0');
-    key.push_str(labels.get("__scheme__").unwrap_or("http"));
-    key.push_str("://");
-    key.push_str(labels.get("__address__").unwrap_or(""));
-    key.push_str(labels.get("__metrics_path__").unwrap_or(""));
-    let mut first = true;
-    for (name, value) in labels.iter() {
-        if let Some(param) = name.strip_prefix("__param_") {
-            key.push(if first { '?' } else { '&' });
-            first = false;
-            key.push_str(param);
-            key.push('=');
-            key.push_str(value);
-        }
+    thread_local! {
+        static KEY: std::cell::RefCell<String> = std::cell::RefCell::new(String::with_capacity(128));
     }
-    xxh3_64(key.as_bytes())
+    KEY.with_borrow_mut(|key| {
+        key.clear();
+        key.push_str(job);
+        key.push('\0');
+        key.push_str(labels.get("__scheme__").unwrap_or("http"));
+        key.push_str("://");
+        key.push_str(labels.get("__address__").unwrap_or(""));
+        key.push_str(labels.get("__metrics_path__").unwrap_or(""));
+        let mut first = true;
+        for (name, value) in labels.iter() {
+            if let Some(param) = name.strip_prefix("__param_") {
+                key.push(if first { '?' } else { '&' });
+                first = false;
+                key.push_str(param);
+                key.push('=');
+                key.push_str(value);
+            }
+        }
+        xxh3_64(key.as_bytes())
+    })
 }
 
 /// SplitMix64's finalizer: a fast, well-distributed 64-bit mix.
@@ -49,6 +54,42 @@ pub fn shard_of(identity: u64, shards: u32) -> u32 {
             )
         })
         .unwrap_or(0)
+}
+
+/// [`shard_of`] for many identities and one shard count: each shard's seed is computed once,
+/// so assigning a target costs one mix per shard instead of two.
+#[derive(Clone, Debug)]
+pub struct ShardOwner {
+    seeds: Vec<u64>,
+}
+
+impl ShardOwner {
+    pub fn new(shards: u32) -> Self {
+        assert!(shards > 0, "at least one shard");
+        ShardOwner {
+            seeds: (0..shards)
+                .map(|shard| mix(u64::from(shard).wrapping_add(0x9e37_79b9_7f4a_7c15)))
+                .collect(),
+        }
+    }
+
+    /// The number of shards.
+    pub fn count(&self) -> u32 {
+        self.seeds.len() as u32
+    }
+
+    /// The shard that owns `identity`: the same as `shard_of(identity, shards)`.
+    pub fn of(&self, identity: u64) -> u32 {
+        let mut best = (mix(identity ^ self.seeds[0]), 0u32);
+        for (shard, seed) in self.seeds.iter().enumerate().skip(1) {
+            // Later shards win ties, as `max_by_key` lets the last maximum win.
+            let score = (mix(identity ^ seed), shard as u32);
+            if score > best {
+                best = score;
+            }
+        }
+        best.1
+    }
 }
 
 /// A validated `?shard=i&shards=n` pair.
@@ -167,6 +208,21 @@ mod tests {
             target_identity("j", &base),
             target_identity("j", &with_param)
         );
+    }
+
+    #[test]
+    fn shard_owner_agrees_with_shard_of() {
+        let ids = identities(2_000);
+        for n in [1u32, 2, 7, 1000] {
+            let owner = ShardOwner::new(n);
+            for id in ids.iter().copied().chain([0, u64::MAX]) {
+                assert_eq!(
+                    owner.of(id),
+                    shard_of(id, n),
+                    "identity {id:#x}, {n} shards"
+                );
+            }
+        }
     }
 
     #[test]

@@ -75,7 +75,7 @@ pub fn writer(dir: PathBuf, shards: Option<u32>) -> std::io::Result<OnJobChange>
                     for shard in targets {
                         let path = output_path(&dir, &view.name, shard);
                         let rendered = view.http_sd(shard);
-                        if let Err(error) = write_atomically(&path, &rendered.body) {
+                        if let Err(error) = write_atomically(&path, &rendered.to_vec()) {
                             tracing::error!(path = %path.display(), %error, "cannot write file SD output");
                         }
                     }

@@ -4,9 +4,11 @@
 //! Prometheus' own HTTP SD never sends `If-None-Match` (and treats 304 as an error), so a 304 is
 //! only ever the answer to a request that asked for it.
 
+use actix_web::body::SizedStream;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
+use std::convert::Infallible;
 
 use super::{json_error, AppState};
 use crate::shard::Shard;
@@ -34,7 +36,22 @@ pub async fn job_targets(
             &format!("job {:?} not found", job.as_str()),
         );
     };
-    let rendered = job_view.http_sd(shard);
+    let rendered = match job_view.cached_http_sd(shard) {
+        Some(rendered) => rendered,
+        // Rendering a large job takes a while: not on the server's worker thread.
+        None => {
+            let job_view = job_view.clone();
+            match web::block(move || job_view.http_sd(shard)).await {
+                Ok(rendered) => rendered,
+                Err(e) => {
+                    return json_error(
+                        actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        &format!("rendering failed: {e}"),
+                    )
+                }
+            }
+        }
+    };
     let unchanged = request
         .headers()
         .get(header::IF_NONE_MATCH)
@@ -51,5 +68,11 @@ pub async fn job_targets(
     HttpResponse::Ok()
         .content_type("application/json")
         .insert_header((header::ETAG, rendered.etag.clone()))
-        .body(rendered.body.clone())
+        .body(SizedStream::new(
+            rendered.len() as u64,
+            futures::stream::iter(rendered.chunks(CHUNK).map(Ok::<_, Infallible>)),
+        ))
 }
+
+/// The body is written out in chunks of about this size as the connection takes them.
+const CHUNK: usize = 64 * 1024;

@@ -7,13 +7,16 @@
 //! body (per shard) once per change and caches it with its ETag.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use actix::prelude::*;
+use bytes::Bytes;
 use prometheus_client::metrics::gauge::Gauge;
-use promsd_actors::{Delta, GroupKey, JobDelta, LabelSet, Snapshot, Str, SyncTargets, TargetGroup};
+use promsd_actors::{
+    Delta, GroupKey, JobDelta, LabelSet, Snapshot, Str, SyncTargets, TargetGroup, ADDRESS_LABEL,
+};
 
-use crate::shard::Shard;
+use crate::shard::{Shard, ShardOwner};
 
 /// One discovered target after population and relabeling.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,6 +51,8 @@ pub struct JobResults {
     pub ready: bool,
     /// Served from the warm-start state file until fresh discovery is ready.
     pub stale: bool,
+    /// Each group's kept targets as HTTP SD entries, rendered when the group was populated.
+    entries: im::OrdMap<GroupKey, Arc<GroupEntries>>,
 }
 
 impl JobResults {
@@ -57,6 +62,10 @@ impl JobResults {
         self.kept += kept;
         self.dropped += outcomes.len() - kept;
         if !outcomes.is_empty() {
+            if kept > 0 {
+                self.entries
+                    .insert(key.clone(), Arc::new(GroupEntries::render(&outcomes)));
+            }
             self.groups.insert(key, Arc::new(outcomes));
         }
     }
@@ -67,6 +76,7 @@ impl JobResults {
             self.kept -= kept;
             self.dropped -= old.len() - kept;
         }
+        self.entries.remove(key);
     }
 
     /// Every target of the job, group by group.
@@ -75,19 +85,185 @@ impl JobResults {
     }
 }
 
-/// A rendered HTTP SD body and its ETag.
+/// One group's kept targets in HTTP SD JSON, each `{"targets":["<address>"],"labels":{...}}`,
+/// back to back. Rendered right after the group is relabeled, while its labels are still in
+/// the CPU's cache, and shared by every view until the group changes: a job's body is then
+/// these entries in identity order, and a change renders only the groups it touches.
+#[derive(Debug)]
+struct GroupEntries {
+    text: Bytes,
+    entries: Vec<Entry>,
+    /// The shard of each entry for the shard count last asked for.
+    owners: Mutex<Option<(u32, Arc<[u32]>)>>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    identity: u64,
+    /// xxh3 of the entry's text: bodies' ETags are computed from these.
+    hash: u64,
+    start: u32,
+    end: u32,
+}
+
+impl GroupEntries {
+    fn render(outcomes: &[TargetOutcome]) -> GroupEntries {
+        let mut text = Vec::with_capacity(outcomes.len() * 256);
+        let mut entries = Vec::new();
+        for outcome in outcomes {
+            let Some(labels) = &outcome.labels else {
+                continue;
+            };
+            let start = text.len();
+            write_entry(&mut text, labels);
+            entries.push(Entry {
+                identity: outcome.identity,
+                hash: xxhash_rust::xxh3::xxh3_64(&text[start..]),
+                start: u32::try_from(start).expect("a group renders to less than 4 GiB"),
+                end: u32::try_from(text.len()).expect("a group renders to less than 4 GiB"),
+            });
+        }
+        GroupEntries {
+            text: Bytes::from(text),
+            entries,
+            owners: Mutex::new(None),
+        }
+    }
+
+    fn text(&self, entry: &Entry) -> &[u8] {
+        &self.text[entry.start as usize..entry.end as usize]
+    }
+
+    /// The shard of each entry among `owner`'s shards; kept for the next view while the group
+    /// is unchanged, so that a change costs rendezvous hashing of the changed groups only.
+    fn owners(&self, owner: &ShardOwner) -> Arc<[u32]> {
+        let mut cached = self.owners.lock().expect("owner cache poisoned");
+        match &*cached {
+            Some((count, owners)) if *count == owner.count() => owners.clone(),
+            _ => {
+                let owners: Arc<[u32]> =
+                    self.entries.iter().map(|e| owner.of(e.identity)).collect();
+                *cached = Some((owner.count(), owners.clone()));
+                owners
+            }
+        }
+    }
+}
+
+/// `{"targets":["<address>"],"labels":{<labels>}}`, byte for byte what serde_json writes.
+fn write_entry(out: &mut Vec<u8>, labels: &LabelSet) {
+    out.extend_from_slice(b"{\"targets\":[");
+    write_json_str(out, labels.get(ADDRESS_LABEL).unwrap_or(""));
+    out.extend_from_slice(b"],\"labels\":{");
+    for (j, (name, value)) in labels.iter().enumerate() {
+        if j > 0 {
+            out.push(b',');
+        }
+        write_json_str(out, name);
+        out.push(b':');
+        write_json_str(out, value);
+    }
+    out.extend_from_slice(b"}}");
+}
+
+/// A JSON string as serde_json writes it: quotes, and escapes only for `"`, `\` and control
+/// characters (rare in labels: such strings take serde_json's own path).
+fn write_json_str(out: &mut Vec<u8>, s: &str) {
+    let plain = s.bytes().fold(true, |plain, b| {
+        plain & (b >= 0x20) & (b != b'"') & (b != b'\\')
+    });
+    if plain {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        serde_json::to_writer(out, s).expect("writing to a Vec");
+    }
+}
+
+/// A job's HTTP SD body (or one shard's): `[`, the entries of its kept targets in identity
+/// order separated by commas, `]`. The entries stay in their groups' buffers; the body is
+/// written out in chunks when sent, never held whole.
 #[derive(Debug)]
 pub struct Rendered {
-    pub body: Vec<u8>,
+    /// Derived from the entries' hashes in order: equal bodies have equal ETags, on every
+    /// replica.
     pub etag: String,
+    groups: Arc<[Arc<GroupEntries>]>,
+    /// (group index, entry index) of each target in order.
+    order: Vec<(u32, u32)>,
+    len: usize,
 }
+
+impl Rendered {
+    /// The body's length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Targets in the body.
+    pub fn targets(&self) -> usize {
+        self.order.len()
+    }
+
+    /// The body in chunks of about `size` bytes, in order.
+    pub fn chunks(self: &Arc<Self>, size: usize) -> impl Iterator<Item = Bytes> + Send + 'static {
+        let rendered = self.clone();
+        let mut next = 0usize;
+        let mut opened = false;
+        let mut done = false;
+        std::iter::from_fn(move || {
+            if done {
+                return None;
+            }
+            let mut chunk = Vec::with_capacity(size.min(rendered.len) + 1024);
+            if !opened {
+                chunk.push(b'[');
+                opened = true;
+            }
+            while chunk.len() < size && next < rendered.order.len() {
+                if next > 0 {
+                    chunk.push(b',');
+                }
+                let (g, e) = rendered.order[next];
+                let group = &rendered.groups[g as usize];
+                chunk.extend_from_slice(group.text(&group.entries[e as usize]));
+                next += 1;
+            }
+            if next == rendered.order.len() {
+                chunk.push(b']');
+                done = true;
+            }
+            Some(Bytes::from(chunk))
+        })
+    }
+
+    /// The whole body in one buffer (for writing files, and tests).
+    pub fn to_vec(self: &Arc<Self>) -> Vec<u8> {
+        let mut body = Vec::with_capacity(self.len);
+        for chunk in self.chunks(1 << 20) {
+            body.extend_from_slice(&chunk);
+        }
+        body
+    }
+}
+
+/// The bodies rendered for one way of asking: the whole job (`None`), or every shard of a
+/// shard count (rendered together: one pass assigns every target to its shard).
+type RenderKey = Option<u32>;
+type RenderSlot = Arc<OnceLock<Vec<Arc<Rendered>>>>;
 
 /// One job as HTTP handlers see it: immutable results plus lazily rendered bodies.
 #[derive(Debug)]
 pub struct JobView {
     pub name: Str,
     pub results: JobResults,
-    rendered: Mutex<HashMap<Option<Shard>, Arc<Rendered>>>,
+    rendered: Mutex<HashMap<RenderKey, RenderSlot>>,
 }
 
 impl JobView {
@@ -99,42 +275,99 @@ impl JobView {
         }
     }
 
-    /// The job's kept targets (of `shard`, if given) in Prometheus' HTTP SD JSON, rendered once
-    /// per change: one group per target, its labels the final labels, targets in identity order.
+    /// The job's kept targets (of `shard`, if given) in Prometheus' HTTP SD JSON, assembled
+    /// once per change from the groups' entries: one group per target, its labels the final
+    /// labels, targets in identity order. The first request for a shard assembles every shard
+    /// of its count. Concurrent requests for the same body wait for one assembly; others are
+    /// not held up.
     pub fn http_sd(&self, shard: Option<Shard>) -> Arc<Rendered> {
-        let mut cache = self.rendered.lock().expect("render cache poisoned");
-        if let Some(hit) = cache.get(&shard) {
-            return hit.clone();
-        }
-        let rendered = Arc::new(render_http_sd(&self.results, shard));
-        cache.insert(shard, rendered.clone());
-        rendered
+        let slot = self
+            .rendered
+            .lock()
+            .expect("render cache poisoned")
+            .entry(shard.map(|s| s.count))
+            .or_default()
+            .clone();
+        let bodies = slot.get_or_init(|| match shard {
+            None => vec![Arc::new(render_http_sd(&self.results))],
+            Some(s) => render_http_sd_shards(&self.results, s.count)
+                .into_iter()
+                .map(Arc::new)
+                .collect(),
+        });
+        bodies[shard.map_or(0, |s| s.index as usize)].clone()
+    }
+
+    /// The body for `shard` if it is already assembled.
+    pub fn cached_http_sd(&self, shard: Option<Shard>) -> Option<Arc<Rendered>> {
+        let cache = self.rendered.lock().expect("render cache poisoned");
+        let bodies = cache.get(&shard.map(|s| s.count))?.get()?;
+        Some(bodies[shard.map_or(0, |s| s.index as usize)].clone())
     }
 }
 
-fn render_http_sd(results: &JobResults, shard: Option<Shard>) -> Rendered {
-    let mut kept: Vec<(u64, &LabelSet)> = results
-        .targets()
-        .filter_map(|t| t.labels.as_ref().map(|l| (t.identity, l)))
-        .filter(|(identity, _)| shard.is_none_or(|s| s.owns(*identity)))
-        .collect();
-    kept.sort();
-    let mut body = Vec::with_capacity(kept.len() * 256 + 2);
-    body.push(b'[');
-    for (i, (_, labels)) in kept.iter().enumerate() {
-        if i > 0 {
-            body.push(b',');
-        }
-        body.extend_from_slice(b"{\"targets\":");
-        serde_json::to_writer(&mut body, &[labels.get("__address__").unwrap_or("")])
-            .expect("writing to a Vec");
-        body.extend_from_slice(b",\"labels\":");
-        serde_json::to_writer(&mut body, labels).expect("writing to a Vec");
-        body.push(b'}');
+/// Every kept target's (group index, entry index), in identity order; ties (the same scrape
+/// URL with other labels) by their text, so that the order is total.
+fn entries_in_identity_order(groups: &[Arc<GroupEntries>]) -> Vec<(u32, u32)> {
+    let mut order: Vec<(u64, u32, u32)> =
+        Vec::with_capacity(groups.iter().map(|g| g.entries.len()).sum());
+    for (g, group) in groups.iter().enumerate() {
+        order.extend(
+            group
+                .entries
+                .iter()
+                .enumerate()
+                .map(|(e, entry)| (entry.identity, g as u32, e as u32)),
+        );
     }
-    body.push(b']');
-    let etag = format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(&body));
-    Rendered { body, etag }
+    let text = |g: u32, e: u32| {
+        let group = &groups[g as usize];
+        group.text(&group.entries[e as usize])
+    };
+    order.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| text(a.1, a.2).cmp(text(b.1, b.2)))
+    });
+    order.into_iter().map(|(_, g, e)| (g, e)).collect()
+}
+
+/// A body of `order`'s entries: its length and ETag.
+fn assemble(groups: Arc<[Arc<GroupEntries>]>, order: Vec<(u32, u32)>) -> Rendered {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let mut len = 2 + order.len().saturating_sub(1);
+    for &(g, e) in &order {
+        let entry = &groups[g as usize].entries[e as usize];
+        hasher.update(&entry.hash.to_le_bytes());
+        len += (entry.end - entry.start) as usize;
+    }
+    Rendered {
+        etag: format!("\"{:016x}\"", hasher.digest()),
+        groups,
+        order,
+        len,
+    }
+}
+
+/// The whole job's body.
+fn render_http_sd(results: &JobResults) -> Rendered {
+    let groups: Arc<[Arc<GroupEntries>]> = results.entries.values().cloned().collect();
+    let order = entries_in_identity_order(&groups);
+    assemble(groups, order)
+}
+
+/// Every shard's body for `count` shards, in shard order.
+fn render_http_sd_shards(results: &JobResults, count: u32) -> Vec<Rendered> {
+    let groups: Arc<[Arc<GroupEntries>]> = results.entries.values().cloned().collect();
+    let owner = ShardOwner::new(count);
+    let owners: Vec<Arc<[u32]>> = groups.iter().map(|g| g.owners(&owner)).collect();
+    let mut shards: Vec<Vec<(u32, u32)>> = vec![Vec::new(); count as usize];
+    for (g, e) in entries_in_identity_order(&groups) {
+        shards[owners[g as usize][e as usize] as usize].push((g, e));
+    }
+    shards
+        .into_iter()
+        .map(|order| assemble(groups.clone(), order))
+        .collect()
 }
 
 /// Every job's view at one moment.
@@ -370,5 +603,211 @@ impl Handler<SetJobs> for TargetsPipeline {
                 .retain(|job, _| self.settings.contains_key(job));
             self.publish(&changed);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shard::target_identity;
+
+    fn outcome(address: &str, extra: &[(&str, &str)], kept: bool) -> TargetOutcome {
+        let mut pairs: Vec<(String, String)> = vec![
+            ("__address__".into(), address.into()),
+            ("job".into(), "j".into()),
+            ("instance".into(), address.into()),
+        ];
+        pairs.extend(extra.iter().map(|(n, v)| (n.to_string(), v.to_string())));
+        let labels = LabelSet::from_pairs(pairs);
+        TargetOutcome {
+            discovered: labels.clone(),
+            identity: target_identity("j", &labels),
+            dropped_because: (!kept).then(|| "dropped".to_owned()),
+            labels: kept.then_some(labels),
+        }
+    }
+
+    fn results(groups: Vec<Vec<TargetOutcome>>) -> JobResults {
+        let mut results = JobResults::default();
+        for (i, outcomes) in groups.into_iter().enumerate() {
+            let key = GroupKey {
+                provider: Str::from("file/0"),
+                source: Str::from(format!("g{i}")),
+            };
+            results.insert(key, outcomes);
+        }
+        results
+    }
+
+    /// The renderer as first written with serde_json: the reference for the bytes.
+    fn serde_json_body(results: &JobResults, shard: Option<Shard>) -> Vec<u8> {
+        let mut kept: Vec<(u64, &LabelSet)> = results
+            .targets()
+            .filter_map(|t| t.labels.as_ref().map(|l| (t.identity, l)))
+            .filter(|(identity, _)| shard.is_none_or(|s| s.owns(*identity)))
+            .collect();
+        kept.sort();
+        let mut body = vec![b'['];
+        for (i, (_, labels)) in kept.iter().enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(b"{\"targets\":");
+            serde_json::to_writer(&mut body, &[labels.get("__address__").unwrap_or("")]).unwrap();
+            body.extend_from_slice(b",\"labels\":");
+            serde_json::to_writer(&mut body, labels).unwrap();
+            body.push(b'}');
+        }
+        body.push(b']');
+        body
+    }
+
+    fn many(n: usize) -> JobResults {
+        results(
+            (0..n / 10)
+                .map(|g| {
+                    (0..10)
+                        .map(|t| {
+                            outcome(
+                                &format!("10.0.{g}.{t}:9100"),
+                                &[("team", "a")],
+                                (g + t) % 7 != 0,
+                            )
+                        })
+                        .collect()
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn the_body_is_what_serde_json_writes_for_the_same_targets() {
+        let tricky = results(vec![
+            vec![
+                outcome("a:1", &[("quote", "say \"hi\""), ("path", "C:\\dir")], true),
+                outcome(
+                    "b:2",
+                    &[("ctl", "line\nnext\ttab\u{1}\u{1f}"), ("del", "\u{7f}")],
+                    true,
+                ),
+                outcome(
+                    "c:3",
+                    &[("utf8", "é ☃ 😀"), ("html", "<a href='x'>&amp;</a>")],
+                    true,
+                ),
+            ],
+            vec![
+                outcome("gone:1", &[], false),
+                outcome("d:4", &[("", "x")], true),
+            ],
+        ]);
+        let whole = Arc::new(render_http_sd(&tricky));
+        assert_eq!(
+            String::from_utf8(whole.to_vec()).unwrap(),
+            String::from_utf8(serde_json_body(&tricky, None)).unwrap()
+        );
+        let large = many(1000);
+        let body = Arc::new(render_http_sd(&large));
+        assert_eq!(body.to_vec(), serde_json_body(&large, None));
+        assert_eq!(body.len(), body.to_vec().len());
+        assert_eq!(body.targets(), large.kept);
+        for size in [1, 100, 4096] {
+            assert_eq!(
+                body.chunks(size).collect::<Vec<_>>().concat(),
+                body.to_vec()
+            );
+        }
+        let empty = Arc::new(render_http_sd(&JobResults::default()));
+        assert_eq!(empty.to_vec(), b"[]");
+        assert_eq!(empty.chunks(10).count(), 1);
+    }
+
+    #[test]
+    fn shard_bodies_hold_each_shards_targets_in_identity_order() {
+        let results = many(2000);
+        let whole = Arc::new(render_http_sd(&results));
+        for count in [1u32, 3, 16] {
+            let bodies: Vec<Arc<Rendered>> = render_http_sd_shards(&results, count)
+                .into_iter()
+                .map(Arc::new)
+                .collect();
+            assert_eq!(bodies.len(), count as usize);
+            let mut total = 0;
+            for (index, rendered) in bodies.iter().enumerate() {
+                let shard = Shard {
+                    index: index as u32,
+                    count,
+                };
+                assert_eq!(
+                    rendered.to_vec(),
+                    serde_json_body(&results, Some(shard)),
+                    "shard {index} of {count}"
+                );
+                let targets: Vec<serde_json::Value> =
+                    serde_json::from_slice(&rendered.to_vec()).unwrap();
+                total += targets.len();
+            }
+            assert_eq!(total, results.kept);
+            if count == 1 {
+                assert_eq!(bodies[0].etag, whole.etag, "same body, same ETag");
+            }
+        }
+        // Each group keeps the owners of the last count asked for: asking for another count
+        // and back must not reuse the wrong ones.
+        for (index, rendered) in render_http_sd_shards(&results, 3).into_iter().enumerate() {
+            let shard = Shard {
+                index: index as u32,
+                count: 3,
+            };
+            assert_eq!(
+                Arc::new(rendered).to_vec(),
+                serde_json_body(&results, Some(shard))
+            );
+        }
+    }
+
+    #[test]
+    fn etags_follow_the_content_not_the_history() {
+        let a = many(300);
+        // The same targets reached another way: groups inserted in another order, one of them
+        // replaced and then restored.
+        let mut b = JobResults::default();
+        let groups: Vec<(GroupKey, Arc<Vec<TargetOutcome>>)> = a
+            .groups
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (key, outcomes) in groups.iter().rev() {
+            b.insert(key.clone(), outcomes.to_vec());
+        }
+        let (key, outcomes) = &groups[3];
+        b.insert(key.clone(), vec![outcome("other:1", &[], true)]);
+        let changed = render_http_sd(&b).etag;
+        b.insert(key.clone(), outcomes.to_vec());
+        assert_eq!(render_http_sd(&a).etag, render_http_sd(&b).etag);
+        assert_ne!(render_http_sd(&a).etag, changed);
+    }
+
+    #[test]
+    fn bodies_are_rendered_once_per_view_and_all_shards_of_a_count_together() {
+        let view = JobView::new(Str::from("j"), many(500));
+        assert!(view.cached_http_sd(None).is_none());
+        let whole = view.http_sd(None);
+        assert!(Arc::ptr_eq(&whole, &view.cached_http_sd(None).unwrap()));
+        assert!(Arc::ptr_eq(&whole, &view.http_sd(None)));
+
+        let shard = |index| Some(Shard { index, count: 4 });
+        assert!(view.cached_http_sd(shard(2)).is_none());
+        let first = view.http_sd(shard(0));
+        for index in 1..4 {
+            assert!(
+                view.cached_http_sd(shard(index)).is_some(),
+                "shard {index} rendered with shard 0"
+            );
+        }
+        assert!(Arc::ptr_eq(&first, &view.http_sd(shard(0))));
+        assert!(view
+            .cached_http_sd(Some(Shard { index: 0, count: 5 }))
+            .is_none());
     }
 }
