@@ -55,16 +55,87 @@ pub struct JobResults {
     entries: im::OrdMap<GroupKey, Arc<GroupEntries>>,
 }
 
+/// A group populated and rendered, ready to be inserted into a job's results.
+struct PopulatedGroup {
+    key: GroupKey,
+    outcomes: Vec<TargetOutcome>,
+    entries: Option<GroupEntries>,
+}
+
+impl PopulatedGroup {
+    fn new(key: GroupKey, outcomes: Vec<TargetOutcome>) -> Self {
+        let entries = outcomes
+            .iter()
+            .any(|t| t.labels.is_some())
+            .then(|| GroupEntries::render(&outcomes));
+        PopulatedGroup {
+            key,
+            outcomes,
+            entries,
+        }
+    }
+}
+
+/// When at least this many groups are populated at once (a job's first state, a large change,
+/// new settings), they are populated on every core.
+const PARALLEL_GROUPS: usize = 1024;
+
+/// Populates and renders `groups`, on as many threads as there are cores for a large job.
+fn populate_groups(
+    populate: &Populate,
+    groups: Vec<(GroupKey, &Arc<TargetGroup>)>,
+) -> Vec<PopulatedGroup> {
+    let one = |(key, group): (GroupKey, &Arc<TargetGroup>)| {
+        let outcomes = populate(group);
+        PopulatedGroup::new(key, outcomes)
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || groups.len() < PARALLEL_GROUPS {
+        return groups.into_iter().map(one).collect();
+    }
+    let per_thread = groups.len().div_ceil(threads);
+    let mut parts: Vec<Vec<(GroupKey, &Arc<TargetGroup>)>> = Vec::new();
+    let mut rest = groups.into_iter();
+    loop {
+        let part: Vec<_> = rest.by_ref().take(per_thread).collect();
+        if part.is_empty() {
+            break;
+        }
+        parts.push(part);
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|part| scope.spawn(move || part.into_iter().map(one).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}
+
 impl JobResults {
     fn insert(&mut self, key: GroupKey, outcomes: Vec<TargetOutcome>) {
+        self.insert_populated(PopulatedGroup::new(key, outcomes));
+    }
+
+    fn insert_populated(&mut self, group: PopulatedGroup) {
+        let PopulatedGroup {
+            key,
+            outcomes,
+            entries,
+        } = group;
         self.remove(&key);
         let kept = outcomes.iter().filter(|t| t.labels.is_some()).count();
         self.kept += kept;
         self.dropped += outcomes.len() - kept;
         if !outcomes.is_empty() {
-            if kept > 0 {
-                self.entries
-                    .insert(key.clone(), Arc::new(GroupEntries::render(&outcomes)));
+            if let Some(entries) = entries {
+                self.entries.insert(key.clone(), Arc::new(entries));
             }
             self.groups.insert(key, Arc::new(outcomes));
         }
@@ -108,7 +179,13 @@ struct Entry {
 
 impl GroupEntries {
     fn render(outcomes: &[TargetOutcome]) -> GroupEntries {
-        let mut text = Vec::with_capacity(outcomes.len() * 256);
+        // Sized up front: a growing buffer would be copied and leave holes in the heap.
+        let size: usize = outcomes
+            .iter()
+            .filter_map(|t| t.labels.as_ref())
+            .map(entry_len_estimate)
+            .sum();
+        let mut text = Vec::with_capacity(size);
         let mut entries = Vec::new();
         for outcome in outcomes {
             let Some(labels) = &outcome.labels else {
@@ -148,6 +225,16 @@ impl GroupEntries {
             }
         }
     }
+}
+
+/// The length of a target's entry when no string needs escapes.
+fn entry_len_estimate(labels: &LabelSet) -> usize {
+    let address = labels.get(ADDRESS_LABEL).map_or(0, str::len);
+    27 + address
+        + labels
+            .iter()
+            .map(|(n, v)| n.len() + v.len() + 6)
+            .sum::<usize>()
 }
 
 /// `{"targets":["<address>"],"labels":{<labels>}}`, byte for byte what serde_json writes.
@@ -469,8 +556,8 @@ impl TargetsPipeline {
     fn populate_job(&self, job: &Str, snapshot: &Snapshot) -> JobResults {
         let mut results = JobResults::default();
         if let (Some(settings), Some(targets)) = (self.settings.get(job), snapshot.job(job)) {
-            for (key, group) in targets.groups() {
-                results.insert(key, (settings.populate)(group));
+            for group in populate_groups(&settings.populate, targets.groups().collect()) {
+                results.insert_populated(group);
             }
             results.ready = targets.is_ready();
         }
@@ -562,8 +649,9 @@ impl Handler<SyncTargets> for TargetsPipeline {
                                 results.remove(key);
                             }
                             if let Some(settings) = settings {
-                                for (key, group) in groups {
-                                    results.insert(key.clone(), (settings.populate)(group));
+                                let groups = groups.iter().map(|(k, g)| (k.clone(), g)).collect();
+                                for group in populate_groups(&settings.populate, groups) {
+                                    results.insert_populated(group);
                                 }
                             }
                             results.ready = targets.is_ready();
@@ -717,6 +805,14 @@ mod tests {
                 body.to_vec()
             );
         }
+        // The size estimate is exact for strings without escapes.
+        let plain = &large.groups.values().next().unwrap()[1];
+        let mut text = Vec::new();
+        write_entry(&mut text, plain.labels.as_ref().unwrap());
+        assert_eq!(
+            text.len(),
+            entry_len_estimate(plain.labels.as_ref().unwrap())
+        );
         let empty = Arc::new(render_http_sd(&JobResults::default()));
         assert_eq!(empty.to_vec(), b"[]");
         assert_eq!(empty.chunks(10).count(), 1);
@@ -763,6 +859,51 @@ mod tests {
                 Arc::new(rendered).to_vec(),
                 serde_json_body(&results, Some(shard))
             );
+        }
+    }
+
+    #[test]
+    fn a_large_job_populates_on_several_threads_as_on_one() {
+        let populate: Populate = Arc::new(|group: &TargetGroup| {
+            group
+                .targets
+                .iter()
+                .map(|t| {
+                    outcome(
+                        t.get("__address__").unwrap(),
+                        &[("src", &group.source)],
+                        true,
+                    )
+                })
+                .collect()
+        });
+        let groups: Vec<(GroupKey, Arc<TargetGroup>)> = (0..PARALLEL_GROUPS * 3 + 7)
+            .map(|g| {
+                let source = format!("s{g:05}");
+                let group = TargetGroup::new(
+                    source.as_str(),
+                    vec![LabelSet::from_address(format!("h{g}:1"))],
+                    LabelSet::new(),
+                );
+                let key = GroupKey {
+                    provider: Str::from("p"),
+                    source: Str::from(source),
+                };
+                (key, Arc::new(group))
+            })
+            .collect();
+        let borrowed = || {
+            groups
+                .iter()
+                .map(|(k, g)| (k.clone(), g))
+                .collect::<Vec<_>>()
+        };
+        let parallel = populate_groups(&populate, borrowed());
+        assert_eq!(parallel.len(), groups.len());
+        for ((key, group), populated) in groups.iter().zip(&parallel) {
+            assert_eq!(&populated.key, key, "in the order given");
+            assert_eq!(populated.outcomes, populate(group));
+            assert!(populated.entries.is_some());
         }
     }
 
