@@ -78,6 +78,10 @@ pub struct Run {
     /// `/-/ready` answers ready after this even if a mechanism has not answered yet.
     #[arg(long = "web.ready-timeout", default_value = "30s")]
     pub ready_timeout: crate::common::Duration,
+    /// Warm start: keep the last good discovered state in this file and serve it at start
+    /// until discovery answers again.
+    #[arg(long = "storage.state-file")]
+    pub state_file: Option<PathBuf>,
     /// Only log messages at this level or above: debug, info, warn, error.
     #[arg(long = "log.level", default_value = "info")]
     pub log_level: String,
@@ -103,6 +107,7 @@ pub fn run_daemon(args: &Run) -> u8 {
         file_sd_shards: args.file_sd_shards,
         sd_interval: args.update_interval.as_std(),
         ready_timeout: args.ready_timeout.as_std(),
+        state_file: args.state_file.clone(),
     };
     let planner: crate::daemon::Planner =
         std::sync::Arc::new(|path: &std::path::Path| crate::plan::plan_file(path));

@@ -22,7 +22,11 @@ use std::sync::atomic::AtomicU64;
 
 use crate::server::pipeline::{OnJobChange, SetJobs};
 use crate::server::process_metrics::ProcessCollector;
-use crate::server::{file_sd_output, AppState, JobPipeline, Reload, SharedView, TargetsPipeline};
+use crate::server::state_file::{self, StateSaver};
+use crate::server::{
+    file_sd_output, AppState, ConfigSlot, JobPipeline, Reload, RunningConfig, SharedView,
+    TargetsPipeline,
+};
 
 /// What one config file means to the daemon.
 pub struct Plan {
@@ -30,6 +34,8 @@ pub struct Plan {
     pub jobs: BTreeMap<String, Vec<Arc<dyn DiscoveryConfig>>>,
     /// How each job's targets are populated and relabeled.
     pub pipelines: HashMap<Str, JobPipeline>,
+    /// The config as the status API and relabel traces show it, once it is applied.
+    pub running: Option<Arc<dyn RunningConfig>>,
 }
 
 /// Reads and plans a config file; the error is shown to the user as is.
@@ -49,6 +55,8 @@ pub struct RunOptions {
     pub sd_interval: Duration,
     /// `/-/ready` answers ready after this even if some provider has not answered.
     pub ready_timeout: Duration,
+    /// Warm start: where the last good state is kept and read back at start.
+    pub state_file: Option<PathBuf>,
 }
 
 #[derive(Clone, Default)]
@@ -93,6 +101,7 @@ struct Daemon {
     manager: Addr<ManagerActor>,
     pipeline: Addr<TargetsPipeline>,
     metrics: ReloadMetrics,
+    config: ConfigSlot,
 }
 
 impl Actor for Daemon {
@@ -109,8 +118,12 @@ impl Handler<Reload> for Daemon {
             async move { planned.await.map_err(|e| format!("planning panicked: {e}"))? }
                 .into_actor(self)
                 .then(|plan, act, _| {
-                    let (manager, pipeline, metrics) =
-                        (act.manager.clone(), act.pipeline.clone(), act.metrics.clone());
+                    let (manager, pipeline, metrics, config) = (
+                        act.manager.clone(),
+                        act.pipeline.clone(),
+                        act.metrics.clone(),
+                        act.config.clone(),
+                    );
                     async move {
                         let plan = match plan {
                             Ok(plan) => plan,
@@ -120,7 +133,7 @@ impl Handler<Reload> for Daemon {
                                 return Err(error);
                             }
                         };
-                        apply(&manager, &pipeline, plan).await?;
+                        apply(&manager, &pipeline, &config, plan).await?;
                         metrics.record(true);
                         tracing::info!("config reloaded");
                         Ok(())
@@ -135,6 +148,7 @@ impl Handler<Reload> for Daemon {
 async fn apply(
     manager: &Addr<ManagerActor>,
     pipeline: &Addr<TargetsPipeline>,
+    config: &ConfigSlot,
     plan: Plan,
 ) -> Result<(), String> {
     pipeline
@@ -147,6 +161,9 @@ async fn apply(
         .map_err(|e| format!("discovery manager unavailable: {e}"))?;
     for (job, mechanism, error) in &outcome.failed {
         tracing::error!(job = %job, mechanism, %error, "cannot create service discovery");
+    }
+    if let Some(running) = plan.running {
+        config.set(running);
     }
     Ok(())
 }
@@ -183,17 +200,45 @@ pub fn run(
             ),
             None => None,
         };
+        let warm = match &options.state_file {
+            Some(path) => state_file::load(path).unwrap_or_else(|error| {
+                tracing::warn!(%error, "starting without warm state");
+                Default::default()
+            }),
+            None => Default::default(),
+        };
+        let stale_jobs = Gauge::default();
+        registry.register(
+            "promsd_sd_stale_jobs",
+            "Jobs served from the warm-start state file until their discovery is ready.",
+            stale_jobs.clone(),
+        );
+        let saver = match &options.state_file {
+            Some(path) => Some(
+                StateSaver::new(path.clone(), warm.clone(), Duration::from_secs(5))
+                    .map_err(|e| format!("cannot start the state file writer: {e}"))?
+                    .start(),
+            ),
+            None => None,
+        };
         // Relabeling a large job must not stall the engine: the pipeline has its own thread.
         let pipeline_view = view.clone();
         let pipeline_arbiter = Arbiter::new();
         let pipeline = TargetsPipeline::start_in_arbiter(&pipeline_arbiter.handle(), move |_| {
-            TargetsPipeline::new(pipeline_view, on_change)
+            TargetsPipeline::new(pipeline_view, on_change).with_warm_start(warm, stale_jobs)
         });
+        if let Some(saver) = &saver {
+            manager
+                .send(Subscribe(saver.clone().recipient()))
+                .await
+                .map_err(|e| e.to_string())?;
+        }
         manager
             .send(Subscribe(pipeline.clone().recipient()))
             .await
             .map_err(|e| e.to_string())?;
-        apply(&manager, &pipeline, first_plan).await?;
+        let config = ConfigSlot::default();
+        apply(&manager, &pipeline, &config, first_plan).await?;
         reload_metrics.record(true);
 
         let daemon = Daemon {
@@ -202,6 +247,7 @@ pub fn run(
             manager: manager.clone(),
             pipeline: pipeline.clone(),
             metrics: reload_metrics,
+            config: config.clone(),
         }
         .start();
         spawn_sighup_reloader(daemon.clone().recipient());
@@ -211,6 +257,8 @@ pub fn run(
             registry: Arc::new(registry),
             reload: daemon.clone().recipient(),
             ready_deadline: Instant::now() + options.ready_timeout,
+            discovery: manager.clone().recipient(),
+            config,
         });
         let server = HttpServer::new(move || {
             App::new()
@@ -225,6 +273,7 @@ pub fn run(
         tracing::info!("shutting down");
         pipeline_arbiter.stop();
         drop(daemon);
+        drop(saver);
         Ok(())
     })
 }

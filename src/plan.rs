@@ -6,12 +6,16 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use promsd_actors::{Str, TargetGroup};
+use promsd_actors::{LabelSet, Str, TargetGroup};
 
 use crate::config::{Config, ScrapeConfig};
 use crate::daemon::Plan;
-use crate::relabel::{LabelBuilder, PopulatedTarget, Populator, ScrapeParams};
-use crate::server::{JobPipeline, TargetOutcome};
+use crate::relabel::{
+    relabel_steps, LabelBuilder, NotScraped, PopulatedTarget, Populator, RelabelConfig,
+    ScrapeParams,
+};
+use crate::server::status_api::RelabelStep;
+use crate::server::{JobPipeline, RunningConfig, TargetOutcome};
 use crate::shard::target_identity;
 
 /// What target population needs from a scrape job, global defaults applied.
@@ -51,7 +55,11 @@ pub fn job_pipeline(scrape: &ScrapeConfig) -> JobPipeline {
                     let identity = t.labels().map_or(0, |l| target_identity(&job, l));
                     TargetOutcome {
                         discovered: t.discovered,
-                        dropped_because: t.result.as_ref().err().map(ToString::to_string),
+                        dropped_because: t
+                            .result
+                            .as_ref()
+                            .err()
+                            .map(|reason| not_scraped_reason(populator.rules(), reason)),
                         labels: t.result.ok(),
                         identity,
                     }
@@ -62,6 +70,49 @@ pub fn job_pipeline(scrape: &ScrapeConfig) -> JobPipeline {
     }
 }
 
+/// What the server may ask about the running config: its masked YAML and relabel traces.
+struct LoadedConfig {
+    yaml: String,
+    rules: HashMap<String, Vec<RelabelConfig>>,
+}
+
+impl RunningConfig for LoadedConfig {
+    fn masked_yaml(&self) -> String {
+        self.yaml.clone()
+    }
+
+    fn relabel_steps(&self, job: &str, discovered: &LabelSet) -> Option<Vec<RelabelStep>> {
+        let rules = self.rules.get(job)?;
+        Some(
+            relabel_steps(rules, discovered)
+                .into_iter()
+                .map(|step| RelabelStep {
+                    rule: serde_json::to_value(&rules[step.rule]).unwrap_or_default(),
+                    keep: step.labels.is_some(),
+                    output: step.labels.unwrap_or_default(),
+                })
+                .collect(),
+        )
+    }
+}
+
+/// Why a target is not scraped, naming the rule that dropped it.
+pub fn not_scraped_reason(rules: &[RelabelConfig], reason: &NotScraped) -> String {
+    match reason {
+        NotScraped::Dropped(d) => match rules.get(d.rule) {
+            Some(rule) => format!(
+                "dropped by relabel rule {}: action {}, source_labels [{}], regex {}",
+                d.rule,
+                rule.action().as_str(),
+                rule.source_labels().join(", "),
+                rule.regex()
+            ),
+            None => d.to_string(),
+        },
+        NotScraped::Invalid(message) => message.clone(),
+    }
+}
+
 /// Plans a config: every scrape job with its discovery and its pipeline.
 pub fn plan(config: &Config) -> Plan {
     let pipelines: HashMap<Str, JobPipeline> = config
@@ -69,9 +120,18 @@ pub fn plan(config: &Config) -> Plan {
         .iter()
         .map(|s| (Str::from(s.job_name()), job_pipeline(s)))
         .collect();
+    let running = LoadedConfig {
+        yaml: config.to_yaml(),
+        rules: config
+            .scrape_configs
+            .iter()
+            .map(|s| (s.job_name().to_owned(), s.relabel_configs().to_vec()))
+            .collect(),
+    };
     Plan {
         jobs: config.discovery_jobs(),
         pipelines,
+        running: Some(Arc::new(running)),
     }
 }
 

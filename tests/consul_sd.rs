@@ -11,14 +11,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix::Actor;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use futures::StreamExt;
 use promsd::discovery::consul::{self, ConsulSdConfig};
-use promsd_actors::testing::RecordingSubscriber;
+use promsd_actors::testing::{job_addresses_are, start_one_job, OneJob};
 use promsd_actors::{
-    ApplyConfig, BuildContext, Discoverer, DiscoveryConfig, LabelSet, ManagerActor, ManagerOptions,
-    RefreshMetrics, Str, Subscribe, TargetGroup, Update,
+    BuildContext, Discoverer, DiscoveryConfig, LabelSet, RefreshMetrics, Str, TargetGroup, Update,
 };
 use serde_json::json;
 use tokio::sync::watch;
@@ -960,28 +958,13 @@ async fn engine_delivers_consul_targets_and_their_changes() {
     let config: ConsulSdConfig = serde_yaml::from_str(&yaml).unwrap();
     let config: Arc<dyn DiscoveryConfig> = Arc::new(config);
 
-    let manager = ManagerActor::new(ManagerOptions {
-        interval: Duration::from_millis(10),
-        ..ManagerOptions::default()
-    })
-    .start();
-    let (subscriber, recording) = RecordingSubscriber::start();
-    manager
-        .send(Subscribe(subscriber.clone().recipient()))
-        .await
-        .unwrap();
-    manager
-        .send(ApplyConfig {
-            jobs: [("consul-job".into(), vec![config])].into(),
-        })
-        .await
-        .unwrap();
-    let has = |addresses: &'static [&'static str]| {
-        move |m: &[promsd_actors::SyncTargets]| {
-            m.last()
-                .is_some_and(|m| promsd_actors::testing::addresses(m, "consul-job") == addresses)
-        }
-    };
+    let OneJob {
+        manager: _manager,
+        subscriber: _subscriber,
+        recording,
+        ..
+    } = start_one_job("consul-job", vec![config], Duration::from_millis(10)).await;
+    let has = |want: &'static [&'static str]| job_addresses_are("consul-job", want);
     let messages = recording
         .wait_for(DEADLINE, has(&["10.0.0.1:80"]))
         .await

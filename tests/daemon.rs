@@ -329,3 +329,166 @@ fn prometheus_scrapes_what_promsd_serves_with_promtools_labels() {
         assert_eq!(seen, expected, "{job}");
     }
 }
+
+/// A tiny HTTP SD endpoint: answers `body` with JSON, or holds every request while `hang` is set.
+struct SdEndpoint {
+    port: u16,
+    body: std::sync::Arc<std::sync::Mutex<String>>,
+    hang: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl SdEndpoint {
+    fn start(body: &str) -> SdEndpoint {
+        use std::io::{Read, Write};
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let body = std::sync::Arc::new(std::sync::Mutex::new(body.to_owned()));
+        let hang = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (b, h) = (body.clone(), hang.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let (b, h) = (b.clone(), h.clone());
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 4096];
+                    let _ = stream.read(&mut buf);
+                    let end = std::time::Instant::now() + DEADLINE;
+                    while h.load(Ordering::SeqCst) && std::time::Instant::now() < end {
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                    }
+                    let body = b.lock().unwrap().clone();
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                });
+            }
+        });
+        SdEndpoint { port, body, hang }
+    }
+}
+
+#[test]
+fn warm_start_serves_the_last_good_state_until_discovery_answers() {
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = SdEndpoint::start(r#"[{"targets":["warm-1:9100","warm-2:9100"]}]"#);
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "scrape_configs:\n  - job_name: api\n    http_sd_configs:\n      - url: http://127.0.0.1:{}/sd\n        refresh_interval: 1s\n",
+            endpoint.port
+        ),
+    )
+    .unwrap();
+    let state = dir.path().join("state.json");
+    let flags = [
+        "--storage.state-file",
+        state.to_str().unwrap(),
+        "--web.ready-timeout",
+        "1h",
+    ];
+    let addresses = |port: u16| -> Option<BTreeSet<String>> {
+        let body = get_ok(port, "/api/v1/sd/api")?;
+        Some(
+            http_sd_targets(&body)
+                .into_iter()
+                .map(|t| t["__address__"].clone())
+                .collect(),
+        )
+    };
+    let warm = BTreeSet::from(["warm-1:9100".to_owned(), "warm-2:9100".to_owned()]);
+    {
+        let (mut promsd, port) = start_promsd(dir.path(), &config, &flags);
+        wait_for("first targets", || addresses(port).filter(|a| *a == warm));
+        wait_for("state file", || {
+            std::fs::read_to_string(&state)
+                .ok()
+                .filter(|s| s.contains("warm-2:9100"))
+        });
+        promsd.signal("TERM");
+        promsd.wait_exit();
+    }
+
+    // The endpoint now hangs: a restarted promsd serves the saved state, marked stale.
+    endpoint.hang.store(true, Ordering::SeqCst);
+    *endpoint.body.lock().unwrap() = r#"[{"targets":["fresh:9100"]}]"#.into();
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut args = vec![
+        "run",
+        "--config.file",
+        config.to_str().unwrap(),
+        "--web.listen-address",
+        &listen,
+    ];
+    args.extend_from_slice(&flags);
+    let _promsd = Process::start("promsd-restarted", promsd_bin(), &args, dir.path());
+    wait_for("warm targets", || addresses(port).filter(|a| *a == warm));
+    let (status, _, _) = http("GET", port, "/-/ready", &[]).unwrap();
+    assert_eq!(
+        status, 503,
+        "warm state is served, but discovery is not ready"
+    );
+    assert!(get_ok(port, "/metrics")
+        .unwrap()
+        .contains("promsd_sd_stale_jobs 1"));
+
+    // Discovery answers: fresh targets replace the warm ones.
+    endpoint.hang.store(false, Ordering::SeqCst);
+    wait_for("fresh targets", || {
+        addresses(port).filter(|a| *a == BTreeSet::from(["fresh:9100".to_owned()]))
+    });
+    wait_for("stale gauge at 0", || {
+        get_ok(port, "/metrics").filter(|m| m.contains("promsd_sd_stale_jobs 0"))
+    });
+}
+
+#[test]
+fn the_api_explains_dropped_targets_and_masks_secrets() {
+    let dir = example_dir();
+    let config = dir.path().join("prometheus.yml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text = text.replace(
+        "  - job_name: promsd\n",
+        "  - job_name: promsd\n    basic_auth:\n      username: admin\n      password: hunter2-secret\n",
+    );
+    std::fs::write(&config, text).unwrap();
+    let (_promsd, port) = start_promsd(dir.path(), &config, &[]);
+
+    let body = wait_for("dropped target", || {
+        get_ok(port, "/api/v1/targets?state=dropped&scrapePool=node")
+            .filter(|b| b.contains("10.0.1.1:9100"))
+    });
+    let json: Value = serde_json::from_str(&body).unwrap();
+    let dropped = &json["data"]["droppedTargets"][0];
+    assert_eq!(dropped["discoveredLabels"]["env"], "staging");
+    assert_eq!(
+        dropped["droppedBecause"],
+        "dropped by relabel rule 0: action drop, source_labels [env], regex staging"
+    );
+
+    let labels =
+        r#"{"__address__":"10.0.0.9:9100","env":"production","__meta_filepath":"/x/node.json"}"#;
+    let path = format!(
+        "/api/v1/targets/relabel_steps?scrapePool=node&labels={}",
+        labels
+            .bytes()
+            .map(|b| format!("%{b:02X}"))
+            .collect::<String>()
+    );
+    let steps: Value = serde_json::from_str(&get_ok(port, &path).unwrap()).unwrap();
+    let steps = steps["data"]["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 3);
+    assert_eq!(steps[1]["output"]["host"], "10.0.0.9");
+    assert_eq!(steps[2]["output"]["source_file"], "node");
+    assert!(steps.iter().all(|s| s["keep"] == true));
+
+    let config_yaml = get_ok(port, "/api/v1/status/config").unwrap();
+    assert!(config_yaml.contains("<secret>"), "{config_yaml}");
+    assert!(!config_yaml.contains("hunter2-secret"), "{config_yaml}");
+    assert!(get_ok(port, "/").unwrap().contains("<html"));
+}

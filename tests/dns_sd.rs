@@ -12,14 +12,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use actix::prelude::*;
 use futures::StreamExt;
 use promsd::discovery::dns::{self, DnsSdConfig};
 use promsd_actors::model::labels_map;
-use promsd_actors::testing::RecordingSubscriber;
+use promsd_actors::testing::{job_addresses_are, start_one_job, OneJob};
 use promsd_actors::{
-    ApplyConfig, BuildContext, Discoverer, DiscoveryConfig, ManagerActor, ManagerOptions,
-    RefreshMetrics, Subscribe, TargetGroup, Update,
+    BuildContext, Discoverer, DiscoveryConfig, RefreshMetrics, TargetGroup, Update,
 };
 
 const DNSMASQ: &str = "/usr/sbin/dnsmasq";
@@ -573,28 +571,13 @@ nameservers: ['{}']
     let config: std::sync::Arc<dyn DiscoveryConfig> = std::sync::Arc::new(config(&yaml));
     assert_eq!(config.mechanism(), "dns");
 
-    let manager = ManagerActor::new(ManagerOptions {
-        interval: Duration::from_millis(50),
-        ..ManagerOptions::default()
-    })
-    .start();
-    let (subscriber, recording) = RecordingSubscriber::start();
-    manager
-        .send(Subscribe(subscriber.clone().recipient()))
-        .await
-        .unwrap();
-    manager
-        .send(ApplyConfig {
-            jobs: [("node".into(), vec![config])].into(),
-        })
-        .await
-        .unwrap();
-    let has = |want: &'static [&'static str]| {
-        move |m: &[promsd_actors::SyncTargets]| {
-            m.last()
-                .is_some_and(|m| promsd_actors::testing::addresses(m, "node") == want)
-        }
-    };
+    let OneJob {
+        manager: _manager,
+        subscriber: _subscriber,
+        recording,
+        ..
+    } = start_one_job("node", vec![config], Duration::from_millis(50)).await;
+    let has = |want: &'static [&'static str]| job_addresses_are("node", want);
     let messages = recording
         .wait_for(DEADLINE, has(&["10.1.0.1:9100"]))
         .await

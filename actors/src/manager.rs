@@ -61,6 +61,7 @@ struct Provider {
     state: ProviderState,
     last_update: Option<SystemTime>,
     last_error: Option<DiscoveryError>,
+    last_error_at: Option<SystemTime>,
     errors: u64,
     restarts: u64,
     backoff: Duration,
@@ -290,6 +291,7 @@ impl ManagerActor {
                 delivered: held.delivered,
                 last_update: p.last_update,
                 last_error: p.last_error.clone(),
+                last_error_at: p.last_error_at,
                 errors: p.errors,
                 restarts: p.restarts,
                 generation: p.generation,
@@ -347,6 +349,7 @@ impl Handler<ApplyConfig> for ManagerActor {
                                 state: ProviderState::Running,
                                 last_update: None,
                                 last_error: None,
+                                last_error_at: None,
                                 errors: 0,
                                 restarts: 0,
                                 backoff: self.options.restart_backoff,
@@ -464,6 +467,7 @@ impl Handler<ProviderFailed> for ManagerActor {
             if p.generation == msg.generation {
                 p.errors += 1;
                 p.last_error = Some(msg.error);
+                p.last_error_at = Some(SystemTime::now());
             }
         }
     }
@@ -497,6 +501,7 @@ impl Handler<ProviderEnded> for ManagerActor {
         p.state = ProviderState::Restarting;
         p.restarts += 1;
         p.last_error = Some(DiscoveryError::new(format!("discoverer panicked: {panic}")));
+        p.last_error_at = Some(SystemTime::now());
         self.options
             .metrics
             .provider_restarts
@@ -518,6 +523,7 @@ impl Handler<ProviderEnded> for ManagerActor {
                 tracing::error!(provider = id, %error, "cannot restart service discovery");
                 if let Some(p) = act.providers.get_mut(&id) {
                     p.last_error = Some(error);
+                    p.last_error_at = Some(SystemTime::now());
                     p.state = ProviderState::Ended;
                 }
             }

@@ -114,6 +114,9 @@ pub struct ProviderStatus {
     pub delivered: bool,
     pub last_update: Option<SystemTime>,
     pub last_error: Option<DiscoveryError>,
+    /// When the last error happened: compare with `last_update` to tell a provider that is
+    /// failing now from one that recovered.
+    pub last_error_at: Option<SystemTime>,
     pub errors: u64,
     pub restarts: u64,
     /// How many times the discoverer was started.

@@ -280,3 +280,52 @@ impl Recording {
         }
     }
 }
+
+/// A manager running one job, and a subscriber recording every message it sends.
+pub struct OneJob {
+    pub manager: Addr<crate::ManagerActor>,
+    /// Keep it: the manager holds subscribers weakly.
+    pub subscriber: Addr<RecordingSubscriber>,
+    pub recording: Recording,
+    pub outcome: crate::ApplyOutcome,
+}
+
+/// Starts a manager (broadcast interval `interval`), subscribes a recording subscriber and
+/// applies one job with `configs`: the usual start of a mechanism's test through the engine.
+pub async fn start_one_job(
+    job: &str,
+    configs: Vec<Arc<dyn DiscoveryConfig>>,
+    interval: Duration,
+) -> OneJob {
+    let manager = crate::ManagerActor::new(crate::ManagerOptions {
+        interval,
+        ..crate::ManagerOptions::default()
+    })
+    .start();
+    let (subscriber, recording) = RecordingSubscriber::start();
+    manager
+        .send(crate::Subscribe(subscriber.clone().recipient()))
+        .await
+        .expect("manager running");
+    let outcome = manager
+        .send(crate::ApplyConfig {
+            jobs: [(job.to_owned(), configs)].into(),
+        })
+        .await
+        .expect("manager running");
+    OneJob {
+        manager,
+        subscriber,
+        recording,
+        outcome,
+    }
+}
+
+/// A [`Recording::wait_for`] condition: the last message lists exactly these addresses (sorted)
+/// for `job`.
+pub fn job_addresses_are<'a>(
+    job: &'a str,
+    want: &'a [&'a str],
+) -> impl Fn(&[SyncTargets]) -> bool + 'a {
+    move |messages| messages.last().is_some_and(|m| addresses(m, job) == want)
+}

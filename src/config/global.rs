@@ -285,7 +285,8 @@ impl ByteSize {
 
     /// Parses `units.ParseBase2Bytes` syntax.
     pub fn parse(s: &str) -> Result<ByteSize, String> {
-        let invalid = || format!("units: invalid bytes size {s:?}");
+        // alecthomas/units' messages, which Prometheus shows.
+        let invalid = || format!("units: invalid {s}");
         if s == "0" {
             return Ok(ByteSize(0));
         }
@@ -304,6 +305,7 @@ impl ByteSize {
                 .unwrap_or(after.len());
             let (unit, after) = after.split_at(unit_len);
             let n: f64 = num.parse().map_err(|_| invalid())?;
+            let unknown = || format!("units: unknown unit {unit} in {s}");
             let exp = match unit {
                 "B" => 0,
                 "KB" | "KiB" => 1,
@@ -312,7 +314,7 @@ impl ByteSize {
                 "TB" | "TiB" => 4,
                 "PB" | "PiB" => 5,
                 "EB" | "EiB" => 6,
-                _ => return Err(invalid()),
+                _ => return Err(unknown()),
             };
             total += n * 1024f64.powi(exp);
             rest = after;
@@ -338,13 +340,12 @@ impl<'de> Deserialize<'de> for ByteSize {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a size in bytes such as 10MB")
             }
+            // A YAML number is read as its text, as Go's TextUnmarshaler does: only 0 has no unit.
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<ByteSize, E> {
-                Ok(ByteSize(v))
+                ByteSize::parse(&v.to_string()).map_err(E::custom)
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<ByteSize, E> {
-                u64::try_from(v)
-                    .map(ByteSize)
-                    .map_err(|_| E::custom("size must not be negative"))
+                ByteSize::parse(&v.to_string()).map_err(E::custom)
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<ByteSize, E> {
                 ByteSize::parse(v).map_err(E::custom)
@@ -367,8 +368,15 @@ mod tests {
         assert_eq!(ByteSize::parse("10MB"), Ok(ByteSize(10 << 20)));
         assert_eq!(ByteSize::parse("1GiB"), Ok(ByteSize(1 << 30)));
         assert_eq!(ByteSize::parse("1KB512B"), Ok(ByteSize(1536)));
-        assert!(ByteSize::parse("10").is_err());
-        assert!(ByteSize::parse("10XB").is_err());
+        assert_eq!(
+            ByteSize::parse("100"),
+            Err("units: unknown unit  in 100".into())
+        );
+        assert_eq!(
+            ByteSize::parse("10XB"),
+            Err("units: unknown unit XB in 10XB".into())
+        );
+        assert_eq!(ByteSize::parse("MB"), Err("units: invalid MB".into()));
     }
 
     #[test]

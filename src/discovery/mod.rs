@@ -16,6 +16,7 @@ pub mod consul;
 pub mod dns;
 pub mod file;
 pub mod http;
+pub mod kubernetes;
 pub mod static_sd;
 
 /// A mechanism's config as the product sees it: the engine's contract plus what loading needs.
@@ -101,6 +102,7 @@ mechanisms! {
     "dns" => dns::DnsSdConfig,
     "file" => file::FileSdConfig,
     "http" => http::HttpSdConfig,
+    "kubernetes" => kubernetes::KubernetesSdConfig,
 }
 
 /// Registers every mechanism's own metrics (`prometheus_sd_<mechanism>_*`), once per process.

@@ -9,6 +9,7 @@
 //! onto the same name, Prometheus keeps the one it visits last, in an order that depends on Go's
 //! map iteration; here labels are visited in name order, so the greatest source name wins.
 
+use std::cmp::Ordering;
 use std::fmt;
 
 use md5::{Digest, Md5};
@@ -22,7 +23,10 @@ use super::regexp::Slots;
 #[derive(Clone, Default)]
 pub struct LabelBuilder {
     labels: Vec<(Str, Str)>,
-    scratch: Scratch,
+    /// Boxed so that taking it out while rules run moves a pointer, not the buffers.
+    scratch: Option<Box<Scratch>>,
+    /// A second vector for merges, kept for its capacity.
+    spare: Vec<(Str, Str)>,
 }
 
 #[derive(Clone, Default)]
@@ -32,6 +36,54 @@ struct Scratch {
     value: String,
     slots: Slots,
     pending: Vec<(Str, Str)>,
+    names: NameCache,
+}
+
+/// What a name-based rule (`labelmap`, `labeldrop`, `labelkeep`) decided for a label name:
+/// `None` when the regex does not match, else the mapped name (for `labelmap`; the name itself
+/// for the others). A direct-mapped cache keyed by (rule id, name pointer); an entry holds its
+/// name, so the pointer cannot be reused while cached. Label names repeat across targets, so
+/// most lookups hit.
+#[derive(Clone, Default)]
+struct NameCache {
+    slots: Vec<Option<NameEntry>>,
+}
+
+#[derive(Clone)]
+struct NameEntry {
+    rule: u64,
+    name: Str,
+    decision: Option<Str>,
+}
+
+/// Entries in the cache (a power of two).
+const NAME_CACHE_SLOTS: usize = 4096;
+
+impl NameCache {
+    fn get_or(
+        &mut self,
+        rule: u64,
+        name: &Str,
+        decide: impl FnOnce() -> Option<Str>,
+    ) -> Option<&Str> {
+        if self.slots.is_empty() {
+            self.slots = vec![None; NAME_CACHE_SLOTS];
+        }
+        let ptr = Str::as_ptr(name) as *const u8 as usize as u64;
+        let hash = (ptr ^ rule.rotate_left(32)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let slot = &mut self.slots[(hash >> 52) as usize & (NAME_CACHE_SLOTS - 1)];
+        match slot {
+            Some(e) if e.rule == rule && Str::ptr_eq(&e.name, name) => {}
+            _ => {
+                *slot = Some(NameEntry {
+                    rule,
+                    name: name.clone(),
+                    decision: decide(),
+                })
+            }
+        }
+        slot.as_ref().and_then(|e| e.decision.as_ref())
+    }
 }
 
 impl fmt::Debug for LabelBuilder {
@@ -57,13 +109,13 @@ impl LabelBuilder {
     /// Replaces the contents with `labels`, keeping the allocations.
     pub fn reset(&mut self, labels: &LabelSet) {
         self.labels.clear();
-        self.labels.extend(
-            labels
-                .pairs()
-                .iter()
-                .filter(|(_, v)| !v.is_empty())
-                .cloned(),
-        );
+        let pairs = labels.pairs();
+        if pairs.iter().all(|(_, v)| !v.is_empty()) {
+            self.labels.extend_from_slice(pairs);
+        } else {
+            self.labels
+                .extend(pairs.iter().filter(|(_, v)| !v.is_empty()).cloned());
+        }
     }
 
     /// Empties the builder, keeping the allocations.
@@ -72,7 +124,21 @@ impl LabelBuilder {
     }
 
     fn find(&self, name: &str) -> Result<usize, usize> {
-        self.labels.binary_search_by(|(n, _)| (**n).cmp(name))
+        self.labels
+            .binary_search_by(|(n, _)| compare_bytes(n.as_bytes(), name.as_bytes()))
+    }
+
+    /// Like `find`, but the very same (interned) name is recognized without comparing bytes.
+    fn find_shared(&self, name: &Str) -> Result<usize, usize> {
+        let ptr = Str::as_ptr(name) as *const u8;
+        match self
+            .labels
+            .iter()
+            .position(|(n, _)| std::ptr::eq(Str::as_ptr(n) as *const u8, ptr))
+        {
+            Some(i) => Ok(i),
+            None => self.find(name),
+        }
     }
 
     /// The value of `name`, `""` when missing (Prometheus' `Builder.Get`).
@@ -80,19 +146,24 @@ impl LabelBuilder {
         self.find(name).map_or("", |i| &*self.labels[i].1)
     }
 
-    fn get_shared(&self, name: &str) -> Option<&Str> {
-        self.find(name).ok().map(|i| &self.labels[i].1)
+    /// [`get`](Self::get) for an interned name, faster.
+    pub fn get_interned(&self, name: &Str) -> &str {
+        self.find_shared(name).map_or("", |i| &*self.labels[i].1)
+    }
+
+    pub(crate) fn get_shared(&self, name: &Str) -> Option<&Str> {
+        self.find_shared(name).ok().map(|i| &self.labels[i].1)
     }
 
     /// Sets `name` to `value`; an empty value deletes `name`.
     pub fn set(&mut self, name: Str, value: Str) {
-        if value.is_empty() {
-            self.del(&name);
-            return;
-        }
-        match self.find(&name) {
-            Ok(i) => self.labels[i].1 = value,
-            Err(i) => self.labels.insert(i, (name, value)),
+        match (self.find_shared(&name), value.is_empty()) {
+            (Ok(i), false) => self.labels[i].1 = value,
+            (Err(i), false) => self.labels.insert(i, (name, value)),
+            (Ok(i), true) => {
+                self.labels.remove(i);
+            }
+            (Err(_), true) => {}
         }
     }
 
@@ -126,11 +197,74 @@ impl LabelBuilder {
         LabelSet::from_sorted(self.labels.clone())
     }
 
+    /// Moves the contents out as a label set, leaving the builder empty (cheaper than
+    /// [`to_label_set`](Self::to_label_set): no reference counts change).
+    pub fn take_label_set(&mut self) -> LabelSet {
+        // An exact-size vector, so that the label set takes it without reallocating; the
+        // builder keeps its own capacity for the next target.
+        let mut labels = Vec::with_capacity(self.labels.len());
+        labels.append(&mut self.labels);
+        LabelSet::from_sorted(labels)
+    }
+
+    /// Adds the pairs of `sorted` (sorted by name, unique) whose names are not present; pairs
+    /// with an empty value are no labels.
+    pub(crate) fn merge_sorted_absent(&mut self, sorted: &[(Str, Str)]) {
+        let mut spare = std::mem::take(&mut self.spare);
+        spare.clear();
+        spare.reserve(self.labels.len() + sorted.len());
+        let mut extra = sorted.iter().filter(|(_, v)| !v.is_empty()).peekable();
+        for pair in self.labels.drain(..) {
+            while let Some(next) =
+                extra.next_if(|(n, _)| compare_names(n, &pair.0) == Ordering::Less)
+            {
+                spare.push(next.clone());
+            }
+            extra.next_if(|(n, _)| compare_names(n, &pair.0) == Ordering::Equal);
+            spare.push(pair);
+        }
+        spare.extend(extra.cloned());
+        self.spare = std::mem::replace(&mut self.labels, spare);
+    }
+
     /// Appends pairs known to be sorted, unique, greater than every present name and non-empty.
     pub(crate) fn push_sorted_unchecked(&mut self, name: Str, value: Str) {
         debug_assert!(self.labels.last().is_none_or(|(n, _)| *n < name));
         self.labels.push((name, value));
     }
+}
+
+/// Label-name order, recognizing the very same (interned) name without reading it.
+#[inline]
+pub(crate) fn compare_names(a: &Str, b: &Str) -> Ordering {
+    if Str::ptr_eq(a, b) {
+        Ordering::Equal
+    } else {
+        compare_bytes(a.as_bytes(), b.as_bytes())
+    }
+}
+
+/// Byte-wise (so UTF-8 code point) order, 8 bytes at a time: label names share long prefixes
+/// (`__meta_kubernetes_pod_`), where this beats a call to `memcmp`.
+#[inline]
+pub(crate) fn compare_bytes(a: &[u8], b: &[u8]) -> Ordering {
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + 8 <= n {
+        let x = u64::from_be_bytes(a[i..i + 8].try_into().expect("8 bytes"));
+        let y = u64::from_be_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+        if x != y {
+            return x.cmp(&y);
+        }
+        i += 8;
+    }
+    while i < n {
+        if a[i] != b[i] {
+            return a[i].cmp(&b[i]);
+        }
+        i += 1;
+    }
+    a.len().cmp(&b.len())
 }
 
 /// A target dropped by a `keep`, `drop`, `keepequal` or `dropequal` rule.
@@ -151,19 +285,20 @@ impl std::error::Error for Dropped {}
 /// Applies `rules` in order to `lb` (Prometheus' `ProcessBuilder`); stops at the rule that drops
 /// the target.
 pub fn process(rules: &[RelabelConfig], lb: &mut LabelBuilder) -> Result<(), Dropped> {
-    for (i, rule) in rules.iter().enumerate() {
-        if !apply_rule(rule, lb) {
-            return Err(Dropped { rule: i });
-        }
-    }
-    Ok(())
+    let mut scratch = lb.scratch.take().unwrap_or_default();
+    let result = rules
+        .iter()
+        .position(|rule| !apply_rule_with(rule, lb, &mut scratch))
+        .map_or(Ok(()), |i| Err(Dropped { rule: i }));
+    lb.scratch = Some(scratch);
+    result
 }
 
 /// Relabels a label set: the resulting labels, or the rule that dropped it.
 pub fn relabel(rules: &[RelabelConfig], labels: &LabelSet) -> Result<LabelSet, Dropped> {
     let mut lb = LabelBuilder::from_label_set(labels);
     process(rules, &mut lb)?;
-    Ok(lb.to_label_set())
+    Ok(lb.take_label_set())
 }
 
 /// One step of [`relabel_steps`]: the labels after a rule, or `None` if that rule dropped them.
@@ -207,9 +342,9 @@ fn hashmod_value(n: u64, modulus: u64) -> Str {
 
 /// Prometheus' `relabel`: applies one rule, false when it drops the target.
 fn apply_rule(rule: &RelabelConfig, lb: &mut LabelBuilder) -> bool {
-    let mut scratch = std::mem::take(&mut lb.scratch);
+    let mut scratch = lb.scratch.take().unwrap_or_default();
     let keep = apply_rule_with(rule, lb, &mut scratch);
-    lb.scratch = scratch;
+    lb.scratch = Some(scratch);
     keep
 }
 
@@ -230,7 +365,7 @@ fn apply_rule_with(rule: &RelabelConfig, lb: &mut LabelBuilder, sc: &mut Scratch
                 if i > 0 {
                     sc.joined.push_str(rule.separator());
                 }
-                sc.joined.push_str(lb.get(name));
+                sc.joined.push_str(lb.get_interned(name));
             }
             &sc.joined
         }
@@ -240,22 +375,22 @@ fn apply_rule_with(rule: &RelabelConfig, lb: &mut LabelBuilder, sc: &mut Scratch
 
     match rule.action() {
         Action::Drop => {
-            if regex.is_match(val) {
+            if regex.is_match_in(val, &mut sc.slots) {
                 return false;
             }
         }
         Action::Keep => {
-            if !regex.is_match(val) {
+            if !regex.is_match_in(val, &mut sc.slots) {
                 return false;
             }
         }
         Action::DropEqual => {
-            if lb.get(rule.target_label()) == val {
+            if lb.get_interned(rule.target_label_shared()) == val {
                 return false;
             }
         }
         Action::KeepEqual => {
-            if lb.get(rule.target_label()) != val {
+            if lb.get_interned(rule.target_label_shared()) != val {
                 return false;
             }
         }
@@ -295,11 +430,7 @@ fn apply_rule_with(rule: &RelabelConfig, lb: &mut LabelBuilder, sc: &mut Scratch
                 let whole = compiled
                     .replacement_template
                     .as_single_group()
-                    .and_then(|groups| {
-                        groups
-                            .iter()
-                            .find_map(|&g| sc.slots.get(g).copied().flatten())
-                    });
+                    .and_then(|groups| groups.iter().find_map(|&g| sc.slots.get(g)));
                 match (&single, whole) {
                     (Some(shared), Some((0, end))) if end == val.len() => shared.clone(),
                     _ => {
@@ -340,28 +471,47 @@ fn apply_rule_with(rule: &RelabelConfig, lb: &mut LabelBuilder, sc: &mut Scratch
             // The last 8 bytes, big-endian, as earlier Prometheus versions did.
             let tail: [u8; 8] = digest[8..16].try_into().expect("md5 is 16 bytes");
             let n = u64::from_be_bytes(tail) % rule.modulus();
-            lb.set(intern_target(rule), hashmod_value(n, rule.modulus()));
+            let value = match compiled.hashmod_values.get(n as usize) {
+                Some(v) => v.clone(),
+                None => hashmod_value(n, rule.modulus()),
+            };
+            lb.set(intern_target(rule), value);
         }
         Action::LabelMap => {
             // Every label as it was when the rule started is mapped; new names are set after.
             sc.pending.clear();
             for (name, value) in &lb.labels {
-                if regex.is_match(name) {
-                    regex.replace_all(
-                        name,
-                        &compiled.replacement_template,
-                        &mut sc.slots,
-                        &mut sc.target,
-                    );
-                    sc.pending.push((intern(&sc.target), value.clone()));
+                let (slots, target) = (&mut sc.slots, &mut sc.target);
+                let mapped = sc.names.get_or(compiled.id, name, || {
+                    regex.is_match_in(name, slots).then(|| {
+                        regex.replace_all(name, &compiled.replacement_template, slots, target);
+                        intern(target)
+                    })
+                });
+                if let Some(mapped) = mapped {
+                    sc.pending.push((mapped.clone(), value.clone()));
                 }
             }
             for (name, value) in sc.pending.drain(..) {
                 lb.set(name, value);
             }
         }
-        Action::LabelDrop => lb.retain(|name| !regex.is_match(name)),
-        Action::LabelKeep => lb.retain(|name| regex.is_match(name)),
+        Action::LabelDrop | Action::LabelKeep => {
+            let keep_matching = rule.action() == Action::LabelKeep;
+            if regex.is_cheap() {
+                lb.retain(|name| regex.is_match(name) == keep_matching);
+            } else {
+                let (names, slots) = (&mut sc.names, &mut sc.slots);
+                lb.labels.retain(|(name, _)| {
+                    let matched = names
+                        .get_or(compiled.id, name, || {
+                            regex.is_match_in(name, slots).then(|| name.clone())
+                        })
+                        .is_some();
+                    matched == keep_matching
+                });
+            }
+        }
     }
     true
 }

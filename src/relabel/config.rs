@@ -9,7 +9,8 @@
 //! [`RelabelConfig::validate`] again with [`NameValidation::Legacy`].
 
 use std::fmt;
-use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::sync::{Arc, LazyLock};
 
 use promsd_actors::model::{intern, Str};
 use serde::de::{self, Deserializer};
@@ -143,18 +144,39 @@ pub struct RelabelConfig {
 /// What applying a rule needs, prepared once.
 #[derive(Clone, Debug)]
 pub(crate) struct Compiled {
+    /// Unique per compiled rule (shared by its clones), never reused: keys per-rule caches.
+    pub(crate) id: u64,
     pub(crate) target_template: Template,
     pub(crate) replacement_template: Template,
     pub(crate) target_has_var: bool,
     pub(crate) replacement_has_var: bool,
     /// The replacement's expansion when it refers to no group that can exist.
     pub(crate) replacement_literal: Option<Str>,
+    /// `hashmod` results as text, for a small modulus.
+    pub(crate) hashmod_values: Arc<[Str]>,
 }
 
+/// Up to which modulus `hashmod` results are prepared as shared strings.
+const HASHMOD_TABLE_MAX: u64 = 1024;
+
 impl Compiled {
-    fn new(regex: &Regexp, target_label: &str, replacement: &str) -> Compiled {
+    fn new(
+        regex: &Regexp,
+        target_label: &str,
+        replacement: &str,
+        action: Option<Action>,
+        modulus: u64,
+    ) -> Compiled {
+        let hashmod_values: Arc<[Str]> =
+            if action == Some(Action::HashMod) && modulus <= HASHMOD_TABLE_MAX {
+                (0..modulus).map(|n| intern(&n.to_string())).collect()
+            } else {
+                Arc::new([])
+            };
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         let replacement_template = Template::new(replacement, regex);
         Compiled {
+            id: NEXT_ID.fetch_add(1, AtomicOrdering::Relaxed),
             target_template: Template::new(target_label, regex),
             replacement_literal: replacement_template.as_literal().map(|lit| {
                 if lit == replacement {
@@ -164,6 +186,7 @@ impl Compiled {
                 }
             }),
             replacement_template,
+            hashmod_values,
             target_has_var: target_label.contains('$'),
             replacement_has_var: replacement.contains('$'),
         }
@@ -178,7 +201,7 @@ impl Default for RelabelConfig {
             source_labels: Vec::new(),
             source_labels_given: false,
             separator: intern(";"),
-            compiled: Compiled::new(&regex, "", "$1"),
+            compiled: Compiled::new(&regex, "", "$1", Some(Action::Replace), 0),
             regex,
             modulus: 0,
             target_label: intern(""),
@@ -390,7 +413,13 @@ impl RelabelConfig {
             source_labels_given: raw.source_labels.is_some(),
             source_labels: raw.source_labels.unwrap_or_default(),
             separator: raw.separator.map_or(default.separator, |s| intern(&s)),
-            compiled: Compiled::new(&regex, &target_label, &replacement),
+            compiled: Compiled::new(
+                &regex,
+                &target_label,
+                &replacement,
+                raw.action.unwrap_or(Some(Action::Replace)),
+                raw.modulus.unwrap_or(0),
+            ),
             regex,
             modulus: raw.modulus.unwrap_or(0),
             target_label,

@@ -4,10 +4,13 @@
 //! - `config`: [`RelabelConfig`], one rule of `relabel_configs`, read and validated with
 //!   Prometheus' defaults and error messages.
 //! - `regexp` and `re2`: the rule's regex in Go RE2 syntax and semantics (anchored, `.` matches
-//!   newline, ASCII `\d \w \s \b`), on the `regex` crate; `$1`/`${name}` expansion as Go's.
+//!   newline, ASCII `\d \w \s \b`), translated for `regex-automata` (the `regex` crate's
+//!   engine); `$1`/`${name}` expansion as Go's.
 //! - `apply`: the 11 actions on a reusable [`LabelBuilder`]; [`relabel`], [`process`],
 //!   [`relabel_steps`].
-//! - `populate`: [`Populator`], Prometheus' `PopulateLabels` for a scrape job's targets.
+//! - `populate`: [`Populator`], Prometheus' `PopulateLabels` for a scrape job's targets:
+//!   [`Populator::populate`] (discovered and final labels), [`Populator::scrape_labels`] (final
+//!   labels only, the hot path), [`Populator::discovered_labels`] (recomputed on demand).
 //! - `gofmt`: Go's `%q` and case mapping, which messages and `lowercase`/`uppercase` depend on.
 //!
 //! ```

@@ -19,7 +19,9 @@ use std::sync::Arc;
 
 use promsd_actors::model::{intern, LabelSet, Str, TargetGroup, ADDRESS_LABEL};
 
-use super::apply::{process, Dropped, LabelBuilder};
+use std::cmp::Ordering;
+
+use super::apply::{compare_bytes, compare_names, process, Dropped, LabelBuilder};
 use super::config::RelabelConfig;
 use super::gofmt::quote;
 use crate::common::Duration;
@@ -108,9 +110,23 @@ impl PopulatedTarget {
 /// A job's population settings, prepared once: shared default names and values, the rules.
 #[derive(Clone, Debug)]
 pub struct Populator {
-    /// The defaults, in Prometheus' order, then the URL parameters.
-    defaults: Vec<(Str, Str)>,
+    /// The defaults and the URL parameters, sorted by name.
+    sorted_defaults: Vec<(Str, Str)>,
+    /// The default interval and timeout, parsed (nanoseconds), to skip parsing them again.
+    default_interval: (Str, u64),
+    default_timeout: (Str, u64),
     rules: Arc<[RelabelConfig]>,
+    names: Names,
+}
+
+/// Interned names of the labels population reads.
+#[derive(Clone, Debug)]
+struct Names {
+    address: Str,
+    instance: Str,
+    interval: Str,
+    timeout: Str,
+    switches: [(Str, &'static str); 3],
 }
 
 impl Populator {
@@ -152,9 +168,41 @@ impl Populator {
                 ));
             }
         }
+        defaults.sort_by(|a, b| compare_bytes(a.0.as_bytes(), b.0.as_bytes()));
+        let parsed = |name: &str| -> (Str, u64) {
+            let value = defaults
+                .iter()
+                .find(|(n, _)| &**n == name)
+                .map(|(_, v)| v.clone())
+                .expect("a default");
+            let ns = parse_go_duration(&value).unwrap_or(0);
+            (value, ns)
+        };
         Populator {
-            defaults,
+            default_interval: parsed(SCRAPE_INTERVAL_LABEL),
+            default_timeout: parsed(SCRAPE_TIMEOUT_LABEL),
+            sorted_defaults: defaults,
             rules: params.relabel_configs.clone().into(),
+            names: Names {
+                address: intern(ADDRESS_LABEL),
+                instance: intern(INSTANCE_LABEL),
+                interval: intern(SCRAPE_INTERVAL_LABEL),
+                timeout: intern(SCRAPE_TIMEOUT_LABEL),
+                switches: [
+                    (
+                        intern(CONVERT_CLASSIC_HISTOGRAMS_TO_NHCB_LABEL),
+                        "convert classic histograms to nhcb",
+                    ),
+                    (
+                        intern(ALWAYS_SCRAPE_CLASSIC_HISTOGRAMS_LABEL),
+                        "always scrape classic histograms",
+                    ),
+                    (
+                        intern(SCRAPE_NATIVE_HISTOGRAMS_LABEL),
+                        "scrape native histograms",
+                    ),
+                ],
+            },
         }
     }
 
@@ -163,40 +211,41 @@ impl Populator {
     }
 
     /// Prometheus' `PopulateDiscoveredLabels`: fills `lb` with the labels before relabeling.
+    ///
+    /// The target's labels over the group's (a target's empty label still hides the group's),
+    /// then the job's defaults where that left no value: two merges of sorted lists.
     pub fn discovered_labels(&self, target: &LabelSet, group: &LabelSet, lb: &mut LabelBuilder) {
-        lb.clear();
-        // Merge the two sorted sets; a name the target has (even empty) hides the group's.
         let (t, g) = (target.pairs(), group.pairs());
-        let (mut i, mut j) = (0, 0);
-        while i < t.len() || j < g.len() {
-            let take_target = match (t.get(i), g.get(j)) {
-                (Some(a), Some(b)) => match a.0.cmp(&b.0) {
-                    std::cmp::Ordering::Less => true,
-                    std::cmp::Ordering::Greater => false,
-                    std::cmp::Ordering::Equal => {
+        if g.is_empty() {
+            lb.reset(target);
+        } else {
+            lb.clear();
+            let (mut i, mut j) = (0, 0);
+            while i < t.len() || j < g.len() {
+                let order = match (t.get(i), g.get(j)) {
+                    (Some(a), Some(b)) => compare_names(&a.0, &b.0),
+                    (Some(_), None) => Ordering::Less,
+                    _ => Ordering::Greater,
+                };
+                let (name, value) = match order {
+                    Ordering::Less => (&t[i].0, &t[i].1),
+                    Ordering::Greater => (&g[j].0, &g[j].1),
+                    Ordering::Equal => {
                         j += 1;
-                        true
+                        (&t[i].0, &t[i].1)
                     }
-                },
-                (Some(_), None) => true,
-                _ => false,
-            };
-            let (name, value) = if take_target {
-                i += 1;
-                &t[i - 1]
-            } else {
-                j += 1;
-                &g[j - 1]
-            };
-            if !value.is_empty() {
-                lb.push_sorted_unchecked(name.clone(), value.clone());
+                };
+                if order == Ordering::Greater {
+                    j += 1;
+                } else {
+                    i += 1;
+                }
+                if !value.is_empty() {
+                    lb.push_sorted_unchecked(name.clone(), value.clone());
+                }
             }
         }
-        for (name, value) in &self.defaults {
-            if lb.get(name).is_empty() {
-                lb.set(name.clone(), value.clone());
-            }
-        }
+        lb.merge_sorted_absent(&self.sorted_defaults);
     }
 
     /// Prometheus' `PopulateLabels` for one target of a group.
@@ -212,27 +261,54 @@ impl Populator {
         PopulatedTarget { discovered, result }
     }
 
+    /// The labels to scrape `target` with, without keeping its discovered labels: the hot path
+    /// for a daemon that holds many targets (Prometheus 3.x, too, recomputes discovered labels
+    /// only when asked: [`discovered_labels`](Self::discovered_labels) does that).
+    pub fn scrape_labels(
+        &self,
+        target: &LabelSet,
+        group: &LabelSet,
+        lb: &mut LabelBuilder,
+    ) -> Result<LabelSet, NotScraped> {
+        self.discovered_labels(target, group, lb);
+        self.finish(lb)
+    }
+
     /// Relabels the discovered labels in `lb` and checks the result.
     fn finish(&self, lb: &mut LabelBuilder) -> Result<LabelSet, NotScraped> {
         process(&self.rules, lb).map_err(NotScraped::Dropped)?;
         let invalid = |msg: String| Err(NotScraped::Invalid(msg));
-        let addr = lb.get(ADDRESS_LABEL);
+        let names = &self.names;
+        let addr = lb.get_interned(&names.address);
         if addr.is_empty() {
             return invalid("no address".into());
         }
         if addr.contains('/') {
             return invalid(format!("{} is not a valid hostname", quote(addr)));
         }
-        let interval = lb.get(SCRAPE_INTERVAL_LABEL);
-        let interval_ns = match parse_go_duration(interval) {
+        let interval = lb.get_interned(&names.interval);
+        let known = |default: &(Str, u64), value: &str| {
+            std::ptr::eq(default.0.as_ptr(), value.as_ptr()) && default.0.len() == value.len()
+        };
+        let parsed_interval = if known(&self.default_interval, interval) {
+            Ok(self.default_interval.1)
+        } else {
+            parse_go_duration(interval)
+        };
+        let interval_ns = match parsed_interval {
             Ok(d) => d,
             Err(e) => return invalid(format!("error parsing scrape interval: {e}")),
         };
         if interval_ns == 0 {
             return invalid("scrape interval cannot be 0".into());
         }
-        let timeout = lb.get(SCRAPE_TIMEOUT_LABEL);
-        let timeout_ns = match parse_go_duration(timeout) {
+        let timeout = lb.get_interned(&names.timeout);
+        let parsed_timeout = if known(&self.default_timeout, timeout) {
+            Ok(self.default_timeout.1)
+        } else {
+            parse_go_duration(timeout)
+        };
+        let timeout_ns = match parsed_timeout {
             Ok(d) => d,
             Err(e) => return invalid(format!("error parsing scrape timeout: {e}")),
         };
@@ -246,18 +322,8 @@ impl Populator {
                 quote(interval)
             ));
         }
-        for (name, desc) in [
-            (
-                CONVERT_CLASSIC_HISTOGRAMS_TO_NHCB_LABEL,
-                "convert classic histograms to nhcb",
-            ),
-            (
-                ALWAYS_SCRAPE_CLASSIC_HISTOGRAMS_LABEL,
-                "always scrape classic histograms",
-            ),
-            (SCRAPE_NATIVE_HISTOGRAMS_LABEL, "scrape native histograms"),
-        ] {
-            let v = lb.get(name);
+        for (name, desc) in &names.switches {
+            let v = lb.get_interned(name);
             if !v.is_empty() && parse_go_bool(v).is_none() {
                 return invalid(format!(
                     "error parsing {desc}: strconv.ParseBool: parsing {}: invalid syntax",
@@ -266,17 +332,15 @@ impl Populator {
             }
         }
         let addr: Str = lb
-            .pairs()
-            .iter()
-            .find(|(n, _)| &**n == ADDRESS_LABEL)
-            .map(|(_, v)| v.clone())
+            .get_shared(&names.address)
+            .cloned()
             .expect("checked above");
         lb.retain(|name| !name.starts_with(META_LABEL_PREFIX));
-        if lb.get(INSTANCE_LABEL).is_empty() {
-            lb.set(intern(INSTANCE_LABEL), addr);
+        if lb.get_interned(&names.instance).is_empty() {
+            lb.set(names.instance.clone(), addr);
         }
         // Label values are Rust strings, always valid UTF-8: Prometheus' last check holds.
-        Ok(lb.to_label_set())
+        Ok(lb.take_label_set())
     }
 
     /// Prometheus' `TargetsFromGroup`: every target of `group`, in order.

@@ -6,7 +6,8 @@
 //! Unicode-aware `\d \w \s \b` (Go's are ASCII), class set operations (`[a&&b]`), `\<`, `\>`,
 //! `{,n}`, no `\Q…\E`, no octal escapes, stricter group names, no `(?)`. So every pattern is
 //! parsed here with Go's rules, rejected with Go's error message where Go rejects it, and
-//! re-emitted as an equivalent pattern that the `regex` crate reads exactly one way:
+//! re-emitted as an equivalent pattern that the `regex` crate (and `regex-automata`, its engine)
+//! reads exactly one way:
 //! literals escaped, Perl classes spelled out as ASCII classes, flags as explicit diffs, every
 //! repeated operand wrapped in `(?:…)`, and captures emitted unnamed (names are kept here, in
 //! Go's numbering, for `$name` expansion).

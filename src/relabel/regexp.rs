@@ -14,6 +14,9 @@
 use std::fmt;
 use std::sync::{Arc, LazyLock};
 
+use regex_automata::util::captures::Captures;
+use regex_automata::{meta, util::syntax, Input};
+
 use super::re2::{self, SyntaxError};
 
 /// A compiled relabel regex; cheap to clone.
@@ -22,7 +25,7 @@ pub struct Regexp(Arc<Inner>);
 
 struct Inner {
     source: Box<str>,
-    regex: regex::Regex,
+    regex: meta::Regex,
     /// Go's capture names by group number (0 = the whole match).
     names: Box<[Option<Box<str>>]>,
     shape: Shape,
@@ -42,8 +45,12 @@ enum Shape {
     },
     /// A literal string (no metacharacters): matches exactly it.
     Literal,
-    /// `a|b|c`, literals only.
-    Literals(Box<[Box<str>]>),
+    /// `a|b|c`, literals only; `lengths` has bit `n` set when an alternative is `n` bytes long
+    /// (bit 63 for 63 and more), a quick rejection for most strings.
+    Literals {
+        alts: Box<[Box<str>]>,
+        lengths: u64,
+    },
     /// `prefix(.*)` or `prefix(.+)`: group 1 is the rest.
     Prefix {
         prefix: Box<str>,
@@ -82,7 +89,9 @@ fn shape_of(source: &str) -> Shape {
             .split('|')
             .all(|alt| !alt.is_empty() && is_plain_literal(alt))
     {
-        return Shape::Literals(source.split('|').map(Box::from).collect());
+        let alts: Box<[Box<str>]> = source.split('|').map(Box::from).collect();
+        let lengths = alts.iter().fold(0u64, |m, a| m | 1 << a.len().min(63));
+        return Shape::Literals { alts, lengths };
     }
     for (suffix, non_empty) in [("(.*)", false), ("(.+)", true)] {
         if let Some(prefix) = source.strip_suffix(suffix) {
@@ -97,30 +106,85 @@ fn shape_of(source: &str) -> Shape {
     Shape::General
 }
 
-/// Group positions of one match: `slots[i]` is group `i`'s byte range, if it took part.
-pub(crate) type Slots = Vec<Option<(usize, usize)>>;
+/// Group positions of one match (`groups[i]` is group `i`'s byte range, if it took part), and
+/// the regex engine's search caches of the last regexes used, so that matching a target neither
+/// allocates nor goes through the engine's shared cache pool.
+#[derive(Clone, Default)]
+pub(crate) struct Slots {
+    groups: Vec<Option<(usize, usize)>>,
+    /// Each entry keeps its regex alive, so the pointer comparison cannot be fooled by reuse.
+    buffers: Buffers,
+}
+
+/// How many regexes' caches a [`Slots`] keeps.
+const BUFFERS: usize = 16;
+
+impl Slots {
+    pub(crate) fn get(&self, group: usize) -> Option<(usize, usize)> {
+        self.groups.get(group).copied().flatten()
+    }
+}
+
+type Buffers = Vec<(Regexp, meta::Cache, Captures)>;
+
+/// The cache and capture buffer for `re`.
+fn buffers_for<'b>(
+    buffers: &'b mut Buffers,
+    re: &Regexp,
+) -> (&'b mut meta::Cache, &'b mut Captures) {
+    let i = match buffers
+        .iter()
+        .position(|(r, _, _)| Arc::ptr_eq(&r.0, &re.0))
+    {
+        Some(i) => i,
+        None => {
+            if buffers.len() == BUFFERS {
+                buffers.remove(0);
+            }
+            let regex = &re.0.regex;
+            buffers.push((re.clone(), regex.create_cache(), regex.create_captures()));
+            buffers.len() - 1
+        }
+    };
+    let (_, cache, caps) = &mut buffers[i];
+    (cache, caps)
+}
 
 impl Regexp {
     /// Compiles `source` as Prometheus does: `^(?s:<source>)$` in Go syntax. Errors are Go's.
     pub fn new(source: &str) -> Result<Regexp, SyntaxError> {
         let wrapped = format!("^(?s:{source})$");
         let translated = re2::translate(&wrapped)?;
-        let regex = regex::RegexBuilder::new(&translated.pattern)
-            .size_limit(SIZE_LIMIT)
-            .nest_limit(4 * 1000 + 16)
-            .build()
-            .map_err(|e| match e {
-                regex::Error::CompiledTooBig(_) => SyntaxError {
-                    code: re2::ERR_LARGE,
-                    expr: wrapped.clone(),
-                },
-                other => SyntaxError {
-                    // A pattern Go accepts but the translation could not express: never expected.
-                    code: "regexp/syntax: internal error",
-                    expr: format!("{wrapped} ({other})"),
-                },
+        let regex = meta::Regex::builder()
+            .syntax(syntax::Config::new().nest_limit(4 * 1000 + 16))
+            .configure(
+                meta::Config::new()
+                    .nfa_size_limit(Some(SIZE_LIMIT))
+                    .onepass_size_limit(Some(SIZE_LIMIT))
+                    .dfa_size_limit(Some(SIZE_LIMIT)),
+            )
+            .build(&translated.pattern)
+            .map_err(|e| {
+                if e.size_limit().is_some() {
+                    SyntaxError {
+                        code: re2::ERR_LARGE,
+                        expr: wrapped.clone(),
+                    }
+                } else {
+                    SyntaxError {
+                        // A pattern Go accepts that the translation could not express: never
+                        // expected.
+                        code: "regexp/syntax: internal error",
+                        expr: format!("{wrapped} ({e})"),
+                    }
+                }
             })?;
-        debug_assert_eq!(regex.captures_len(), translated.names.len());
+        debug_assert_eq!(
+            regex
+                .group_info()
+                .group_len(regex_automata::PatternID::ZERO),
+            translated.names.len()
+        );
         Ok(Regexp(Arc::new(Inner {
             source: source.into(),
             regex,
@@ -143,6 +207,11 @@ impl Regexp {
         Arc::ptr_eq(&self.0, &DEFAULT_REGEX.0)
     }
 
+    /// Whether matching is cheaper than a hash lookup (no regex engine involved).
+    pub(crate) fn is_cheap(&self) -> bool {
+        !matches!(self.0.shape, Shape::General)
+    }
+
     /// Number of groups including group 0.
     pub(crate) fn slots_len(&self) -> usize {
         self.0.names.len()
@@ -151,23 +220,48 @@ impl Regexp {
     /// Go's `MatchString` on the anchored pattern.
     pub fn is_match(&self, s: &str) -> bool {
         match &self.0.shape {
+            Shape::General => self.0.regex.is_match(s),
+            _ => self.is_match_fast(s),
+        }
+    }
+
+    /// [`is_match`](Self::is_match) with the caches in `slots`.
+    pub(crate) fn is_match_in(&self, s: &str, slots: &mut Slots) -> bool {
+        match &self.0.shape {
+            Shape::General => {
+                let (cache, _) = buffers_for(&mut slots.buffers, self);
+                self.0.regex.is_match_with(cache, &Input::new(s))
+            }
+            _ => self.is_match_fast(s),
+        }
+    }
+
+    fn is_match_fast(&self, s: &str) -> bool {
+        match &self.0.shape {
             Shape::Anything { .. } => true,
             Shape::NonEmpty { .. } => !s.is_empty(),
             Shape::Literal => s == &*self.0.source,
-            Shape::Literals(alts) => alts.iter().any(|a| &**a == s),
-            Shape::Prefix { prefix, non_empty } => {
-                s.len() >= prefix.len() + usize::from(*non_empty) && s.starts_with(&**prefix)
+            Shape::Literals { alts, lengths } => {
+                lengths & 1 << s.len().min(63) != 0 && alts.iter().any(|a| &**a == s)
             }
-            Shape::General => self.0.regex.is_match(s),
+            Shape::Prefix { prefix, non_empty } => {
+                s.len() >= prefix.len() + usize::from(*non_empty)
+                    && super::apply::compare_bytes(&s.as_bytes()[..prefix.len()], prefix.as_bytes())
+                        == std::cmp::Ordering::Equal
+            }
+            Shape::General => unreachable!("general regexes are matched by the engine"),
         }
     }
 
     /// The leftmost-first match starting the search at byte `at` (anchors still refer to the
     /// whole of `s`), with its groups in `slots`. Go's `FindStringSubmatchIndex` when `at == 0`.
-    pub(crate) fn captures_at(&self, s: &str, at: usize, slots: &mut Slots) -> bool {
-        slots.clear();
+    pub(crate) fn captures_at(&self, s: &str, at: usize, all: &mut Slots) -> bool {
+        all.groups.clear();
+        let slots = &mut all.groups;
         let whole = Some((0, s.len()));
-        let fast = |slots: &mut Slots, hit: bool, group: Option<Option<(usize, usize)>>| {
+        let fast = |slots: &mut Vec<Option<(usize, usize)>>,
+                    hit: bool,
+                    group: Option<Option<(usize, usize)>>| {
             if hit {
                 slots.push(whole);
                 slots.extend(group);
@@ -179,17 +273,22 @@ impl Regexp {
             _ if at > 0 && !matches!(self.0.shape, Shape::General) => false,
             Shape::Anything { group } => fast(slots, true, group.then_some(whole)),
             Shape::NonEmpty { group } => fast(slots, !s.is_empty(), group.then_some(whole)),
-            Shape::Literal | Shape::Literals(_) => fast(slots, self.is_match(s), None),
+            Shape::Literal | Shape::Literals { .. } => fast(slots, self.is_match_fast(s), None),
             Shape::Prefix { prefix, .. } => {
-                let hit = self.is_match(s);
+                let hit = self.is_match_fast(s);
                 fast(slots, hit, Some(Some((prefix.len(), s.len()))))
             }
             Shape::General => {
-                let mut locs = self.0.regex.capture_locations();
-                if self.0.regex.captures_read_at(&mut locs, s, at).is_none() {
+                let (cache, caps) = buffers_for(&mut all.buffers, self);
+                self.0
+                    .regex
+                    .search_captures_with(cache, &Input::new(s).range(at..), caps);
+                if !caps.is_match() {
                     return false;
                 }
-                slots.extend((0..locs.len()).map(|i| locs.get(i)));
+                all.groups.extend(
+                    (0..caps.group_len()).map(|i| caps.get_group(i).map(|sp| (sp.start, sp.end))),
+                );
                 true
             }
         }
@@ -210,7 +309,7 @@ impl Regexp {
             if !self.captures_at(s, search_pos, slots) {
                 break;
             }
-            let (a0, a1) = slots[0].expect("group 0 of a match");
+            let (a0, a1) = slots.get(0).expect("group 0 of a match");
             dst.push_str(&s[last_match_end..a0]);
             // No replacement for an empty match right after the previous match.
             if a1 > last_match_end || a0 == 0 {
@@ -375,9 +474,7 @@ impl Template {
             match part {
                 Part::Literal(l) => dst.push_str(l),
                 Part::Groups(groups) => {
-                    if let Some((a, b)) =
-                        groups.iter().find_map(|&g| slots.get(g).copied().flatten())
-                    {
+                    if let Some((a, b)) = groups.iter().find_map(|&g| slots.get(g)) {
                         dst.push_str(&s[a..b]);
                     }
                 }
@@ -392,7 +489,7 @@ mod tests {
 
     fn expand(regex: &str, template: &str, s: &str) -> Option<String> {
         let re = Regexp::new(regex).unwrap();
-        let mut slots = Slots::new();
+        let mut slots = Slots::default();
         if !re.captures_at(s, 0, &mut slots) {
             return None;
         }
@@ -447,13 +544,13 @@ mod tests {
             assert!(matches!(slow.0.shape, Shape::General), "{source}");
             for s in ["", "a", "bc", "abc", "pre_", "pre_x", "pre", "x\ny"] {
                 assert_eq!(fast.is_match(s), slow.is_match(s), "{source} on {s:?}");
-                let (mut a, mut b) = (Slots::new(), Slots::new());
+                let (mut a, mut b) = (Slots::default(), Slots::default());
                 assert_eq!(
                     fast.captures_at(s, 0, &mut a),
                     slow.captures_at(s, 0, &mut b),
                     "{source} on {s:?}"
                 );
-                assert_eq!(a, b, "{source} on {s:?}");
+                assert_eq!(a.groups, b.groups, "{source} on {s:?}");
             }
         }
     }
@@ -462,7 +559,7 @@ mod tests {
     fn replace_all_follows_go() {
         let re = Regexp::new("(.*)").unwrap();
         let mut out = String::new();
-        let mut slots = Slots::new();
+        let mut slots = Slots::default();
         re.replace_all("abc", &Template::new("x_$1", &re), &mut slots, &mut out);
         assert_eq!(out, "x_abc");
         // A pattern that escapes its anchors matches more than once.

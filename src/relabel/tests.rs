@@ -832,3 +832,58 @@ fn go_durations_parse_like_prometheus() {
         Err("duration out of range".into())
     );
 }
+
+#[test]
+fn name_based_rules_stay_right_across_many_targets_on_one_builder() {
+    // One builder carries its caches from target to target: many distinct names (more than the
+    // cache holds), two labelmap rules with different outputs, a general-regex labeldrop.
+    let rs = rules(
+        r"- {regex: 'l_(\d+)', replacement: 'a_$1', action: labelmap}
+          - {regex: 'l_(\d+)', replacement: 'b_$1', action: labelmap}
+          - {regex: '[ab]_\d*[05]', action: labeldrop}",
+    );
+    let mut lb = LabelBuilder::new();
+    for i in 0..20_000 {
+        let name = format!("l_{i}");
+        lb.reset(&labels(&[(name.as_str(), "v")]));
+        process(&rs, &mut lb).unwrap();
+        let out = lb.take_label_set();
+        let dropped = i % 5 == 0;
+        assert_eq!(out.get(&format!("a_{i}")), (!dropped).then_some("v"), "{i}");
+        assert_eq!(out.get(&format!("b_{i}")), (!dropped).then_some("v"), "{i}");
+        assert_eq!(out.len(), if dropped { 1 } else { 3 }, "{i}");
+    }
+}
+
+#[test]
+fn populate_empty_values_leave_room_for_job_defaults() {
+    let got = populate(
+        &job(""),
+        &[("__address__", "a:1"), ("job", "")],
+        &[("__scheme__", ""), ("job", "from-group")],
+    );
+    let d = got.discovered;
+    assert_eq!(
+        (d.get("job"), d.get("__scheme__")),
+        (Some("job"), Some("http"))
+    );
+}
+
+#[test]
+fn scrape_labels_equal_populate_results() {
+    let p = job("- {source_labels: [__address__], regex: 'x:1', action: drop}");
+    let populator = Populator::new(&p);
+    let mut lb = LabelBuilder::new();
+    for t in [
+        &[("__address__", "a:1")][..],
+        &[("__address__", "x:1")],
+        &[("y", "1")],
+    ] {
+        let t = labels(t);
+        let g = labels(&[("g", "1")]);
+        assert_eq!(
+            populator.scrape_labels(&t, &g, &mut lb),
+            populator.populate(&t, &g, &mut lb).result
+        );
+    }
+}

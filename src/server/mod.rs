@@ -1,10 +1,16 @@
-//! The daemon's HTTP server (actix-web): HTTP SD per job, `/metrics`, health, readiness and
-//! reload. Handlers read the pipeline's latest published view; nothing here blocks discovery.
+//! The daemon's HTTP server (actix-web): HTTP SD per job, the targets and status APIs, the web
+//! page, `/metrics`, health, readiness and reload. Handlers read the pipeline's latest published
+//! view; nothing here blocks discovery.
 
 pub mod file_sd_output;
 pub mod http_sd;
+pub mod matcher;
 pub mod pipeline;
 pub mod process_metrics;
+pub mod state_file;
+pub mod status_api;
+pub mod targets_api;
+pub mod web_page;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -15,6 +21,7 @@ use actix_web::{web, HttpResponse};
 use prometheus_client::registry::Registry;
 
 pub use pipeline::{JobPipeline, SharedView, TargetOutcome, TargetsPipeline};
+pub use status_api::{ConfigSlot, RelabelStep, RunningConfig};
 
 /// Asks the daemon to read its config again; answers the error if the new config is rejected
 /// (the running one stays).
@@ -29,6 +36,10 @@ pub struct AppState {
     pub reload: Recipient<Reload>,
     /// Ready once every job's providers delivered their first state, or after this instant.
     pub ready_deadline: Instant,
+    /// The engine's manager, for `/api/v1/status/sd`.
+    pub discovery: Recipient<promsd_actors::GetStatus>,
+    /// The running config, for `/api/v1/status/config` and relabel traces.
+    pub config: ConfigSlot,
 }
 
 /// An error response in Prometheus' API shape.
@@ -87,5 +98,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/-/ready", web::get().to(ready))
         .route("/-/ready", web::head().to(ready))
         .route("/-/reload", web::post().to(reload))
-        .route("/-/reload", web::put().to(reload));
+        .route("/-/reload", web::put().to(reload))
+        .route("/api/v1/targets", web::get().to(targets_api::targets))
+        .route(
+            "/api/v1/scrape_pools",
+            web::get().to(targets_api::scrape_pools),
+        )
+        .route(
+            "/api/v1/targets/relabel_steps",
+            web::get().to(targets_api::relabel_steps),
+        )
+        .route("/api/v1/status/config", web::get().to(status_api::config))
+        .route(
+            "/api/v1/status/sd",
+            web::get().to(status_api::service_discovery),
+        )
+        .configure(web_page::routes);
 }

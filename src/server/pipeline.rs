@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use actix::prelude::*;
 use bytes::Bytes;
+use prometheus_client::metrics::gauge::Gauge;
 use promsd_actors::{
     Delta, GroupKey, JobDelta, LabelSet, Snapshot, Str, SyncTargets, TargetGroup, ADDRESS_LABEL,
 };
@@ -48,6 +49,8 @@ pub struct JobResults {
     pub dropped: usize,
     /// Every provider of the job delivered its first state.
     pub ready: bool,
+    /// Served from the warm-start state file until fresh discovery is ready.
+    pub stale: bool,
     /// Each group's kept targets as HTTP SD entries, rendered when the group was populated.
     entries: im::OrdMap<GroupKey, Arc<GroupEntries>>,
 }
@@ -116,7 +119,6 @@ fn populate_groups(
 }
 
 impl JobResults {
-    #[cfg(test)]
     fn insert(&mut self, key: GroupKey, outcomes: Vec<TargetOutcome>) {
         self.insert_populated(PopulatedGroup::new(key, outcomes));
     }
@@ -532,6 +534,9 @@ pub struct TargetsPipeline {
     snapshot: Option<Arc<Snapshot>>,
     view: SharedView,
     on_change: Option<OnJobChange>,
+    /// Warm-start groups per job, served until the job's discovery is ready.
+    warm: HashMap<Str, Vec<Arc<TargetGroup>>>,
+    stale_jobs: Gauge,
 }
 
 impl TargetsPipeline {
@@ -542,7 +547,51 @@ impl TargetsPipeline {
             snapshot: None,
             view,
             on_change,
+            warm: HashMap::new(),
+            stale_jobs: Gauge::default(),
         }
+    }
+
+    /// Serves `warm` groups for each job until its fresh discovery is ready; `stale_jobs`
+    /// counts the jobs served so.
+    pub fn with_warm_start(
+        mut self,
+        warm: HashMap<Str, Vec<Arc<TargetGroup>>>,
+        stale_jobs: Gauge,
+    ) -> Self {
+        self.warm = warm;
+        self.stale_jobs = stale_jobs;
+        self
+    }
+
+    /// The job's results from its warm-start groups, if it has some and is not ready.
+    fn populate_warm(&self, job: &Str, ready: bool) -> Option<JobResults> {
+        if ready {
+            return None;
+        }
+        let (settings, groups) = (self.settings.get(job)?, self.warm.get(job)?);
+        let mut results = JobResults {
+            stale: true,
+            ..JobResults::default()
+        };
+        for group in groups {
+            let key = GroupKey {
+                provider: Str::from("state-file"),
+                source: group.source.clone(),
+            };
+            results.insert(key, (settings.populate)(group));
+        }
+        Some(results)
+    }
+
+    /// Fresh discovery is ready for `job`: its warm state is not needed any more.
+    fn drop_warm(&mut self, job: &Str) {
+        self.warm.remove(job);
+    }
+
+    fn count_stale(&self) {
+        let stale = self.results.values().filter(|r| r.stale).count();
+        self.stale_jobs.set(stale as i64);
     }
 
     fn populate_job(&self, job: &Str, snapshot: &Snapshot) -> JobResults {
@@ -594,8 +643,14 @@ impl Handler<SyncTargets> for TargetsPipeline {
         match &*msg.delta {
             Delta::Full => {
                 self.results.clear();
-                for (job, _) in snapshot.jobs() {
-                    let results = self.populate_job(job, &snapshot);
+                for (job, targets) in snapshot.jobs() {
+                    let results = match self.populate_warm(job, targets.is_ready()) {
+                        Some(warm) => warm,
+                        None => {
+                            self.drop_warm(job);
+                            self.populate_job(job, &snapshot)
+                        }
+                    };
                     self.results.insert(job.clone(), results);
                     changed.push(job.clone());
                 }
@@ -608,6 +663,18 @@ impl Handler<SyncTargets> for TargetsPipeline {
                     let Some(targets) = snapshot.job(job) else {
                         continue;
                     };
+                    changed.push(job.clone());
+                    if let Some(warm) = self.populate_warm(job, targets.is_ready()) {
+                        self.results.insert(job.clone(), warm);
+                        continue;
+                    }
+                    self.drop_warm(job);
+                    if self.results.get(job).is_some_and(|r| r.stale) {
+                        // Fresh discovery replaces the warm state whole.
+                        let results = self.populate_job(job, &snapshot);
+                        self.results.insert(job.clone(), results);
+                        continue;
+                    }
                     match delta {
                         JobDelta::Reset => {
                             let results = self.populate_job(job, &snapshot);
@@ -631,11 +698,11 @@ impl Handler<SyncTargets> for TargetsPipeline {
                             results.ready = targets.is_ready();
                         }
                     }
-                    changed.push(job.clone());
                 }
             }
         }
         self.snapshot = Some(snapshot);
+        self.count_stale();
         self.publish(&changed);
     }
 }
@@ -653,8 +720,11 @@ impl Handler<SetJobs> for TargetsPipeline {
             .collect();
         if let Some(snapshot) = self.snapshot.clone() {
             for job in &changed {
-                if snapshot.job(job).is_some() {
-                    let results = self.populate_job(job, &snapshot);
+                if let Some(targets) = snapshot.job(job) {
+                    let results = match self.populate_warm(job, targets.is_ready()) {
+                        Some(warm) => warm,
+                        None => self.populate_job(job, &snapshot),
+                    };
                     self.results.insert(job.clone(), results);
                 }
             }

@@ -1,7 +1,12 @@
 //! Helpers for tests that start real processes: free ports, processes stopped by PID when the
 //! test ends, bounded waits, and plain HTTP requests.
 
-#![allow(dead_code)]
+#![allow(dead_code)] // each test binary uses a part
+
+pub mod kube_fixture;
+mod kube_support;
+#[allow(unused_imports)] // not every test binary uses them
+pub use kube_support::*;
 
 use std::net::TcpListener;
 use std::path::Path;
