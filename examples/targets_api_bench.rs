@@ -89,23 +89,26 @@ fn groups(job: &str, targets: usize) -> Vec<TargetGroup> {
         .collect()
 }
 
+/// A target's labels before relabeling: its own, its group's and the job's defaults.
+fn discovered(job: &str, group: &TargetGroup, target: &LabelSet) -> LabelSet {
+    let mut discovered: Vec<(Str, Str)> = group.labels.pairs().to_vec();
+    discovered.extend(target.pairs().iter().cloned());
+    discovered.extend([
+        ("job".into(), job.into()),
+        ("__scheme__".into(), "http".into()),
+        ("__metrics_path__".into(), "/metrics".into()),
+    ]);
+    LabelSet::from_pairs(discovered.iter().map(|(n, v)| (&**n, v.clone())))
+}
+
 fn populate(job: &str, group: &TargetGroup) -> Vec<TargetOutcome> {
     group
         .targets
         .iter()
         .map(|target| {
-            let mut discovered: Vec<(Str, Str)> = group.labels.pairs().to_vec();
-            discovered.extend(target.pairs().iter().cloned());
-            discovered.extend([
-                ("job".into(), job.into()),
-                ("__scheme__".into(), "http".into()),
-                ("__metrics_path__".into(), "/metrics".into()),
-            ]);
-            let discovered =
-                LabelSet::from_pairs(discovered.iter().map(|(n, v)| (&**n, v.clone())));
+            let discovered = discovered(job, group, target);
             if discovered.get("__meta_drop") == Some("true") {
                 return TargetOutcome {
-                    discovered,
                     labels: None,
                     dropped_because: Some("dropped by relabel rule 1 (action drop)".into()),
                     identity: 0,
@@ -123,7 +126,6 @@ fn populate(job: &str, group: &TargetGroup) -> Vec<TargetOutcome> {
             let labels = LabelSet::from_pairs(labels);
             TargetOutcome {
                 identity: promsd::shard::target_identity(job, &labels),
-                discovered,
                 labels: Some(labels),
                 dropped_because: None,
             }
@@ -169,7 +171,13 @@ fn main() {
             .map(|(job, _)| {
                 let name = (*job).to_owned();
                 let settings = JobPipeline {
-                    populate: Arc::new(move |g: &TargetGroup| populate(&name, g)),
+                    populate: Arc::new({
+                        let name = name.clone();
+                        move |g: &TargetGroup| populate(&name, g)
+                    }),
+                    discover: Arc::new(move |g: &TargetGroup, i: usize| {
+                        discovered(&name, g, &g.targets[i])
+                    }),
                     fingerprint: "bench".into(),
                 };
                 (Str::from(*job), settings)

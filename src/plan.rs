@@ -41,30 +41,49 @@ pub fn populate_group(populator: &Populator, group: &TargetGroup) -> Vec<Populat
     populator.targets_from_group(group, &mut LabelBuilder::new())
 }
 
-/// The pipeline step of one job: population, relabeling and the shard identity of kept targets.
+/// The pipeline step of one job: population, relabeling and the shard identity of kept
+/// targets; discovered labels are recomputed when asked, not kept.
 pub fn job_pipeline(scrape: &ScrapeConfig) -> JobPipeline {
     let params = scrape_params(scrape);
     let fingerprint = format!("{params:?}");
-    let populator = Populator::new(&params);
+    let populator = Arc::new(Populator::new(&params));
     let job: Str = Str::from(scrape.job_name());
+    // One message per rule, shared by every target that rule drops.
+    let rule_reasons: Vec<Str> = (0..populator.rules().len())
+        .map(|rule| {
+            let dropped = NotScraped::Dropped(crate::relabel::Dropped { rule });
+            Str::from(not_scraped_reason(populator.rules(), &dropped))
+        })
+        .collect();
+    let discover = populator.clone();
     JobPipeline {
         populate: Arc::new(move |group: &TargetGroup| {
-            populate_group(&populator, group)
+            populator
+                .scrape_labels_of_group(group, &mut LabelBuilder::new())
                 .into_iter()
-                .map(|t| {
-                    let identity = t.labels().map_or(0, |l| target_identity(&job, l));
-                    TargetOutcome {
-                        discovered: t.discovered,
-                        dropped_because: t
-                            .result
-                            .as_ref()
-                            .err()
-                            .map(|reason| not_scraped_reason(populator.rules(), reason)),
-                        labels: t.result.ok(),
-                        identity,
-                    }
+                .map(|result| match result {
+                    Ok(labels) => TargetOutcome {
+                        identity: target_identity(&job, &labels),
+                        labels: Some(labels),
+                        dropped_because: None,
+                    },
+                    Err(reason) => TargetOutcome {
+                        identity: 0,
+                        labels: None,
+                        dropped_because: Some(match &reason {
+                            NotScraped::Dropped(d) if d.rule < rule_reasons.len() => {
+                                rule_reasons[d.rule].clone()
+                            }
+                            _ => Str::from(not_scraped_reason(populator.rules(), &reason)),
+                        }),
+                    },
                 })
                 .collect()
+        }),
+        discover: Arc::new(move |group: &TargetGroup, index: usize| {
+            let mut lb = LabelBuilder::new();
+            discover.discovered_labels(&group.targets[index], &group.labels, &mut lb);
+            lb.to_label_set()
         }),
         fingerprint,
     }
@@ -198,4 +217,63 @@ pub fn discover_once(
             _ => manager.send(GetSnapshot).await.unwrap_or_default(),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The daemon keeps only final labels and recomputes discovered ones: both must be what
+    /// population computes in one pass (as `check service-discovery` prints them).
+    #[test]
+    fn the_pipeline_agrees_with_population_and_recomputes_discovered_labels() {
+        let text = r#"
+scrape_configs:
+  - job_name: j
+    params: {module: [m]}
+    relabel_configs:
+      - {source_labels: [env], regex: prod, action: drop}
+      - {source_labels: [__address__], regex: '(.*):\d+', target_label: host}
+      - {source_labels: [bad], regex: 'yes', target_label: __address__, replacement: ''}
+"#;
+        let config = Config::load_str(text, Path::new("p.yml"), Path::new("/")).unwrap();
+        let scrape = config.scrape_config("j").unwrap();
+        let pipeline = job_pipeline(scrape);
+        let populator = Populator::new(&scrape_params(scrape));
+        let target = |pairs: &[(&str, &str)]| LabelSet::from_pairs(pairs.iter().copied());
+        let group = TargetGroup::new(
+            "g",
+            vec![
+                target(&[("__address__", "a:1")]),
+                target(&[("__address__", "b:2"), ("env", "prod")]),
+                target(&[("__address__", "c:3"), ("env", "")]),
+                target(&[("__address__", "d:4"), ("bad", "yes")]),
+                target(&[("__address__", "e:5"), ("__scheme__", "https")]),
+            ],
+            target(&[("env", "dev"), ("__meta_x", "y")]),
+        );
+        let expected = populate_group(&populator, &group);
+        let outcomes = (pipeline.populate)(&group);
+        assert_eq!(outcomes.len(), expected.len());
+        for (i, (outcome, want)) in outcomes.iter().zip(&expected).enumerate() {
+            assert_eq!(
+                (pipeline.discover)(&group, i),
+                want.discovered,
+                "target {i}"
+            );
+            assert_eq!(outcome.labels.as_ref(), want.labels(), "target {i}");
+            let reason = want
+                .result
+                .as_ref()
+                .err()
+                .map(|r| not_scraped_reason(populator.rules(), r));
+            assert_eq!(outcome.dropped_because.as_deref(), reason.as_deref());
+        }
+        assert!(outcomes[1]
+            .dropped_because
+            .as_deref()
+            .is_some_and(|r| r.starts_with("dropped by relabel rule 0")));
+        assert_eq!(outcomes[3].dropped_because.as_deref(), Some("no address"));
+        assert_eq!((pipeline.discover)(&group, 2).get("env"), None);
+    }
 }

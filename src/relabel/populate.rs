@@ -370,6 +370,28 @@ impl Populator {
             })
             .collect()
     }
+
+    /// [`targets_from_group`](Self::targets_from_group) without the discovered labels: for
+    /// each target of `group`, in order, the labels to scrape it with or why there are none.
+    pub fn scrape_labels_of_group(
+        &self,
+        group: &TargetGroup,
+        lb: &mut LabelBuilder,
+    ) -> Vec<Result<LabelSet, NotScraped>> {
+        self.discovered_labels(&LabelSet::new(), &group.labels, lb);
+        let base: Vec<(Str, Str)> = lb.pairs().to_vec();
+        group
+            .targets
+            .iter()
+            .map(|target| {
+                if target.pairs().iter().any(|(_, v)| v.is_empty()) {
+                    return self.scrape_labels(target, &group.labels, lb);
+                }
+                merge_over(target.pairs(), &base, lb);
+                self.finish(lb)
+            })
+            .collect()
+    }
 }
 
 /// Fills `lb` with `top` and the pairs of `base` whose names `top` lacks; both sorted by name

@@ -18,15 +18,16 @@ use promsd_actors::{
 
 use crate::shard::{Shard, ShardOwner};
 
-/// One discovered target after population and relabeling.
+/// One discovered target after population and relabeling. Its discovered labels are not
+/// kept: they are recomputed from its group when asked ([`JobResults::discovered`]), which
+/// halves what a dropped target costs to hold.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TargetOutcome {
-    /// The labels before relabeling (target, group and job defaults).
-    pub discovered: LabelSet,
     /// The final labels, if the target is kept.
     pub labels: Option<LabelSet>,
-    /// Why the target was dropped (the rule, or the validation error), if it was.
-    pub dropped_because: Option<String>,
+    /// Why the target was dropped (the rule, or the validation error), if it was; shared by
+    /// every target the same rule dropped.
+    pub dropped_because: Option<Str>,
     /// Shard identity (`shard::target_identity`) of a kept target.
     pub identity: u64,
 }
@@ -34,17 +35,47 @@ pub struct TargetOutcome {
 /// Populates and relabels one group of a job.
 pub type Populate = Arc<dyn Fn(&TargetGroup) -> Vec<TargetOutcome> + Send + Sync>;
 
+/// The discovered labels (before relabeling) of target `index` of a group of a job.
+pub type Discover = Arc<dyn Fn(&TargetGroup, usize) -> LabelSet + Send + Sync>;
+
 /// How a job's targets are populated; `fingerprint` changes when its settings do.
 #[derive(Clone)]
 pub struct JobPipeline {
     pub populate: Populate,
+    pub discover: Discover,
     pub fingerprint: String,
+}
+
+/// One group's targets after population, beside the discovered group they came from
+/// (shared with the engine's snapshot, not copied).
+#[derive(Debug)]
+pub struct GroupOutcomes {
+    pub group: Arc<TargetGroup>,
+    pub targets: Box<[TargetOutcome]>,
+}
+
+impl std::ops::Deref for GroupOutcomes {
+    type Target = [TargetOutcome];
+
+    fn deref(&self) -> &[TargetOutcome] {
+        &self.targets
+    }
+}
+
+/// A job's [`Discover`], in its results so that the API can explain any target.
+#[derive(Clone, Default)]
+pub struct DiscoverLabels(Option<Discover>);
+
+impl std::fmt::Debug for DiscoverLabels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DiscoverLabels")
+    }
 }
 
 /// A job's relabeled targets, group by group.
 #[derive(Clone, Debug, Default)]
 pub struct JobResults {
-    pub groups: im::OrdMap<GroupKey, Arc<Vec<TargetOutcome>>>,
+    pub groups: im::OrdMap<GroupKey, Arc<GroupOutcomes>>,
     pub kept: usize,
     pub dropped: usize,
     /// Every provider of the job delivered its first state.
@@ -53,24 +84,28 @@ pub struct JobResults {
     pub stale: bool,
     /// Each group's kept targets as HTTP SD entries, rendered when the group was populated.
     entries: im::OrdMap<GroupKey, Arc<GroupEntries>>,
+    discover: DiscoverLabels,
 }
 
 /// A group populated and rendered, ready to be inserted into a job's results.
 struct PopulatedGroup {
     key: GroupKey,
-    outcomes: Vec<TargetOutcome>,
+    outcomes: GroupOutcomes,
     entries: Option<GroupEntries>,
 }
 
 impl PopulatedGroup {
-    fn new(key: GroupKey, outcomes: Vec<TargetOutcome>) -> Self {
+    fn new(key: GroupKey, group: Arc<TargetGroup>, outcomes: Vec<TargetOutcome>) -> Self {
         let entries = outcomes
             .iter()
             .any(|t| t.labels.is_some())
             .then(|| GroupEntries::render(&outcomes));
         PopulatedGroup {
             key,
-            outcomes,
+            outcomes: GroupOutcomes {
+                group,
+                targets: outcomes.into_boxed_slice(),
+            },
             entries,
         }
     }
@@ -87,7 +122,7 @@ fn populate_groups(
 ) -> Vec<PopulatedGroup> {
     let one = |(key, group): (GroupKey, &Arc<TargetGroup>)| {
         let outcomes = populate(group);
-        PopulatedGroup::new(key, outcomes)
+        PopulatedGroup::new(key, group.clone(), outcomes)
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if threads < 2 || groups.len() < PARALLEL_GROUPS {
@@ -119,8 +154,18 @@ fn populate_groups(
 }
 
 impl JobResults {
-    fn insert(&mut self, key: GroupKey, outcomes: Vec<TargetOutcome>) {
-        self.insert_populated(PopulatedGroup::new(key, outcomes));
+    /// Empty results of a job populated by `pipeline`.
+    fn new(pipeline: &JobPipeline) -> Self {
+        JobResults {
+            discover: DiscoverLabels(Some(pipeline.discover.clone())),
+            ..JobResults::default()
+        }
+    }
+
+    /// Populates `group` with `pipeline` and inserts it (replacing the group under `key`).
+    fn populate(&mut self, pipeline: &JobPipeline, key: GroupKey, group: &Arc<TargetGroup>) {
+        let outcomes = (pipeline.populate)(group);
+        self.insert_populated(PopulatedGroup::new(key, group.clone(), outcomes));
     }
 
     fn insert_populated(&mut self, group: PopulatedGroup) {
@@ -150,9 +195,28 @@ impl JobResults {
         self.entries.remove(key);
     }
 
+    /// Inserts `outcomes` as the group under `key`, from an empty discovered group.
+    #[cfg(test)]
+    fn insert(&mut self, key: GroupKey, outcomes: Vec<TargetOutcome>) {
+        let group = Arc::new(TargetGroup::new(
+            key.source.clone(),
+            Vec::new(),
+            LabelSet::new(),
+        ));
+        self.insert_populated(PopulatedGroup::new(key, group, outcomes));
+    }
+
     /// Every target of the job, group by group.
     pub fn targets(&self) -> impl Iterator<Item = &TargetOutcome> {
         self.groups.values().flat_map(|g| g.iter())
+    }
+
+    /// The discovered labels of target `index` of `group` (one of this job's), recomputed.
+    pub fn discovered(&self, group: &GroupOutcomes, index: usize) -> LabelSet {
+        match &self.discover.0 {
+            Some(discover) => discover(&group.group, index),
+            None => LabelSet::new(),
+        }
     }
 }
 
@@ -572,14 +636,14 @@ impl TargetsPipeline {
         let (settings, groups) = (self.settings.get(job)?, self.warm.get(job)?);
         let mut results = JobResults {
             stale: true,
-            ..JobResults::default()
+            ..JobResults::new(settings)
         };
         for group in groups {
             let key = GroupKey {
                 provider: Str::from("state-file"),
                 source: group.source.clone(),
             };
-            results.insert(key, (settings.populate)(group));
+            results.populate(settings, key, group);
         }
         Some(results)
     }
@@ -597,6 +661,7 @@ impl TargetsPipeline {
     fn populate_job(&self, job: &Str, snapshot: &Snapshot) -> JobResults {
         let mut results = JobResults::default();
         if let (Some(settings), Some(targets)) = (self.settings.get(job), snapshot.job(job)) {
+            results = JobResults::new(settings);
             for group in populate_groups(&settings.populate, targets.groups().collect()) {
                 results.insert_populated(group);
             }
@@ -685,7 +750,13 @@ impl Handler<SyncTargets> for TargetsPipeline {
                             removed,
                         } => {
                             let settings = self.settings.get(job).cloned();
-                            let results = self.results.entry(job.clone()).or_default();
+                            let results =
+                                self.results.entry(job.clone()).or_insert_with(
+                                    || match &settings {
+                                        Some(settings) => JobResults::new(settings),
+                                        None => JobResults::default(),
+                                    },
+                                );
                             for key in removed {
                                 results.remove(key);
                             }
@@ -749,9 +820,8 @@ mod tests {
         pairs.extend(extra.iter().map(|(n, v)| (n.to_string(), v.to_string())));
         let labels = LabelSet::from_pairs(pairs);
         TargetOutcome {
-            discovered: labels.clone(),
             identity: target_identity("j", &labels),
-            dropped_because: (!kept).then(|| "dropped".to_owned()),
+            dropped_because: (!kept).then(|| Str::from("dropped")),
             labels: kept.then_some(labels),
         }
     }
@@ -943,7 +1013,8 @@ mod tests {
         assert_eq!(parallel.len(), groups.len());
         for ((key, group), populated) in groups.iter().zip(&parallel) {
             assert_eq!(&populated.key, key, "in the order given");
-            assert_eq!(populated.outcomes, populate(group));
+            assert_eq!(*populated.outcomes.targets, populate(group));
+            assert!(Arc::ptr_eq(&populated.outcomes.group, group));
             assert!(populated.entries.is_some());
         }
     }
@@ -954,7 +1025,7 @@ mod tests {
         // The same targets reached another way: groups inserted in another order, one of them
         // replaced and then restored.
         let mut b = JobResults::default();
-        let groups: Vec<(GroupKey, Arc<Vec<TargetOutcome>>)> = a
+        let groups: Vec<(GroupKey, Arc<GroupOutcomes>)> = a
             .groups
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))

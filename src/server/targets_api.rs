@@ -36,7 +36,7 @@ use promsd_actors::{GroupKey, LabelSet};
 use serde::Serialize;
 
 use super::matcher::Selector;
-use super::pipeline::{JobView, TargetOutcome, TargetsView};
+use super::pipeline::{GroupOutcomes, JobView, TargetOutcome, TargetsView};
 use super::status_api::unavailable;
 use super::{json_error, AppState};
 
@@ -143,19 +143,24 @@ impl TargetsQuery {
         !self.selectors.is_empty() || self.search.is_some()
     }
 
-    fn selects(&self, target: &TargetOutcome) -> bool {
+    /// Whether target `index` of `group` (of `job`) is selected. Its discovered labels are
+    /// recomputed only if a selector or the search needs them.
+    fn selects(&self, job: &JobView, group: &GroupOutcomes, index: usize) -> bool {
+        let target = &group[index];
         if !self.state.admits(target) {
             return false;
         }
+        let discovered = std::cell::OnceCell::new();
+        let discovered = || discovered.get_or_init(|| job.results.discovered(group, index));
         // Final labels never hold `__meta_*` (population removes them): those are looked up in
-        // the discovered labels only, which saves a cache miss per target.
+        // the discovered labels only.
         let lookup = |name: &str| {
             target
                 .labels
                 .as_ref()
                 .filter(|_| !name.starts_with("__meta_"))
                 .and_then(|l| label(l, name))
-                .or_else(|| label(&target.discovered, name))
+                .or_else(|| label(discovered(), name))
         };
         if !self.selectors.is_empty() && !self.selectors.iter().any(|s| s.matches(lookup)) {
             return false;
@@ -163,7 +168,7 @@ impl TargetsQuery {
         if let Some(needle) = &self.search {
             let finder = Needle::new(needle);
             let found = |set: &LabelSet| set.iter().any(|(_, v)| finder.is_in(v));
-            if !found(&target.discovered) && !target.labels.as_ref().is_some_and(found) {
+            if !target.labels.as_ref().is_some_and(found) && !found(discovered()) {
                 return false;
             }
         }
@@ -241,7 +246,7 @@ impl Serialize for PublicLabels<'_> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ActiveTarget<'a> {
-    discovered_labels: &'a LabelSet,
+    discovered_labels: LabelSet,
     labels: PublicLabels<'a>,
     scrape_pool: &'a str,
     scrape_url: String,
@@ -251,15 +256,15 @@ struct ActiveTarget<'a> {
     last_scrape_duration: f64,
     health: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    scrape_interval: Option<&'a str>,
+    scrape_interval: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    scrape_timeout: Option<&'a str>,
+    scrape_timeout: Option<String>,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct DroppedTarget<'a> {
-    discovered_labels: &'a LabelSet,
+    discovered_labels: LabelSet,
     scrape_pool: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     dropped_because: Option<&'a str>,
@@ -291,10 +296,17 @@ pub fn scrape_url(labels: &LabelSet) -> String {
     url
 }
 
-fn active<'a>(pool: &'a str, target: &'a TargetOutcome, labels: &'a LabelSet) -> ActiveTarget<'a> {
-    let setting = |name: &str| labels.get(name).or_else(|| target.discovered.get(name));
+fn active<'a>(pool: &'a str, discovered: LabelSet, labels: &'a LabelSet) -> ActiveTarget<'a> {
+    let setting = |name: &str| {
+        labels
+            .get(name)
+            .or_else(|| discovered.get(name))
+            .map(str::to_owned)
+    };
     ActiveTarget {
-        discovered_labels: &target.discovered,
+        scrape_interval: setting("__scrape_interval__"),
+        scrape_timeout: setting("__scrape_timeout__"),
+        discovered_labels: discovered,
         labels: PublicLabels(labels),
         scrape_pool: pool,
         scrape_url: scrape_url(labels),
@@ -302,8 +314,6 @@ fn active<'a>(pool: &'a str, target: &'a TargetOutcome, labels: &'a LabelSet) ->
         last_scrape: "0001-01-01T00:00:00Z",
         last_scrape_duration: 0.0,
         health: "unknown",
-        scrape_interval: setting("__scrape_interval__"),
-        scrape_timeout: setting("__scrape_timeout__"),
     }
 }
 
@@ -374,17 +384,22 @@ fn page<'a>(jobs: &[&'a Arc<JobView>], query: &TargetsQuery) -> TargetsData<'a> 
         next_offset: None,
     };
     let mut taken = 0;
-    let mut take = |data: &mut TargetsData<'a>, job: &'a JobView, target: &'a TargetOutcome| {
-        taken += 1;
-        match &target.labels {
-            Some(labels) => data.active_targets.push(active(&job.name, target, labels)),
-            None => data.dropped_targets.push(DroppedTarget {
-                discovered_labels: &target.discovered,
-                scrape_pool: &job.name,
-                dropped_because: target.dropped_because.as_deref(),
-            }),
-        }
-    };
+    let mut take =
+        |data: &mut TargetsData<'a>, job: &'a JobView, group: &'a GroupOutcomes, index| {
+            taken += 1;
+            let target: &TargetOutcome = &group[index];
+            let discovered = job.results.discovered(group, index);
+            match &target.labels {
+                Some(labels) => data
+                    .active_targets
+                    .push(active(&job.name, discovered, labels)),
+                None => data.dropped_targets.push(DroppedTarget {
+                    discovered_labels: discovered,
+                    scrape_pool: &job.name,
+                    dropped_because: target.dropped_because.as_deref(),
+                }),
+            }
+        };
     if query.filters_labels() {
         // Every target is tested once per (job view, filter); pages after that cost O(page).
         for job in jobs {
@@ -397,7 +412,7 @@ fn page<'a>(jobs: &[&'a Arc<JobView>], query: &TargetsQuery) -> TargetsData<'a> 
                 let Some(outcomes) = job.results.groups.get(&matches.groups[group as usize]) else {
                     continue;
                 };
-                take(&mut data, job, &outcomes[index as usize]);
+                take(&mut data, job, outcomes, index as usize);
             }
         }
     } else {
@@ -418,11 +433,15 @@ fn page<'a>(jobs: &[&'a Arc<JobView>], query: &TargetsQuery) -> TargetsData<'a> 
                     to_skip -= n;
                     continue;
                 }
-                for target in group.iter().filter(|t| query.state.admits(t)) {
+                for (index, _) in group
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, t)| query.state.admits(t))
+                {
                     if to_skip > 0 {
                         to_skip -= 1;
                     } else if data.active_targets.len() + data.dropped_targets.len() < limit {
-                        take(&mut data, job, target);
+                        take(&mut data, job, group, index);
                     } else {
                         break 'jobs;
                     }
@@ -453,11 +472,9 @@ fn find_matches(job: &JobView, query: &TargetsQuery) -> JobMatches {
         let before = matches.hits.len();
         let slot = matches.groups.len() as u32;
         matches.hits.extend(
-            outcomes
-                .iter()
-                .enumerate()
-                .filter(|(_, t)| query.selects(t))
-                .map(|(i, _)| (slot, i as u32)),
+            (0..outcomes.len())
+                .filter(|&i| query.selects(job, outcomes, i))
+                .map(|i| (slot, i as u32)),
         );
         if matches.hits.len() > before {
             matches.groups.push(key.clone());

@@ -83,7 +83,6 @@ pub fn populate(job: &str, group: &TargetGroup) -> Vec<TargetOutcome> {
             let discovered = discovered(job, group, target);
             let Some(relabeled) = relabel(&discovered, usize::MAX) else {
                 return TargetOutcome {
-                    discovered,
                     labels: None,
                     dropped_because: Some(DROP_REASON.into()),
                     identity: 0,
@@ -92,7 +91,6 @@ pub fn populate(job: &str, group: &TargetGroup) -> Vec<TargetOutcome> {
             let address = relabeled.get("__address__").unwrap_or("").to_owned();
             if address.is_empty() {
                 return TargetOutcome {
-                    discovered,
                     labels: None,
                     dropped_because: Some(NO_ADDRESS_REASON.into()),
                     identity: 0,
@@ -104,7 +102,6 @@ pub fn populate(job: &str, group: &TargetGroup) -> Vec<TargetOutcome> {
             let labels = LabelSet::from_pairs(out);
             TargetOutcome {
                 identity: promsd::shard::target_identity(job, &labels),
-                discovered,
                 labels: Some(labels),
                 dropped_because: None,
             }
@@ -193,7 +190,13 @@ impl Fixture {
             .map(|job| {
                 let name: String = (*job).to_owned();
                 let pipeline = JobPipeline {
-                    populate: Arc::new(move |group: &TargetGroup| populate(&name, group)),
+                    populate: Arc::new({
+                        let name = name.clone();
+                        move |group: &TargetGroup| populate(&name, group)
+                    }),
+                    discover: Arc::new(move |group: &TargetGroup, index: usize| {
+                        discovered(&name, group, &group.targets[index])
+                    }),
                     fingerprint: "stand-in rules".into(),
                 };
                 (Str::from(*job), pipeline)
