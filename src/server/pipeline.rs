@@ -18,9 +18,7 @@ use promsd_actors::{
 
 use crate::shard::{Shard, ShardOwner};
 
-/// One discovered target after population and relabeling. Its discovered labels are not
-/// kept: they are recomputed from its group when asked ([`JobResults::discovered`]), which
-/// halves what a dropped target costs to hold.
+/// One discovered target after population and relabeling, as [`Populate`] returns it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TargetOutcome {
     /// The final labels, if the target is kept.
@@ -30,6 +28,24 @@ pub struct TargetOutcome {
     pub dropped_because: Option<Str>,
     /// Shard identity (`shard::target_identity`) of a kept target.
     pub identity: u64,
+}
+
+/// What the pipeline keeps of a target: whether it is kept and its shard identity. Its labels
+/// are not kept: a kept target's final labels are already in its HTTP SD entry, and both
+/// label sets are recomputed from its group when the API asks ([`JobResults::outcomes`],
+/// [`JobResults::discovered`]), which costs a relabeling of one group per target shown.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TargetSummary {
+    /// Why the target was dropped, if it was.
+    pub dropped_because: Option<Str>,
+    /// Shard identity of a kept target.
+    pub identity: u64,
+}
+
+impl TargetSummary {
+    pub fn is_kept(&self) -> bool {
+        self.dropped_because.is_none()
+    }
 }
 
 /// Populates and relabels one group of a job.
@@ -46,29 +62,27 @@ pub struct JobPipeline {
     pub fingerprint: String,
 }
 
+impl std::fmt::Debug for JobPipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobPipeline")
+            .field("fingerprint", &self.fingerprint)
+            .finish_non_exhaustive()
+    }
+}
+
 /// One group's targets after population, beside the discovered group they came from
 /// (shared with the engine's snapshot, not copied).
 #[derive(Debug)]
 pub struct GroupOutcomes {
     pub group: Arc<TargetGroup>,
-    pub targets: Box<[TargetOutcome]>,
+    pub targets: Box<[TargetSummary]>,
 }
 
 impl std::ops::Deref for GroupOutcomes {
-    type Target = [TargetOutcome];
+    type Target = [TargetSummary];
 
-    fn deref(&self) -> &[TargetOutcome] {
+    fn deref(&self) -> &[TargetSummary] {
         &self.targets
-    }
-}
-
-/// A job's [`Discover`], in its results so that the API can explain any target.
-#[derive(Clone, Default)]
-pub struct DiscoverLabels(Option<Discover>);
-
-impl std::fmt::Debug for DiscoverLabels {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("DiscoverLabels")
     }
 }
 
@@ -84,7 +98,8 @@ pub struct JobResults {
     pub stale: bool,
     /// Each group's kept targets as HTTP SD entries, rendered when the group was populated.
     entries: im::OrdMap<GroupKey, Arc<GroupEntries>>,
-    discover: DiscoverLabels,
+    /// How the groups were populated: to recompute labels for the API.
+    pipeline: Option<JobPipeline>,
 }
 
 /// A group populated and rendered, ready to be inserted into a job's results.
@@ -100,12 +115,19 @@ impl PopulatedGroup {
             .iter()
             .any(|t| t.labels.is_some())
             .then(|| GroupEntries::render(&outcomes));
+        let targets = outcomes
+            .into_iter()
+            .map(|t| TargetSummary {
+                dropped_because: match t.labels {
+                    Some(_) => None,
+                    None => Some(t.dropped_because.unwrap_or_else(|| Str::from("dropped"))),
+                },
+                identity: t.identity,
+            })
+            .collect();
         PopulatedGroup {
             key,
-            outcomes: GroupOutcomes {
-                group,
-                targets: outcomes.into_boxed_slice(),
-            },
+            outcomes: GroupOutcomes { group, targets },
             entries,
         }
     }
@@ -157,7 +179,7 @@ impl JobResults {
     /// Empty results of a job populated by `pipeline`.
     fn new(pipeline: &JobPipeline) -> Self {
         JobResults {
-            discover: DiscoverLabels(Some(pipeline.discover.clone())),
+            pipeline: Some(pipeline.clone()),
             ..JobResults::default()
         }
     }
@@ -175,7 +197,7 @@ impl JobResults {
             entries,
         } = group;
         self.remove(&key);
-        let kept = outcomes.iter().filter(|t| t.labels.is_some()).count();
+        let kept = outcomes.iter().filter(|t| t.is_kept()).count();
         self.kept += kept;
         self.dropped += outcomes.len() - kept;
         if !outcomes.is_empty() {
@@ -188,34 +210,31 @@ impl JobResults {
 
     fn remove(&mut self, key: &GroupKey) {
         if let Some(old) = self.groups.remove(key) {
-            let kept = old.iter().filter(|t| t.labels.is_some()).count();
+            let kept = old.iter().filter(|t| t.is_kept()).count();
             self.kept -= kept;
             self.dropped -= old.len() - kept;
         }
         self.entries.remove(key);
     }
 
-    /// Inserts `outcomes` as the group under `key`, from an empty discovered group.
-    #[cfg(test)]
-    fn insert(&mut self, key: GroupKey, outcomes: Vec<TargetOutcome>) {
-        let group = Arc::new(TargetGroup::new(
-            key.source.clone(),
-            Vec::new(),
-            LabelSet::new(),
-        ));
-        self.insert_populated(PopulatedGroup::new(key, group, outcomes));
-    }
-
     /// Every target of the job, group by group.
-    pub fn targets(&self) -> impl Iterator<Item = &TargetOutcome> {
+    pub fn targets(&self) -> impl Iterator<Item = &TargetSummary> {
         self.groups.values().flat_map(|g| g.iter())
     }
 
     /// The discovered labels of target `index` of `group` (one of this job's), recomputed.
     pub fn discovered(&self, group: &GroupOutcomes, index: usize) -> LabelSet {
-        match &self.discover.0 {
-            Some(discover) => discover(&group.group, index),
+        match &self.pipeline {
+            Some(pipeline) => (pipeline.discover)(&group.group, index),
             None => LabelSet::new(),
+        }
+    }
+
+    /// Every target of `group` (one of this job's) with its final labels, recomputed.
+    pub fn outcomes(&self, group: &GroupOutcomes) -> Vec<TargetOutcome> {
+        match &self.pipeline {
+            Some(pipeline) => (pipeline.populate)(&group.group),
+            None => Vec::new(),
         }
     }
 }
@@ -812,36 +831,75 @@ mod tests {
     use crate::shard::target_identity;
 
     fn outcome(address: &str, extra: &[(&str, &str)], kept: bool) -> TargetOutcome {
+        outcome_of(&target(address, extra, kept))
+    }
+
+    /// A discovered target that the test pipeline keeps with exactly these labels, or drops.
+    fn target(address: &str, extra: &[(&str, &str)], kept: bool) -> LabelSet {
         let mut pairs: Vec<(String, String)> = vec![
             ("__address__".into(), address.into()),
             ("job".into(), "j".into()),
             ("instance".into(), address.into()),
         ];
         pairs.extend(extra.iter().map(|(n, v)| (n.to_string(), v.to_string())));
-        let labels = LabelSet::from_pairs(pairs);
+        if !kept {
+            pairs.push(("__drop__".into(), "yes".into()));
+        }
+        LabelSet::from_pairs(pairs)
+    }
+
+    fn outcome_of(target: &LabelSet) -> TargetOutcome {
+        let kept = target.get("__drop__").is_none();
         TargetOutcome {
-            identity: target_identity("j", &labels),
+            identity: if kept {
+                target_identity("j", target)
+            } else {
+                0
+            },
             dropped_because: (!kept).then(|| Str::from("dropped")),
-            labels: kept.then_some(labels),
+            labels: kept.then(|| target.clone()),
         }
     }
 
-    fn results(groups: Vec<Vec<TargetOutcome>>) -> JobResults {
-        let mut results = JobResults::default();
-        for (i, outcomes) in groups.into_iter().enumerate() {
+    /// Keeps each target as it is, unless it has `__drop__`.
+    fn test_pipeline() -> JobPipeline {
+        JobPipeline {
+            populate: Arc::new(|g: &TargetGroup| g.targets.iter().map(outcome_of).collect()),
+            discover: Arc::new(|g: &TargetGroup, i: usize| g.targets[i].clone()),
+            fingerprint: "test".into(),
+        }
+    }
+
+    fn insert(results: &mut JobResults, key: GroupKey, targets: Vec<LabelSet>) {
+        let group = Arc::new(TargetGroup::new(
+            key.source.clone(),
+            targets,
+            LabelSet::new(),
+        ));
+        results.populate(&test_pipeline(), key, &group);
+    }
+
+    fn results(groups: Vec<Vec<LabelSet>>) -> JobResults {
+        let mut results = JobResults::new(&test_pipeline());
+        for (i, targets) in groups.into_iter().enumerate() {
             let key = GroupKey {
                 provider: Str::from("file/0"),
                 source: Str::from(format!("g{i}")),
             };
-            results.insert(key, outcomes);
+            insert(&mut results, key, targets);
         }
         results
     }
 
     /// The renderer as first written with serde_json: the reference for the bytes.
     fn serde_json_body(results: &JobResults, shard: Option<Shard>) -> Vec<u8> {
-        let mut kept: Vec<(u64, &LabelSet)> = results
-            .targets()
+        let outcomes: Vec<TargetOutcome> = results
+            .groups
+            .values()
+            .flat_map(|g| results.outcomes(g))
+            .collect();
+        let mut kept: Vec<(u64, &LabelSet)> = outcomes
+            .iter()
             .filter_map(|t| t.labels.as_ref().map(|l| (t.identity, l)))
             .filter(|(identity, _)| shard.is_none_or(|s| s.owns(*identity)))
             .collect();
@@ -867,7 +925,7 @@ mod tests {
                 .map(|g| {
                     (0..10)
                         .map(|t| {
-                            outcome(
+                            target(
                                 &format!("10.0.{g}.{t}:9100"),
                                 &[("team", "a")],
                                 (g + t) % 7 != 0,
@@ -883,21 +941,21 @@ mod tests {
     fn the_body_is_what_serde_json_writes_for_the_same_targets() {
         let tricky = results(vec![
             vec![
-                outcome("a:1", &[("quote", "say \"hi\""), ("path", "C:\\dir")], true),
-                outcome(
+                target("a:1", &[("quote", "say \"hi\""), ("path", "C:\\dir")], true),
+                target(
                     "b:2",
                     &[("ctl", "line\nnext\ttab\u{1}\u{1f}"), ("del", "\u{7f}")],
                     true,
                 ),
-                outcome(
+                target(
                     "c:3",
                     &[("utf8", "é ☃ 😀"), ("html", "<a href='x'>&amp;</a>")],
                     true,
                 ),
             ],
             vec![
-                outcome("gone:1", &[], false),
-                outcome("d:4", &[("", "x")], true),
+                target("gone:1", &[], false),
+                target("d:4", &[("", "x")], true),
             ],
         ]);
         let whole = Arc::new(render_http_sd(&tricky));
@@ -917,7 +975,7 @@ mod tests {
             );
         }
         // The size estimate is exact for strings without escapes.
-        let plain = &large.groups.values().next().unwrap()[1];
+        let plain = &large.outcomes(large.groups.values().next().unwrap())[1];
         let mut text = Vec::new();
         write_entry(&mut text, plain.labels.as_ref().unwrap());
         assert_eq!(
@@ -1013,7 +1071,14 @@ mod tests {
         assert_eq!(parallel.len(), groups.len());
         for ((key, group), populated) in groups.iter().zip(&parallel) {
             assert_eq!(&populated.key, key, "in the order given");
-            assert_eq!(*populated.outcomes.targets, populate(group));
+            let summaries: Vec<TargetSummary> = populate(group)
+                .into_iter()
+                .map(|t| TargetSummary {
+                    dropped_because: t.dropped_because,
+                    identity: t.identity,
+                })
+                .collect();
+            assert_eq!(*populated.outcomes.targets, summaries);
             assert!(Arc::ptr_eq(&populated.outcomes.group, group));
             assert!(populated.entries.is_some());
         }
@@ -1024,19 +1089,19 @@ mod tests {
         let a = many(300);
         // The same targets reached another way: groups inserted in another order, one of them
         // replaced and then restored.
-        let mut b = JobResults::default();
+        let mut b = JobResults::new(&test_pipeline());
         let groups: Vec<(GroupKey, Arc<GroupOutcomes>)> = a
             .groups
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         for (key, outcomes) in groups.iter().rev() {
-            b.insert(key.clone(), outcomes.to_vec());
+            insert(&mut b, key.clone(), outcomes.group.targets.clone());
         }
         let (key, outcomes) = &groups[3];
-        b.insert(key.clone(), vec![outcome("other:1", &[], true)]);
+        insert(&mut b, key.clone(), vec![target("other:1", &[], true)]);
         let changed = render_http_sd(&b).etag;
-        b.insert(key.clone(), outcomes.to_vec());
+        insert(&mut b, key.clone(), outcomes.group.targets.clone());
         assert_eq!(render_http_sd(&a).etag, render_http_sd(&b).etag);
         assert_ne!(render_http_sd(&a).etag, changed);
     }

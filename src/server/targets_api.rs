@@ -36,7 +36,7 @@ use promsd_actors::{GroupKey, LabelSet};
 use serde::Serialize;
 
 use super::matcher::Selector;
-use super::pipeline::{GroupOutcomes, JobView, TargetOutcome, TargetsView};
+use super::pipeline::{GroupOutcomes, JobView, TargetOutcome, TargetSummary, TargetsView};
 use super::status_api::unavailable;
 use super::{json_error, AppState};
 
@@ -49,10 +49,10 @@ enum StateFilter {
 }
 
 impl StateFilter {
-    fn admits(self, target: &TargetOutcome) -> bool {
+    fn admits(self, target: &TargetSummary) -> bool {
         match self {
-            StateFilter::Active => target.labels.is_some(),
-            StateFilter::Dropped => target.labels.is_none(),
+            StateFilter::Active => target.is_kept(),
+            StateFilter::Dropped => !target.is_kept(),
             StateFilter::Any => true,
         }
     }
@@ -143,22 +143,28 @@ impl TargetsQuery {
         !self.selectors.is_empty() || self.search.is_some()
     }
 
-    /// Whether target `index` of `group` (of `job`) is selected. Its discovered labels are
-    /// recomputed only if a selector or the search needs them.
-    fn selects(&self, job: &JobView, group: &GroupOutcomes, index: usize) -> bool {
-        let target = &group[index];
-        if !self.state.admits(target) {
+    /// Whether target `index` of `group` (of `job`) is selected; `outcomes` gives the group's
+    /// targets with their final labels (recomputed, so asked for only when needed). Its
+    /// discovered labels are recomputed only if a selector or the search needs them.
+    fn selects<'g>(
+        &self,
+        job: &JobView,
+        group: &GroupOutcomes,
+        index: usize,
+        outcomes: &dyn Fn() -> &'g [TargetOutcome],
+    ) -> bool {
+        if !self.state.admits(&group[index]) {
             return false;
         }
+        let labels = || outcomes()[index].labels.as_ref();
         let discovered = std::cell::OnceCell::new();
         let discovered = || discovered.get_or_init(|| job.results.discovered(group, index));
         // Final labels never hold `__meta_*` (population removes them): those are looked up in
         // the discovered labels only.
         let lookup = |name: &str| {
-            target
-                .labels
-                .as_ref()
-                .filter(|_| !name.starts_with("__meta_"))
+            (!name.starts_with("__meta_"))
+                .then(labels)
+                .flatten()
                 .and_then(|l| label(l, name))
                 .or_else(|| label(discovered(), name))
         };
@@ -168,7 +174,7 @@ impl TargetsQuery {
         if let Some(needle) = &self.search {
             let finder = Needle::new(needle);
             let found = |set: &LabelSet| set.iter().any(|(_, v)| finder.is_in(v));
-            if !target.labels.as_ref().is_some_and(found) && !found(discovered()) {
+            if !labels().is_some_and(found) && !found(discovered()) {
                 return false;
             }
         }
@@ -235,9 +241,9 @@ fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
 }
 
 /// Final labels as Prometheus shows them: without the `__`-prefixed ones.
-struct PublicLabels<'a>(&'a LabelSet);
+struct PublicLabels(LabelSet);
 
-impl Serialize for PublicLabels<'_> {
+impl Serialize for PublicLabels {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_map(self.0.iter().filter(|(name, _)| !name.starts_with("__")))
     }
@@ -247,7 +253,7 @@ impl Serialize for PublicLabels<'_> {
 #[serde(rename_all = "camelCase")]
 struct ActiveTarget<'a> {
     discovered_labels: LabelSet,
-    labels: PublicLabels<'a>,
+    labels: PublicLabels,
     scrape_pool: &'a str,
     scrape_url: String,
     last_error: &'static str,
@@ -296,7 +302,7 @@ pub fn scrape_url(labels: &LabelSet) -> String {
     url
 }
 
-fn active<'a>(pool: &'a str, discovered: LabelSet, labels: &'a LabelSet) -> ActiveTarget<'a> {
+fn active(pool: &str, discovered: LabelSet, labels: LabelSet) -> ActiveTarget<'_> {
     let setting = |name: &str| {
         labels
             .get(name)
@@ -307,9 +313,9 @@ fn active<'a>(pool: &'a str, discovered: LabelSet, labels: &'a LabelSet) -> Acti
         scrape_interval: setting("__scrape_interval__"),
         scrape_timeout: setting("__scrape_timeout__"),
         discovered_labels: discovered,
+        scrape_url: scrape_url(&labels),
         labels: PublicLabels(labels),
         scrape_pool: pool,
-        scrape_url: scrape_url(labels),
         last_error: "",
         last_scrape: "0001-01-01T00:00:00Z",
         last_scrape_duration: 0.0,
@@ -384,19 +390,24 @@ fn page<'a>(jobs: &[&'a Arc<JobView>], query: &TargetsQuery) -> TargetsData<'a> 
         next_offset: None,
     };
     let mut taken = 0;
+    // The last group whose targets were recomputed: a page takes its targets group by group.
+    let mut last: Option<(*const GroupOutcomes, Vec<TargetOutcome>)> = None;
     let mut take =
         |data: &mut TargetsData<'a>, job: &'a JobView, group: &'a GroupOutcomes, index| {
             taken += 1;
-            let target: &TargetOutcome = &group[index];
+            if last.as_ref().is_none_or(|(g, _)| !std::ptr::eq(*g, group)) {
+                last = Some((group, job.results.outcomes(group)));
+            }
+            let outcome = last.as_ref().and_then(|(_, o)| o.get(index));
             let discovered = job.results.discovered(group, index);
-            match &target.labels {
+            match outcome.and_then(|o| o.labels.clone()) {
                 Some(labels) => data
                     .active_targets
                     .push(active(&job.name, discovered, labels)),
                 None => data.dropped_targets.push(DroppedTarget {
                     discovered_labels: discovered,
                     scrape_pool: &job.name,
-                    dropped_because: target.dropped_because.as_deref(),
+                    dropped_because: group[index].dropped_because.as_deref(),
                 }),
             }
         };
@@ -471,9 +482,15 @@ fn find_matches(job: &JobView, query: &TargetsQuery) -> JobMatches {
     for (key, outcomes) in job.results.groups.iter() {
         let before = matches.hits.len();
         let slot = matches.groups.len() as u32;
+        let relabeled = std::cell::OnceCell::new();
+        let relabeled = || {
+            relabeled
+                .get_or_init(|| job.results.outcomes(outcomes))
+                .as_slice()
+        };
         matches.hits.extend(
             (0..outcomes.len())
-                .filter(|&i| query.selects(job, outcomes, i))
+                .filter(|&i| query.selects(job, outcomes, i, &relabeled))
                 .map(|i| (slot, i as u32)),
         );
         if matches.hits.len() > before {
