@@ -239,14 +239,24 @@ impl JobResults {
     }
 }
 
-/// One group's kept targets in HTTP SD JSON, each `{"targets":["<address>"],"labels":{...}}`,
-/// back to back. Rendered right after the group is relabeled, while its labels are still in
-/// the CPU's cache, and shared by every view until the group changes: a job's body is then
-/// these entries in identity order, and a change renders only the groups it touches.
+/// One group's kept targets in HTTP SD JSON, each `{"targets":["<address>"],"labels":{...}}`.
+/// Rendered right after the group is relabeled, while its labels are still in the CPU's cache,
+/// and shared by every view until the group changes: a job's body is then these entries in
+/// identity order, and a change renders only the groups it touches.
+///
+/// An entry is kept as pieces: its address as a JSON string, then each label as
+/// `"name":"value"`. A group's targets share most labels (the group's and the job's), so each
+/// distinct piece is stored once per group and an entry is a list of piece numbers: a tenth of
+/// the text for groups of ten file SD targets.
 #[derive(Debug)]
 struct GroupEntries {
-    text: Bytes,
-    entries: Vec<Entry>,
+    /// Every distinct piece, back to back.
+    text: Box<[u8]>,
+    /// Where piece `i` ends in `text` (it starts where piece `i - 1` ends).
+    piece_ends: Box<[u32]>,
+    /// The pieces of every entry in turn: entry `e`'s are `layout[e.first..next.first]`.
+    layout: Box<[u32]>,
+    entries: Box<[Entry]>,
     /// The shard of each entry for the shard count last asked for.
     owners: Mutex<Option<(u32, Arc<[u32]>)>>,
 }
@@ -256,42 +266,125 @@ struct Entry {
     identity: u64,
     /// xxh3 of the entry's text: bodies' ETags are computed from these.
     hash: u64,
-    start: u32,
-    end: u32,
+    /// Its first piece in `layout`.
+    first: u32,
+    /// The length of its text.
+    len: u32,
+}
+
+/// Collects a group's distinct pieces while its entries are rendered.
+#[derive(Default)]
+struct PieceTable {
+    text: Vec<u8>,
+    piece_ends: Vec<u32>,
+    numbers: HashMap<Box<[u8]>, u32>,
+}
+
+impl PieceTable {
+    /// The number of `piece`, stored if new.
+    fn number(&mut self, piece: &[u8]) -> u32 {
+        if let Some(&number) = self.numbers.get(piece) {
+            return number;
+        }
+        let number = u32::try_from(self.piece_ends.len()).expect("fewer than 4G pieces");
+        self.text.extend_from_slice(piece);
+        self.piece_ends
+            .push(u32::try_from(self.text.len()).expect("a group renders to less than 4 GiB"));
+        self.numbers.insert(piece.into(), number);
+        number
+    }
 }
 
 impl GroupEntries {
     fn render(outcomes: &[TargetOutcome]) -> GroupEntries {
-        // Sized up front: a growing buffer would be copied and leave holes in the heap.
-        let size: usize = outcomes
-            .iter()
-            .filter_map(|t| t.labels.as_ref())
-            .map(entry_len_estimate)
-            .sum();
-        let mut text = Vec::with_capacity(size);
-        let mut entries = Vec::new();
+        let mut table = PieceTable::default();
+        let mut layout: Vec<u32> = Vec::new();
+        let mut entries: Vec<Entry> = Vec::new();
+        let (mut piece, mut whole) = (Vec::with_capacity(256), Vec::with_capacity(1024));
         for outcome in outcomes {
             let Some(labels) = &outcome.labels else {
                 continue;
             };
-            let start = text.len();
-            write_entry(&mut text, labels);
+            let first = u32::try_from(layout.len()).expect("fewer than 4G pieces");
+            whole.clear();
+            whole.extend_from_slice(b"{\"targets\":[");
+            piece.clear();
+            write_json_str(&mut piece, labels.get(ADDRESS_LABEL).unwrap_or(""));
+            layout.push(table.number(&piece));
+            whole.extend_from_slice(&piece);
+            whole.extend_from_slice(b"],\"labels\":{");
+            for (j, (name, value)) in labels.iter().enumerate() {
+                piece.clear();
+                write_json_str(&mut piece, name);
+                piece.push(b':');
+                write_json_str(&mut piece, value);
+                layout.push(table.number(&piece));
+                if j > 0 {
+                    whole.push(b',');
+                }
+                whole.extend_from_slice(&piece);
+            }
+            whole.extend_from_slice(b"}}");
             entries.push(Entry {
                 identity: outcome.identity,
-                hash: xxhash_rust::xxh3::xxh3_64(&text[start..]),
-                start: u32::try_from(start).expect("a group renders to less than 4 GiB"),
-                end: u32::try_from(text.len()).expect("a group renders to less than 4 GiB"),
+                hash: xxhash_rust::xxh3::xxh3_64(&whole),
+                first,
+                len: u32::try_from(whole.len()).expect("an entry is less than 4 GiB"),
             });
         }
         GroupEntries {
-            text: Bytes::from(text),
-            entries,
+            text: table.text.into_boxed_slice(),
+            piece_ends: table.piece_ends.into_boxed_slice(),
+            layout: layout.into_boxed_slice(),
+            entries: entries.into_boxed_slice(),
             owners: Mutex::new(None),
         }
     }
 
-    fn text(&self, entry: &Entry) -> &[u8] {
-        &self.text[entry.start as usize..entry.end as usize]
+    fn piece(&self, number: u32) -> &[u8] {
+        let number = number as usize;
+        let start = match number {
+            0 => 0,
+            n => self.piece_ends[n - 1] as usize,
+        };
+        &self.text[start..self.piece_ends[number] as usize]
+    }
+
+    /// The piece numbers of entry `e`: its address, then its labels.
+    fn pieces(&self, e: usize) -> &[u32] {
+        let end = self
+            .entries
+            .get(e + 1)
+            .map_or(self.layout.len(), |next| next.first as usize);
+        &self.layout[self.entries[e].first as usize..end]
+    }
+
+    /// Appends entry `e`'s text to `out`.
+    fn write(&self, e: usize, out: &mut Vec<u8>) {
+        let pieces = self.pieces(e);
+        out.reserve(self.entries[e].len as usize);
+        out.extend_from_slice(b"{\"targets\":[");
+        out.extend_from_slice(self.piece(pieces[0]));
+        out.extend_from_slice(b"],\"labels\":{");
+        let start = |number: u32| match number {
+            0 => 0,
+            n => self.piece_ends[n as usize - 1] as usize,
+        };
+        for (j, &number) in pieces[1..].iter().enumerate() {
+            if j > 0 {
+                out.push(b',');
+            }
+            let (from, to) = (start(number), self.piece_ends[number as usize] as usize);
+            out.extend_from_slice(&self.text[from..to]);
+        }
+        out.extend_from_slice(b"}}");
+    }
+
+    /// Entry `e`'s text.
+    fn text(&self, e: usize) -> Vec<u8> {
+        let mut text = Vec::with_capacity(self.entries[e].len as usize);
+        self.write(e, &mut text);
+        text
     }
 
     /// The shard of each entry among `owner`'s shards; kept for the next view while the group
@@ -308,32 +401,6 @@ impl GroupEntries {
             }
         }
     }
-}
-
-/// The length of a target's entry when no string needs escapes.
-fn entry_len_estimate(labels: &LabelSet) -> usize {
-    let address = labels.get(ADDRESS_LABEL).map_or(0, str::len);
-    27 + address
-        + labels
-            .iter()
-            .map(|(n, v)| n.len() + v.len() + 6)
-            .sum::<usize>()
-}
-
-/// `{"targets":["<address>"],"labels":{<labels>}}`, byte for byte what serde_json writes.
-fn write_entry(out: &mut Vec<u8>, labels: &LabelSet) {
-    out.extend_from_slice(b"{\"targets\":[");
-    write_json_str(out, labels.get(ADDRESS_LABEL).unwrap_or(""));
-    out.extend_from_slice(b"],\"labels\":{");
-    for (j, (name, value)) in labels.iter().enumerate() {
-        if j > 0 {
-            out.push(b',');
-        }
-        write_json_str(out, name);
-        out.push(b':');
-        write_json_str(out, value);
-    }
-    out.extend_from_slice(b"}}");
 }
 
 /// A JSON string as serde_json writes it: quotes, and escapes only for `"`, `\` and control
@@ -400,14 +467,28 @@ impl Rendered {
                 if next > 0 {
                     chunk.push(b',');
                 }
-                // Entries in identity order lie all over the heap: ask for one a few ahead.
+                // Entries in identity order lie all over the heap: ask for the group of one
+                // far ahead, then for the parts of a nearer one (its group is cached by then).
+                if let Some(&(g, _)) = rendered.order.get(next + 2 * PREFETCH_AHEAD) {
+                    let group: *const GroupEntries = Arc::as_ptr(&rendered.groups[g as usize]);
+                    // SAFETY: only the address is used, as a hint; the group is alive.
+                    prefetch(unsafe {
+                        std::slice::from_raw_parts(
+                            group.cast::<u8>(),
+                            std::mem::size_of::<GroupEntries>(),
+                        )
+                    });
+                }
                 if let Some(&(g, e)) = rendered.order.get(next + PREFETCH_AHEAD) {
                     let group = &rendered.groups[g as usize];
-                    prefetch(group.text(&group.entries[e as usize]));
+                    prefetch(as_bytes(group.pieces(e as usize)));
+                    prefetch(&group.text[..group.text.len().min(512)]);
+                    prefetch(as_bytes(
+                        &group.piece_ends[..group.piece_ends.len().min(16)],
+                    ));
                 }
                 let (g, e) = rendered.order[next];
-                let group = &rendered.groups[g as usize];
-                chunk.extend_from_slice(group.text(&group.entries[e as usize]));
+                rendered.groups[g as usize].write(e as usize, &mut chunk);
                 next += 1;
             }
             if next == rendered.order.len() {
@@ -430,6 +511,12 @@ impl Rendered {
 
 /// How many entries ahead of the one being copied the next is fetched from memory.
 const PREFETCH_AHEAD: usize = 8;
+
+/// The memory of `numbers`, to prefetch.
+fn as_bytes(numbers: &[u32]) -> &[u8] {
+    // SAFETY: any initialized memory may be viewed as bytes; the length is in bytes.
+    unsafe { std::slice::from_raw_parts(numbers.as_ptr().cast(), std::mem::size_of_val(numbers)) }
+}
 
 /// Asks the CPU to bring `bytes` into its cache; no effect on the program's meaning.
 #[inline(always)]
@@ -526,18 +613,15 @@ fn entries_in_identity_order(
             hash: entry.hash,
             group: g as u32,
             entry: e as u32,
-            len: entry.end - entry.start,
+            len: entry.len,
             shard: shards.map_or(0, |s| s[e]),
         }));
     }
-    let text = |p: &Placed| {
-        let group = &groups[p.group as usize];
-        group.text(&group.entries[p.entry as usize])
-    };
+    let text = |p: &Placed| groups[p.group as usize].text(p.entry as usize);
     placed.sort_unstable_by(|a, b| {
         a.identity
             .cmp(&b.identity)
-            .then_with(|| text(a).cmp(text(b)))
+            .then_with(|| text(a).cmp(&text(b)))
     });
     placed
 }
@@ -974,13 +1058,28 @@ mod tests {
                 body.to_vec()
             );
         }
-        // The size estimate is exact for strings without escapes.
-        let plain = &large.outcomes(large.groups.values().next().unwrap())[1];
-        let mut text = Vec::new();
-        write_entry(&mut text, plain.labels.as_ref().unwrap());
+        // Labels shared by a group's targets are stored once: the group's text is much
+        // shorter than its entries.
+        let shared: Vec<(String, String)> = (0..8)
+            .map(|i| (format!("label_{i}"), format!("value of label {i}")))
+            .collect();
+        let shared: Vec<(&str, &str)> = shared
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let alike = results(vec![(0..10)
+            .map(|i| target(&format!("10.0.0.{i}:80"), &shared, true))
+            .collect()]);
+        let group = alike.entries.values().next().unwrap();
+        let entries_len: usize = group.entries.iter().map(|e| e.len as usize).sum();
+        assert!(
+            group.text.len() * 3 < entries_len,
+            "{} vs {entries_len}",
+            group.text.len()
+        );
         assert_eq!(
-            text.len(),
-            entry_len_estimate(plain.labels.as_ref().unwrap())
+            Arc::new(render_http_sd(&alike)).to_vec(),
+            serde_json_body(&alike, None)
         );
         let empty = Arc::new(render_http_sd(&JobResults::default()));
         assert_eq!(empty.to_vec(), b"[]");
