@@ -272,32 +272,84 @@ struct Entry {
     len: u32,
 }
 
-/// Collects a group's distinct pieces while its entries are rendered.
+/// Collects a group's distinct pieces while its entries are rendered. A label shared by the
+/// group's targets is the same pair of strings in memory, so it is found by address before
+/// being rendered; other pieces are found by their text.
 #[derive(Default)]
 struct PieceTable {
     text: Vec<u8>,
     piece_ends: Vec<u32>,
-    numbers: HashMap<Box<[u8]>, u32>,
+    by_text: HashMap<Box<[u8]>, u32, foldhash::fast::RandomState>,
+    by_address: HashMap<(usize, usize), u32, foldhash::fast::RandomState>,
+}
+
+thread_local! {
+    /// The last table's maps, emptied: their room is reused by the next group on the thread.
+    static SPARE_MAPS: std::cell::Cell<Option<PieceTable>> = const { std::cell::Cell::new(None) };
 }
 
 impl PieceTable {
-    /// The number of `piece`, stored if new.
-    fn number(&mut self, piece: &[u8]) -> u32 {
-        if let Some(&number) = self.numbers.get(piece) {
-            return number;
-        }
+    /// An empty table, reusing this thread's spare maps.
+    fn new() -> Self {
+        SPARE_MAPS.take().unwrap_or_default()
+    }
+
+    /// The text and piece ends; the maps are kept, emptied, for the next table.
+    fn finish(mut self) -> (Vec<u8>, Vec<u32>) {
+        let text = std::mem::take(&mut self.text);
+        let piece_ends = std::mem::take(&mut self.piece_ends);
+        self.by_text.clear();
+        self.by_address.clear();
+        SPARE_MAPS.set(Some(self));
+        (text, piece_ends)
+    }
+
+    /// Stores `piece` as a new piece (one that no other target has, such as an address).
+    fn push(&mut self, piece: &[u8]) -> u32 {
         let number = u32::try_from(self.piece_ends.len()).expect("fewer than 4G pieces");
         self.text.extend_from_slice(piece);
         self.piece_ends
             .push(u32::try_from(self.text.len()).expect("a group renders to less than 4 GiB"));
-        self.numbers.insert(piece.into(), number);
+        number
+    }
+
+    fn piece(&self, number: u32) -> &[u8] {
+        let start = match number {
+            0 => 0,
+            n => self.piece_ends[n as usize - 1] as usize,
+        };
+        &self.text[start..self.piece_ends[number as usize] as usize]
+    }
+
+    /// The number of `piece`, stored if new.
+    fn number(&mut self, piece: &[u8]) -> u32 {
+        if let Some(&number) = self.by_text.get(piece) {
+            return number;
+        }
+        let number = self.push(piece);
+        self.by_text.insert(piece.into(), number);
+        number
+    }
+
+    /// The number of the piece `"name":"value"`, rendered into `scratch` if not seen yet.
+    fn label_number(&mut self, name: &Str, value: &Str, scratch: &mut Vec<u8>) -> u32 {
+        let address = (name.as_ptr() as usize, value.as_ptr() as usize);
+        if let Some(&number) = self.by_address.get(&address) {
+            return number;
+        }
+        scratch.clear();
+        write_json_str(scratch, name);
+        scratch.push(b':');
+        write_json_str(scratch, value);
+        let number = self.number(scratch);
+        self.by_address.insert(address, number);
         number
     }
 }
 
 impl GroupEntries {
     fn render(outcomes: &[TargetOutcome]) -> GroupEntries {
-        let mut table = PieceTable::default();
+        let mut table = PieceTable::new();
         let mut layout: Vec<u32> = Vec::new();
         let mut entries: Vec<Entry> = Vec::new();
         let (mut piece, mut whole) = (Vec::with_capacity(256), Vec::with_capacity(1024));
@@ -310,19 +362,16 @@ impl GroupEntries {
             whole.extend_from_slice(b"{\"targets\":[");
             piece.clear();
             write_json_str(&mut piece, labels.get(ADDRESS_LABEL).unwrap_or(""));
-            layout.push(table.number(&piece));
+            layout.push(table.push(&piece));
             whole.extend_from_slice(&piece);
             whole.extend_from_slice(b"],\"labels\":{");
-            for (j, (name, value)) in labels.iter().enumerate() {
-                piece.clear();
-                write_json_str(&mut piece, name);
-                piece.push(b':');
-                write_json_str(&mut piece, value);
-                layout.push(table.number(&piece));
+            for (j, (name, value)) in labels.pairs().iter().enumerate() {
+                let number = table.label_number(name, value, &mut piece);
+                layout.push(number);
                 if j > 0 {
                     whole.push(b',');
                 }
-                whole.extend_from_slice(&piece);
+                whole.extend_from_slice(table.piece(number));
             }
             whole.extend_from_slice(b"}}");
             entries.push(Entry {
@@ -332,9 +381,10 @@ impl GroupEntries {
                 len: u32::try_from(whole.len()).expect("an entry is less than 4 GiB"),
             });
         }
+        let (text, piece_ends) = table.finish();
         GroupEntries {
-            text: table.text.into_boxed_slice(),
-            piece_ends: table.piece_ends.into_boxed_slice(),
+            text: text.into_boxed_slice(),
+            piece_ends: piece_ends.into_boxed_slice(),
             layout: layout.into_boxed_slice(),
             entries: entries.into_boxed_slice(),
             owners: Mutex::new(None),
