@@ -37,20 +37,20 @@ pub struct View<'s> {
 
 impl View<'_> {
     /// The object of `kind` at `namespace/name` (`name` alone for cluster-scoped kinds).
-    pub fn get(&self, kind: Kind, key: &str) -> Option<&Arc<Object>> {
+    pub fn get(&self, kind: Kind, key: &str) -> Option<&Object> {
         let namespace = key.split_once('/').map(|(ns, _)| ns);
         self.stores
             .iter()
             .filter(|(k, ns, _)| *k == kind && (ns.is_none() || ns.as_deref() == namespace))
-            .find_map(|(_, _, state)| state.store.get(key))
+            .find_map(|(_, _, state)| state.store.get(key).map(|o| &**o))
     }
 
     /// Every object of `kind`.
-    pub fn all(&self, kind: Kind) -> impl Iterator<Item = (&Str, &Arc<Object>)> {
+    pub fn all(&self, kind: Kind) -> impl Iterator<Item = (&Str, &Object)> {
         self.stores
             .iter()
             .filter(move |(k, _, _)| *k == kind)
-            .flat_map(|(_, _, state)| state.store.iter())
+            .flat_map(|(_, _, state)| state.store.iter().map(|(k, o)| (k, &**o)))
     }
 }
 
@@ -61,7 +61,7 @@ pub struct Lookup<'a> {
 }
 
 impl<'a> Lookup<'a> {
-    pub fn get(&mut self, kind: Kind, key: Str) -> Option<&'a Arc<Object>> {
+    pub fn get(&mut self, kind: Kind, key: Str) -> Option<&'a Object> {
         let found = self.view.get(kind, &key);
         self.refs.push((kind, key));
         found

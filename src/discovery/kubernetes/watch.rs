@@ -30,7 +30,7 @@ use super::objects::{
 };
 
 /// The objects of one watch, by key (`namespace/name`, or `name` when cluster-scoped).
-pub type Store = HashMap<Str, Arc<Object>>;
+pub type Store = HashMap<Str, Box<Object>>;
 
 /// How many events a subscriber may fall behind before it resynchronises from a snapshot.
 const EVENT_BUFFER: usize = 4096;
@@ -245,7 +245,7 @@ async fn run<W: Wire>(key: WatchKey, spec: ClientSpec, inner: Arc<Inner>) {
                 let (k, object) = obj.into_object(&mut dedup);
                 listing
                     .get_or_insert_with(Store::new)
-                    .insert(k, Arc::new(object));
+                    .insert(k, Box::new(object));
             }
             Ok(Event::InitDone) => {
                 let store = listing.take().unwrap_or_default();
@@ -262,7 +262,7 @@ async fn run<W: Wire>(key: WatchKey, spec: ClientSpec, inner: Arc<Inner>) {
                     Some(_) => Change::Updated,
                     None => Change::Added,
                 };
-                state.store.insert(k.clone(), Arc::new(object));
+                state.store.insert(k.clone(), Box::new(object));
                 let _ = inner.events.send(WatchEvent::Changed(k, change));
             }
             Ok(Event::Delete(obj)) => {
