@@ -23,7 +23,7 @@ use tokio::sync::mpsc;
 
 use super::client::{runtime, ClientSpec, OWN_NAMESPACE_FILE};
 use super::metrics;
-use super::objects::{Kind, Object};
+use super::objects::{object_key, Kind, Object};
 use super::watch::{State, Subscription, WatchEvent, WatchKey};
 use super::{KubernetesSdConfig, Role};
 
@@ -42,15 +42,15 @@ impl View<'_> {
         self.stores
             .iter()
             .filter(|(k, ns, _)| *k == kind && (ns.is_none() || ns.as_deref() == namespace))
-            .find_map(|(_, _, state)| state.store.get(key).map(|o| &**o))
+            .find_map(|(_, _, state)| state.store.get(key))
     }
 
     /// Every object of `kind`.
-    pub fn all(&self, kind: Kind) -> impl Iterator<Item = (&Str, &Object)> {
+    pub fn all(&self, kind: Kind) -> impl Iterator<Item = &Object> {
         self.stores
             .iter()
             .filter(move |(k, _, _)| *k == kind)
-            .flat_map(|(_, _, state)| state.store.iter().map(|(k, o)| (k, &**o)))
+            .flat_map(|(_, _, state)| state.store.iter())
     }
 }
 
@@ -375,7 +375,7 @@ impl Discovery {
         {
             let view = self.view();
             let mut refs = Vec::new();
-            for (key, object) in view.all(primary) {
+            for object in view.all(primary) {
                 refs.clear();
                 let group = self.role.build(
                     object,
@@ -385,7 +385,9 @@ impl Discovery {
                     },
                 );
                 if !refs.is_empty() {
-                    all_refs.push((key.clone(), std::mem::take(&mut refs)));
+                    let meta = object.meta();
+                    let key = object_key(&meta.namespace, &meta.name);
+                    all_refs.push((key, std::mem::take(&mut refs)));
                 }
                 if let Some(group) = group.filter(|g| !g.targets.is_empty()) {
                     groups.push(group);
