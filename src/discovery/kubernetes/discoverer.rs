@@ -23,7 +23,7 @@ use tokio::sync::mpsc;
 
 use super::client::{runtime, ClientSpec, OWN_NAMESPACE_FILE};
 use super::metrics;
-use super::objects::{Kind, Object};
+use super::objects::{object_key, Kind, Object};
 use super::watch::{State, Subscription, WatchEvent, WatchKey};
 use super::{KubernetesSdConfig, Role};
 
@@ -37,7 +37,7 @@ pub struct View<'s> {
 
 impl View<'_> {
     /// The object of `kind` at `namespace/name` (`name` alone for cluster-scoped kinds).
-    pub fn get(&self, kind: Kind, key: &str) -> Option<&Arc<Object>> {
+    pub fn get(&self, kind: Kind, key: &str) -> Option<&Object> {
         let namespace = key.split_once('/').map(|(ns, _)| ns);
         self.stores
             .iter()
@@ -46,7 +46,7 @@ impl View<'_> {
     }
 
     /// Every object of `kind`.
-    pub fn all(&self, kind: Kind) -> impl Iterator<Item = (&Str, &Arc<Object>)> {
+    pub fn all(&self, kind: Kind) -> impl Iterator<Item = &Object> {
         self.stores
             .iter()
             .filter(move |(k, _, _)| *k == kind)
@@ -61,7 +61,7 @@ pub struct Lookup<'a> {
 }
 
 impl<'a> Lookup<'a> {
-    pub fn get(&mut self, kind: Kind, key: Str) -> Option<&'a Arc<Object>> {
+    pub fn get(&mut self, kind: Kind, key: Str) -> Option<&'a Object> {
         let found = self.view.get(kind, &key);
         self.refs.push((kind, key));
         found
@@ -375,7 +375,7 @@ impl Discovery {
         {
             let view = self.view();
             let mut refs = Vec::new();
-            for (key, object) in view.all(primary) {
+            for object in view.all(primary) {
                 refs.clear();
                 let group = self.role.build(
                     object,
@@ -385,7 +385,9 @@ impl Discovery {
                     },
                 );
                 if !refs.is_empty() {
-                    all_refs.push((key.clone(), std::mem::take(&mut refs)));
+                    let meta = object.meta();
+                    let key = object_key(&meta.namespace, &meta.name);
+                    all_refs.push((key, std::mem::take(&mut refs)));
                 }
                 if let Some(group) = group.filter(|g| !g.targets.is_empty()) {
                     groups.push(group);

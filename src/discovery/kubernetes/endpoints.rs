@@ -55,14 +55,14 @@ impl RoleBuilder for EndpointsRole {
             return None;
         };
         let mut labels = Labels::default();
-        labels.set(&NAMESPACE, eps.meta.namespace.clone());
+        labels.set(&NAMESPACE, &eps.meta.namespace);
         let key = object_key(&eps.meta.namespace, &eps.meta.name);
-        if let Some(Object::Service(svc)) = lookup.get(Kind::Service, key.clone()).map(|o| &**o) {
+        if let Some(Object::Service(svc)) = lookup.get(Kind::Service, key.clone()) {
             labels.merge(&service_labels(svc));
         }
         add_object_meta(&mut labels, &eps.meta, "endpoints", &ENDPOINTS_NAME);
         if self.attach.namespace {
-            add_namespace_labels(&mut labels, &eps.meta.namespace, lookup);
+            add_namespace_labels(&mut labels, eps.meta.namespace.str(), lookup);
         }
         let mut targets = Vec::new();
         let mut seen = SeenPods::default();
@@ -99,36 +99,36 @@ impl EndpointsRole {
     ) -> LabelSet {
         let mut t = Labels::with_capacity(24);
         t.set(&ADDRESS, join_host_port(&addr.ip, i64::from(port.port)));
-        t.set(&PORT_NAME, port.name.clone());
-        t.set(&PORT_PROTOCOL, port.protocol.clone());
+        t.set(&PORT_NAME, &port.name);
+        t.set(&PORT_PROTOCOL, &port.protocol);
         t.set(&READY, bool_value(ready));
         if let Some(r) = &addr.target_ref {
-            t.set(&TARGET_KIND, r.kind.clone());
+            t.set(&TARGET_KIND, &r.kind);
             t.set(&TARGET_NAME, r.name.clone());
         }
         if let Some(node) = &addr.node_name {
-            t.set(&NODE_NAME, node.clone());
+            t.set(&NODE_NAME, node);
         }
         if !addr.hostname.is_empty() {
             t.set(&HOSTNAME, addr.hostname.clone());
         }
         if self.attach.node {
             if let Some(node) = &addr.node_name {
-                add_node_labels(&mut t, node, lookup);
+                add_node_labels(&mut t, node.str(), lookup);
             } else if let Some(r) = addr.target_ref.as_ref().filter(|r| &*r.kind == "Node") {
                 add_node_labels(&mut t, &r.name, lookup);
             }
         }
         if let Some(pod) = resolve_pod(addr.target_ref.as_ref(), lookup) {
             t.merge(&pod_labels(pod, self.attach, lookup));
-            for (c, init) in containers(pod) {
+            for c in pod.containers() {
                 if let Some(cport) = c.ports.iter().find(|p| p.number == port.port) {
-                    t.set(&CONTAINER_NAME, c.name.clone());
-                    t.set(&CONTAINER_IMAGE, c.image.clone());
-                    t.set(&CONTAINER_PORT_NAME, cport.name.clone());
+                    t.set(&CONTAINER_NAME, c.name);
+                    t.set(&CONTAINER_IMAGE, c.image);
+                    t.set(&CONTAINER_PORT_NAME, &cport.name);
                     t.set(&CONTAINER_PORT_NUMBER, number(i64::from(port.port)));
-                    t.set(&CONTAINER_PORT_PROTOCOL, port.protocol.clone());
-                    t.set(&CONTAINER_INIT, bool_value(init));
+                    t.set(&CONTAINER_PORT_PROTOCOL, &port.protocol);
+                    t.set(&CONTAINER_INIT, bool_value(c.init));
                 }
             }
             seen.add(pod, Some(port.port));
@@ -137,21 +137,10 @@ impl EndpointsRole {
     }
 }
 
-/// The containers of a pod, then its init containers, each with its init flag.
-pub(super) fn containers(pod: &Pod) -> impl Iterator<Item = (&super::objects::Container, bool)> {
-    pod.containers
-        .iter()
-        .map(|c| (c, false))
-        .chain(pod.init_containers.iter().map(|c| (c, true)))
-}
-
 /// The pod a target reference names, if it is a known pod.
 pub(super) fn resolve_pod<'a>(r: Option<&TargetRef>, lookup: &mut Lookup<'a>) -> Option<&'a Pod> {
     let r = r.filter(|r| &*r.kind == "Pod")?;
-    match lookup
-        .get(Kind::Pod, object_key(&r.namespace, &r.name))
-        .map(|o| &**o)
-    {
+    match lookup.get(Kind::Pod, object_key(&r.namespace, &r.name)) {
         Some(Object::Pod(pod)) => Some(pod),
         _ => None,
     }
@@ -186,8 +175,8 @@ impl<'a> SeenPods<'a> {
             if pod.pod_ip.is_empty() {
                 continue;
             }
-            for (c, init) in containers(pod) {
-                for cport in c.ports.iter() {
+            for c in pod.containers() {
+                for cport in c.ports {
                     if covered.contains(&Some(cport.number)) {
                         continue;
                     }
@@ -196,12 +185,12 @@ impl<'a> SeenPods<'a> {
                         &ADDRESS,
                         join_host_port(&pod.pod_ip, i64::from(cport.number)),
                     );
-                    t.set(&CONTAINER_NAME, c.name.clone());
-                    t.set(&CONTAINER_IMAGE, c.image.clone());
-                    t.set(&CONTAINER_PORT_NAME, cport.name.clone());
+                    t.set(&CONTAINER_NAME, c.name);
+                    t.set(&CONTAINER_IMAGE, c.image);
+                    t.set(&CONTAINER_PORT_NAME, &cport.name);
                     t.set(&CONTAINER_PORT_NUMBER, number(i64::from(cport.number)));
-                    t.set(&CONTAINER_PORT_PROTOCOL, cport.protocol.clone());
-                    t.set(&CONTAINER_INIT, bool_value(init));
+                    t.set(&CONTAINER_PORT_PROTOCOL, &cport.protocol);
+                    t.set(&CONTAINER_INIT, bool_value(c.init));
                     t.merge(&pod_labels(pod, attach, lookup));
                     targets.push(t.finish());
                 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use promsd_actors::{LabelSet, Str, TargetGroup};
 
 use super::discoverer::{Lookup, RoleBuilder};
-use super::endpoints::{containers, resolve_pod, SeenPods};
+use super::endpoints::{resolve_pod, SeenPods};
 use super::labels::{
     add_object_meta, bool_value, names, number, sanitize, Labels, ADDRESS, NAMESPACE, TRUE,
 };
@@ -67,19 +67,19 @@ impl RoleBuilder for EndpointSliceRole {
         };
         let source = self.source(&object_key(&eps.meta.namespace, &eps.meta.name));
         let mut labels = Labels::default();
-        labels.set(&NAMESPACE, eps.meta.namespace.clone());
-        labels.set(&ADDRESS_TYPE, eps.address_type.clone());
+        labels.set(&NAMESPACE, &eps.meta.namespace);
+        labels.set(&ADDRESS_TYPE, &eps.address_type);
         add_object_meta(&mut labels, &eps.meta, "endpointslice", &SLICE_NAME);
         let mut service = None;
         if let Some(name) = eps.meta.label(SERVICE_NAME_LABEL) {
             let key = object_key(&eps.meta.namespace, name);
-            if let Some(Object::Service(svc)) = lookup.get(Kind::Service, key).map(|o| &**o) {
+            if let Some(Object::Service(svc)) = lookup.get(Kind::Service, key) {
                 labels.merge(&service_labels(svc));
                 service = Some(svc);
             }
         }
         if self.attach.namespace {
-            add_namespace_labels(&mut labels, &eps.meta.namespace, lookup);
+            add_namespace_labels(&mut labels, eps.meta.namespace.str(), lookup);
         }
         if non_primary_ip_family_slice(service, eps) {
             return Some(TargetGroup::new(source, Vec::new(), labels.finish()));
@@ -114,16 +114,16 @@ impl EndpointSliceRole {
         };
         t.set(&ADDRESS, address);
         if let Some(name) = &port.name {
-            t.set(&PORT_NAME, name.clone());
+            t.set(&PORT_NAME, name);
         }
         if let Some(protocol) = &port.protocol {
-            t.set(&PORT_PROTOCOL, protocol.clone());
+            t.set(&PORT_PROTOCOL, protocol);
         }
         if let Some(p) = port.port {
             t.set(&PORT, number(i64::from(p)));
         }
         if let Some(app) = &port.app_protocol {
-            t.set(&APP_PROTOCOL, app.clone());
+            t.set(&APP_PROTOCOL, app);
         }
         if let Some(b) = ep.ready {
             t.set(&READY, bool_value(b));
@@ -138,20 +138,20 @@ impl EndpointSliceRole {
             t.set(&HOSTNAME, h.clone());
         }
         if let Some(r) = &ep.target_ref {
-            t.set(&TARGET_KIND, r.kind.clone());
+            t.set(&TARGET_KIND, &r.kind);
             t.set(&TARGET_NAME, r.name.clone());
         }
         if let Some(n) = &ep.node_name {
-            t.set(&NODE_NAME, n.clone());
+            t.set(&NODE_NAME, n);
         }
         if let Some(z) = &ep.zone {
-            t.set(&ZONE, z.clone());
+            t.set(&ZONE, z);
         }
         for (k, v) in ep.deprecated_topology.iter() {
             let name = sanitize(k);
             t.set_dynamic(
                 &format!("__meta_kubernetes_endpointslice_endpoint_topology_{name}"),
-                v.clone(),
+                v,
             );
             t.set_dynamic(
                 &format!("__meta_kubernetes_endpointslice_endpoint_topology_present_{name}"),
@@ -165,7 +165,7 @@ impl EndpointSliceRole {
                 }
                 None => {
                     if let Some(n) = &ep.node_name {
-                        add_node_labels(&mut t, n, lookup);
+                        add_node_labels(&mut t, n.str(), lookup);
                     }
                 }
             }
@@ -173,14 +173,14 @@ impl EndpointSliceRole {
         if let Some(pod) = resolve_pod(ep.target_ref.as_ref(), lookup) {
             t.merge(&pod_labels(pod, self.attach, lookup));
             if let Some(p) = port.port {
-                for (c, init) in containers(pod) {
+                for c in pod.containers() {
                     if let Some(cport) = c.ports.iter().find(|cp| cp.number == p) {
-                        t.set(&CONTAINER_NAME, c.name.clone());
-                        t.set(&CONTAINER_IMAGE, c.image.clone());
-                        t.set(&CONTAINER_PORT_NAME, cport.name.clone());
+                        t.set(&CONTAINER_NAME, c.name);
+                        t.set(&CONTAINER_IMAGE, c.image);
+                        t.set(&CONTAINER_PORT_NAME, &cport.name);
                         t.set(&CONTAINER_PORT_NUMBER, number(i64::from(p)));
-                        t.set(&CONTAINER_PORT_PROTOCOL, cport.protocol.clone());
-                        t.set(&CONTAINER_INIT, bool_value(init));
+                        t.set(&CONTAINER_PORT_PROTOCOL, &cport.protocol);
+                        t.set(&CONTAINER_INIT, bool_value(c.init));
                     }
                 }
             }

@@ -47,13 +47,13 @@ impl RoleBuilder for IngressRole {
             return None;
         };
         let mut labels = Labels::default();
-        labels.set(&NAMESPACE, ingress.meta.namespace.clone());
+        labels.set(&NAMESPACE, &ingress.meta.namespace);
         if let Some(class) = &ingress.class_name {
-            labels.set(&CLASS_NAME, class.clone());
+            labels.set(&CLASS_NAME, class);
         }
         add_object_meta(&mut labels, &ingress.meta, "ingress", &INGRESS_NAME);
         if self.attach.namespace {
-            add_namespace_labels(&mut labels, &ingress.meta.namespace, lookup);
+            add_namespace_labels(&mut labels, ingress.meta.namespace.str(), lookup);
         }
         let mut targets = Vec::new();
         for rule in ingress.rules.iter() {
@@ -62,18 +62,18 @@ impl RoleBuilder for IngressRole {
                 .iter()
                 .any(|pattern| matches_hostname_pattern(pattern, &rule.host));
             let scheme = if https { HTTPS.clone() } else { HTTP.clone() };
-            let root = [ROOT.clone()];
-            let paths: &[Str] = rule.paths.as_deref().unwrap_or(&root);
+            let paths: Vec<Str> = match &rule.paths {
+                Some(paths) => paths
+                    .iter()
+                    .map(|p| if p.is_empty() { ROOT.clone() } else { p.into() })
+                    .collect(),
+                None => vec![ROOT.clone()],
+            };
             for path in paths {
-                let path = if path.is_empty() {
-                    ROOT.clone()
-                } else {
-                    path.clone()
-                };
                 let mut t = Labels::with_capacity(4);
-                t.set(&ADDRESS, rule.host.clone());
+                t.set(&ADDRESS, &rule.host);
                 t.set(&SCHEME, scheme.clone());
-                t.set(&HOST, rule.host.clone());
+                t.set(&HOST, &rule.host);
                 t.set(&PATH, path);
                 targets.push(t.finish());
             }

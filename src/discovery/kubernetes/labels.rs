@@ -73,14 +73,15 @@ impl Labels {
         Labels(Vec::with_capacity(n))
     }
 
-    /// Sets `name` (already interned) to `value`; a later set of the same name wins.
-    pub fn set(&mut self, name: &LazyLock<Str>, value: Str) {
-        self.0.push(((**name).clone(), value));
+    /// Sets `name` (already interned) to `value` (a [`Str`], or a `&Sym` whose shared string
+    /// it takes); a later set of the same name wins.
+    pub fn set(&mut self, name: &LazyLock<Str>, value: impl Into<Str>) {
+        self.0.push(((**name).clone(), value.into()));
     }
 
     /// Sets a label whose name is built at run time.
-    pub fn set_dynamic(&mut self, name: &str, value: Str) {
-        self.0.push((intern(name), value));
+    pub fn set_dynamic(&mut self, name: &str, value: impl Into<Str>) {
+        self.0.push((intern(name), value.into()));
     }
 
     /// Adds every pair of `other` (its values win).
@@ -116,7 +117,7 @@ pub fn add_labels_and_annotations(labels: &mut Labels, meta: &Meta, resource: &s
             name.push_str(kind);
             name.push('_');
             name.push_str(&sanitized);
-            labels.set_dynamic(&name, v.clone());
+            labels.set_dynamic(&name, v);
             name.clear();
             name.push_str(PREFIX);
             name.push_str(resource);

@@ -59,7 +59,7 @@ impl RoleBuilder for NodeRole {
             }
             target.set_dynamic(
                 &sanitize(&format!("__meta_kubernetes_node_address_{ty}")),
-                addr.clone(),
+                addr,
             );
         }
         Some(TargetGroup::new(
@@ -75,7 +75,7 @@ fn node_labels(node: &Node) -> Labels {
     let mut l = Labels::with_capacity(
         2 + node.conditions.len() + 2 * (node.meta.labels.len() + node.meta.annotations.len()),
     );
-    l.set(&NODE_PROVIDER_ID, node.provider_id.clone());
+    l.set(&NODE_PROVIDER_ID, &node.provider_id);
     for (ty, status) in node.conditions.iter() {
         let name = format!(
             "__meta_kubernetes_node_condition_{}",

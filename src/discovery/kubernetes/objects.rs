@@ -2,9 +2,21 @@
 //!
 //! Each resource has a *wire* type, decoded straight from the API's JSON (serde skips every field
 //! not named here: `managedFields`, `spec.volumes`, ...), and a *compact* type kept in the shared
-//! watch's store, converted on arrival. Compact strings are `Arc<str>`, so a label value is the
-//! same allocation as the stored field; values that repeat across objects (namespaces, label
-//! keys and values, images, node names) are deduplicated per watch by [`Dedup`].
+//! watch's store, converted on arrival.
+//!
+//! The store holds every object of a cluster, so the compact types are laid out for size (the
+//! SD keeps about 740 bytes per pod of 3 containers, store and all, `examples/kubernetes_bench.rs`)
+//! without copying strings into labels:
+//! - strings unique to an object (name, uid, IPs, container IDs) are `Arc<str>`, the very
+//!   allocation the labels built from them hold;
+//! - values that repeat across objects (namespaces, label keys and values, images, node names)
+//!   are [`Sym`]s, 8-byte pointers to one shared `Arc<str>` per watch;
+//! - what repeats as a whole on every replica of a workload, a label or annotation set and a
+//!   pod's container specs (names, images, ports), is shared as a whole, so a pod of a
+//!   Deployment pays for neither;
+//! - lists are boxed slices (no spare capacity) and no other kind is larger than a pod.
+//!
+//! [`Dedup`] does the sharing, per watch.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -72,30 +84,149 @@ pub fn object_key(namespace: &str, name: &str) -> Str {
     }
 }
 
-/// Deduplicates strings that repeat across the objects of one watch. Entries nobody else holds
-/// any more are dropped when the set has doubled since the last sweep.
+/// A string that repeats across objects (a namespace, a label key or value, an image, a node
+/// name), deduplicated per watch by [`Dedup`]: a thin pointer (8 bytes, half an [`Str`]) to
+/// the one shared [`Str`], which is also what the labels built from it hold.
+#[derive(Clone)]
+pub struct Sym(Arc<Str>);
+
+impl Sym {
+    /// The shared string, to put in a label (no copy).
+    pub fn str(&self) -> &Str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Sym {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq for Sym {
+    fn eq(&self, other: &Sym) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || *self.0 == *other.0
+    }
+}
+
+impl Eq for Sym {}
+
+impl fmt::Debug for Sym {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self.0, f)
+    }
+}
+
+impl fmt::Display for Sym {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&Sym> for Str {
+    fn from(s: &Sym) -> Str {
+        s.0.as_ref().clone()
+    }
+}
+
+impl std::hash::Hash for Sym {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        (**self.0).hash(h)
+    }
+}
+
+impl std::borrow::Borrow<str> for Sym {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Labels or annotations: (key, value) pairs sorted by key. The same set repeats on every
+/// replica of a workload, so it is deduplicated as a whole.
+pub type Pairs = Arc<[(Sym, Sym)]>;
+
+/// Deduplicates what repeats across the objects of one watch: strings, label and annotation
+/// sets, pods' container specs.
 #[derive(Default)]
 pub struct Dedup {
-    set: HashSet<Str>,
+    strings: SharedSet<Sym>,
+    pairs: SharedSet<Pairs>,
+    containers: SharedSet<Arc<ContainerSpecs>>,
+}
+
+/// Deduplicated values of one type. Values no object holds any more are dropped when the set
+/// has doubled since the last sweep.
+struct SharedSet<E> {
+    set: HashSet<E>,
     sweep_at: usize,
 }
 
-impl Dedup {
-    pub fn get(&mut self, s: &str) -> Str {
-        if let Some(found) = self.set.get(s) {
+impl<E> Default for SharedSet<E> {
+    fn default() -> Self {
+        SharedSet {
+            set: HashSet::new(),
+            sweep_at: 0,
+        }
+    }
+}
+
+/// A shared value: how many hold it (the set's own copy included).
+trait Holders {
+    fn holders(&self) -> usize;
+}
+
+impl Holders for Sym {
+    fn holders(&self) -> usize {
+        Arc::strong_count(&self.0)
+    }
+}
+
+impl<T: ?Sized> Holders for Arc<T> {
+    fn holders(&self) -> usize {
+        Arc::strong_count(self)
+    }
+}
+
+impl<E: Holders + Clone + Eq + std::hash::Hash> SharedSet<E> {
+    /// The shared copy of `value`, made by `make` when there is none yet.
+    fn get<Q>(&mut self, value: &Q, make: impl FnOnce(&Q) -> E) -> E
+    where
+        E: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        if let Some(found) = self.set.get(value) {
             return found.clone();
         }
-        let shared: Str = Arc::from(s);
+        let shared = make(value);
         self.set.insert(shared.clone());
         if self.set.len() > self.sweep_at.max(1024) {
-            self.set.retain(|s| Arc::strong_count(s) > 1);
+            self.set.retain(|e| e.holders() > 1);
             self.sweep_at = self.set.len() * 2;
         }
         shared
     }
+}
 
-    fn opt(&mut self, s: &Option<String>) -> Str {
+impl Dedup {
+    pub fn get(&mut self, s: &str) -> Sym {
+        self.strings.get(s, |s| Sym(Arc::new(Arc::from(s))))
+    }
+
+    fn opt(&mut self, s: &Option<String>) -> Sym {
         self.get(s.as_deref().unwrap_or(""))
+    }
+
+    fn pairs(&mut self, wire: Vec<(String, String)>) -> Pairs {
+        let pairs: Vec<(Sym, Sym)> = wire
+            .iter()
+            .map(|(k, v)| (self.get(k), self.get(v)))
+            .collect();
+        self.pairs.get(&pairs[..], |p| p.into())
+    }
+
+    fn containers(&mut self, specs: ContainerSpecs) -> Arc<ContainerSpecs> {
+        self.containers.get(&specs, |s| Arc::new(s.clone()))
     }
 }
 
@@ -108,25 +239,25 @@ fn empty() -> Str {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Compact objects
+// Compact objects: what the store keeps per object. Strings unique to an object (its name, uid,
+// IPs, container IDs) are `Str`, shared with the labels built from them; repeated strings are
+// [`Sym`]s; lists are boxed slices (no spare capacity).
 
 /// The metadata the labels read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Meta {
     pub name: Str,
     /// Empty for cluster-scoped objects.
-    pub namespace: Str,
+    pub namespace: Sym,
     pub uid: Str,
-    /// Sorted by key.
-    pub labels: Box<[(Str, Str)]>,
-    /// Sorted by key.
-    pub annotations: Box<[(Str, Str)]>,
+    pub labels: Pairs,
+    pub annotations: Pairs,
     /// The owner reference marked `controller: true`, if any.
     pub controller: Option<OwnerRef>,
 }
 
 impl Meta {
-    pub fn label(&self, key: &str) -> Option<&Str> {
+    pub fn label(&self, key: &str) -> Option<&Sym> {
         self.labels
             .binary_search_by(|(k, _)| (**k).cmp(key))
             .ok()
@@ -136,47 +267,90 @@ impl Meta {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OwnerRef {
-    pub kind: Str,
-    pub name: Str,
+    pub kind: Sym,
+    pub name: Sym,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pod {
     pub meta: Meta,
-    pub node_name: Str,
-    pub phase: Str,
+    pub node_name: Sym,
+    pub phase: Sym,
     pub pod_ip: Str,
-    pub host_ip: Str,
+    pub host_ip: Sym,
     /// The Ready condition's status in lower case, `unknown` without one.
-    pub ready: Str,
-    pub containers: Box<[Container]>,
-    pub init_containers: Box<[Container]>,
+    pub ready: Sym,
+    /// What the pod declares of its containers, shared with every pod of the same spec.
+    specs: Arc<ContainerSpecs>,
+    /// Each container's ID (from its status, empty when it has none yet), in `specs` order.
+    ids: Box<[Str]>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Container {
-    pub name: Str,
-    pub image: Str,
-    /// From the container's status, empty when it has none yet.
-    pub id: Str,
-    pub ports: Box<[ContainerPort]>,
+impl Pod {
+    /// Each container with its ID, its ports and whether it is an init container: the
+    /// containers first, then the init containers.
+    pub fn containers(&self) -> impl Iterator<Item = Container<'_>> {
+        let specs = &*self.specs;
+        specs
+            .containers
+            .iter()
+            .enumerate()
+            .map(move |(i, c)| Container {
+                name: &c.name,
+                image: &c.image,
+                id: &self.ids[i],
+                ports: &specs.ports[c.ports.0 as usize..c.ports.1 as usize],
+                init: i >= specs.first_init as usize,
+            })
+    }
+
+    /// How many containers (init containers included) the pod declares.
+    pub fn container_count(&self) -> usize {
+        self.ids.len()
+    }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A container of a pod, as [`Pod::containers`] lists them.
+pub struct Container<'a> {
+    pub name: &'a Sym,
+    pub image: &'a Sym,
+    pub id: &'a Str,
+    pub ports: &'a [ContainerPort],
+    pub init: bool,
+}
+
+/// A pod's containers then init containers (from index `first_init` on), their ports in one
+/// list, container after container.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ContainerSpecs {
+    containers: Box<[ContainerSpec]>,
+    ports: Box<[ContainerPort]>,
+    first_init: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct ContainerSpec {
+    name: Sym,
+    image: Sym,
+    /// Its ports' range in [`ContainerSpecs::ports`].
+    ports: (u32, u32),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ContainerPort {
-    pub name: Str,
+    pub name: Sym,
+    pub protocol: Sym,
     pub number: i32,
-    pub protocol: Str,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Node {
     pub meta: Meta,
-    pub provider_id: Str,
+    pub provider_id: Sym,
     /// (condition type, status), in the object's order.
-    pub conditions: Box<[(Str, Str)]>,
+    pub conditions: Box<[(Sym, Sym)]>,
     /// (address type, address), in the object's order.
-    pub addresses: Box<[(Str, Str)]>,
+    pub addresses: Box<[(Sym, Sym)]>,
     pub kubelet_port: i32,
 }
 
@@ -184,20 +358,21 @@ pub struct Node {
 pub struct Service {
     pub meta: Meta,
     pub ports: Box<[ServicePort]>,
-    pub service_type: Str,
-    pub cluster_ip: Str,
-    pub external_name: Str,
+    pub service_type: Sym,
+    /// Deduplicated: `None` repeats on every headless service.
+    pub cluster_ip: Sym,
+    pub external_name: Sym,
     /// `status.loadBalancer.ingress[].ip` joined with commas, else `spec.loadBalancerIP`.
-    pub load_balancer_ip: Str,
-    pub ip_family_policy: Option<Str>,
-    pub ip_families: Box<[Str]>,
+    pub load_balancer_ip: Sym,
+    pub ip_family_policy: Option<Sym>,
+    pub ip_families: Box<[Sym]>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServicePort {
-    pub name: Str,
+    pub name: Sym,
     pub port: i32,
-    pub protocol: Str,
+    pub protocol: Sym,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -217,21 +392,21 @@ pub struct EndpointSubset {
 pub struct EndpointAddress {
     pub ip: Str,
     pub hostname: Str,
-    pub node_name: Option<Str>,
+    pub node_name: Option<Sym>,
     pub target_ref: Option<TargetRef>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TargetRef {
-    pub kind: Str,
+    pub kind: Sym,
     pub name: Str,
-    pub namespace: Str,
+    pub namespace: Sym,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EndpointSlice {
     pub meta: Meta,
-    pub address_type: Str,
+    pub address_type: Sym,
     pub endpoints: Box<[SliceEndpoint]>,
     pub ports: Box<[SlicePort]>,
 }
@@ -243,37 +418,38 @@ pub struct SliceEndpoint {
     pub serving: Option<bool>,
     pub terminating: Option<bool>,
     pub hostname: Option<Str>,
-    pub node_name: Option<Str>,
-    pub zone: Option<Str>,
+    pub node_name: Option<Sym>,
+    pub zone: Option<Sym>,
     pub target_ref: Option<TargetRef>,
     /// Sorted by key.
-    pub deprecated_topology: Box<[(Str, Str)]>,
+    pub deprecated_topology: Box<[(Sym, Sym)]>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SlicePort {
-    pub name: Option<Str>,
+    pub name: Option<Sym>,
     pub port: Option<i32>,
-    pub protocol: Option<Str>,
-    pub app_protocol: Option<Str>,
+    pub protocol: Option<Sym>,
+    pub app_protocol: Option<Sym>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ingress {
     pub meta: Meta,
-    pub class_name: Option<Str>,
+    pub class_name: Option<Sym>,
     pub rules: Box<[IngressRule]>,
-    pub tls_hosts: Box<[Str]>,
+    pub tls_hosts: Box<[Sym]>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IngressRule {
-    pub host: Str,
+    pub host: Sym,
     /// `None` when the rule has no `http` section.
-    pub paths: Option<Box<[Str]>>,
+    pub paths: Option<Box<[Sym]>>,
 }
 
 /// A stored object of any kind. Namespaces, ReplicaSets and Jobs keep their metadata only.
+/// Pods are the many objects: no other kind is larger (a test checks).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Object {
     Pod(Pod),
@@ -356,9 +532,9 @@ impl<'de> Deserialize<'de> for WireMeta {
             #[serde(default)]
             resource_version: Option<String>,
             #[serde(default)]
-            labels: Option<Pairs>,
+            labels: Option<WirePairs>,
             #[serde(default)]
-            annotations: Option<Pairs>,
+            annotations: Option<WirePairs>,
             #[serde(default)]
             owner_references: Option<Vec<WireOwnerRef>>,
         }
@@ -380,17 +556,20 @@ impl<'de> Deserialize<'de> for WireMeta {
 
 /// A JSON object of strings, as (key, value) pairs sorted by key.
 #[derive(Clone, Debug, Default)]
-struct Pairs(Vec<(String, String)>);
+struct WirePairs(Vec<(String, String)>);
 
-impl<'de> Deserialize<'de> for Pairs {
+impl<'de> Deserialize<'de> for WirePairs {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Pairs;
+            type Value = WirePairs;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a map of strings")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Pairs, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<WirePairs, A::Error> {
                 let mut out: Vec<(String, String)> = Vec::with_capacity(m.size_hint().unwrap_or(4));
                 while let Some((k, v)) = m.next_entry::<String, Option<String>>()? {
                     out.push((k, v.unwrap_or_default()));
@@ -404,7 +583,7 @@ impl<'de> Deserialize<'de> for Pairs {
                         false
                     }
                 });
-                Ok(Pairs(out))
+                Ok(WirePairs(out))
             }
         }
         d.deserialize_map(V)
@@ -420,11 +599,6 @@ impl WireMeta {
     }
 
     fn into_meta(self, dedup: &mut Dedup) -> Meta {
-        let pairs = |v: Vec<(String, String)>, dedup: &mut Dedup| -> Box<[(Str, Str)]> {
-            v.into_iter()
-                .map(|(k, v)| (dedup.get(&k), dedup.get(&v)))
-                .collect()
-        };
         let controller = self
             .owner_references
             .into_iter()
@@ -437,8 +611,8 @@ impl WireMeta {
             name: own(self.om.name),
             namespace: dedup.opt(&self.om.namespace),
             uid: own(self.uid),
-            labels: pairs(self.labels, dedup),
-            annotations: pairs(self.annotations, dedup),
+            labels: dedup.pairs(self.labels),
+            annotations: dedup.pairs(self.annotations),
             controller,
         }
     }
@@ -587,36 +761,43 @@ struct WireContainerStatus {
 
 wire_resource!(WirePod, Pod, "", "v1", "pods", namespaced);
 
-fn containers(
+/// Appends a pod's containers (or init containers): their specs and ports, and their IDs.
+fn add_containers(
     list: Option<Vec<WireContainer>>,
     statuses: &Option<Vec<WireContainerStatus>>,
     dedup: &mut Dedup,
-) -> Box<[Container]> {
-    list.unwrap_or_default()
-        .into_iter()
-        .map(|c| {
-            let id = statuses
-                .iter()
-                .flatten()
-                .find(|s| s.name == c.name)
-                .and_then(|s| s.container_id.clone());
-            Container {
-                name: dedup.opt(&c.name),
-                image: dedup.opt(&c.image),
-                id: own(id),
-                ports: c
-                    .ports
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|p| ContainerPort {
-                        name: dedup.opt(&p.name),
-                        number: p.container_port.unwrap_or(0),
-                        protocol: dedup.opt(&p.protocol),
-                    })
-                    .collect(),
-            }
-        })
-        .collect()
+    specs: &mut ContainerSpecs,
+    ids: &mut Vec<Str>,
+) {
+    let mut containers = std::mem::take(&mut specs.containers).into_vec();
+    let mut ports = std::mem::take(&mut specs.ports).into_vec();
+    for c in list.unwrap_or_default() {
+        let id = statuses
+            .iter()
+            .flatten()
+            .find(|s| s.name == c.name)
+            .and_then(|s| s.container_id.as_deref())
+            .map_or_else(empty, Arc::from);
+        ids.push(id);
+        let first_port = ports.len() as u32;
+        ports.extend(
+            c.ports
+                .unwrap_or_default()
+                .into_iter()
+                .map(|p| ContainerPort {
+                    name: dedup.opt(&p.name),
+                    protocol: dedup.opt(&p.protocol),
+                    number: p.container_port.unwrap_or(0),
+                }),
+        );
+        containers.push(ContainerSpec {
+            name: dedup.opt(&c.name),
+            image: dedup.opt(&c.image),
+            ports: (first_port, ports.len() as u32),
+        });
+    }
+    specs.containers = containers.into_boxed_slice();
+    specs.ports = ports.into_boxed_slice();
 }
 
 impl IntoCompact for WirePod {
@@ -624,13 +805,36 @@ impl IntoCompact for WirePod {
         let key = self.metadata.key();
         let spec = self.spec.unwrap_or_default();
         let status = self.status.unwrap_or_default();
-        let ready = status
+        let ready = match status
             .conditions
             .iter()
             .flatten()
             .find(|c| c.kind.as_deref() == Some("Ready"))
-            .map(|c| intern(&c.status.as_deref().unwrap_or("").to_lowercase()))
-            .unwrap_or_else(|| intern("unknown"));
+        {
+            Some(c) => dedup.get(&c.status.as_deref().unwrap_or("").to_lowercase()),
+            None => dedup.get("unknown"),
+        };
+        let mut specs = ContainerSpecs {
+            containers: Box::default(),
+            ports: Box::default(),
+            first_init: 0,
+        };
+        let mut ids = Vec::new();
+        add_containers(
+            spec.containers,
+            &status.container_statuses,
+            dedup,
+            &mut specs,
+            &mut ids,
+        );
+        specs.first_init = ids.len() as u32;
+        add_containers(
+            spec.init_containers,
+            &status.init_container_statuses,
+            dedup,
+            &mut specs,
+            &mut ids,
+        );
         let pod = Pod {
             meta: self.metadata.into_meta(dedup),
             node_name: dedup.opt(&spec.node_name),
@@ -638,12 +842,8 @@ impl IntoCompact for WirePod {
             pod_ip: own(status.pod_ip),
             host_ip: dedup.opt(&status.host_ip),
             ready,
-            containers: containers(spec.containers, &status.container_statuses, dedup),
-            init_containers: containers(
-                spec.init_containers,
-                &status.init_container_statuses,
-                dedup,
-            ),
+            specs: dedup.containers(specs),
+            ids: ids.into_boxed_slice(),
         };
         (key, Object::Pod(pod))
     }
@@ -820,14 +1020,14 @@ impl IntoCompact for WireService {
         let load_balancer_ip = if ingress_ips.is_empty() {
             dedup.opt(&spec.load_balancer_ip)
         } else {
-            Arc::from(ingress_ips.join(","))
+            dedup.get(&ingress_ips.join(","))
         };
         let service = Service {
             meta: self.metadata.into_meta(dedup),
             ports: service_ports(spec.ports, dedup),
             service_type: dedup.opt(&spec.service_type),
-            cluster_ip: own(spec.cluster_ip),
-            external_name: own(spec.external_name),
+            cluster_ip: dedup.opt(&spec.cluster_ip),
+            external_name: dedup.opt(&spec.external_name),
             load_balancer_ip,
             ip_family_policy: spec.ip_family_policy.map(|p| dedup.get(&p)),
             ip_families: spec
@@ -960,7 +1160,7 @@ struct WireSliceEndpoint {
     #[serde(default)]
     zone: Option<String>,
     #[serde(default)]
-    deprecated_topology: Option<Pairs>,
+    deprecated_topology: Option<WirePairs>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -1178,10 +1378,12 @@ mod tests {
         assert_eq!(&*key, "ns/p");
         let Object::Pod(pod) = obj else { panic!() };
         assert_eq!(&*pod.ready, "true");
-        assert_eq!(&*pod.containers[0].id, "docker://abc");
-        assert_eq!(pod.containers[0].ports[0].number, 80);
-        assert_eq!(pod.meta.labels[0].0.as_ref(), "a");
-        assert_eq!(pod.meta.controller.as_ref().unwrap().name.as_ref(), "rs");
+        let container = pod.containers().next().unwrap();
+        assert_eq!(&**container.id, "docker://abc");
+        assert_eq!(container.ports[0].number, 80);
+        assert!(!container.init);
+        assert_eq!(&*pod.meta.labels[0].0, "a");
+        assert_eq!(&*pod.meta.controller.as_ref().unwrap().name, "rs");
     }
 
     #[test]
@@ -1190,7 +1392,7 @@ mod tests {
         let wire: WirePod = serde_json::from_str(json).unwrap();
         let (_, obj) = wire.into_object(&mut Dedup::default());
         let Object::Pod(pod) = obj else { panic!() };
-        assert!(pod.containers.is_empty());
+        assert_eq!(pod.container_count(), 0);
         assert_eq!(&*pod.ready, "unknown");
     }
 
@@ -1199,6 +1401,43 @@ mod tests {
         let mut d = Dedup::default();
         let a = d.get("nginx:1.25");
         let b = d.get("nginx:1.25");
-        assert!(Arc::ptr_eq(&a, &b));
+        assert!(Arc::ptr_eq(a.str(), b.str()));
+    }
+
+    #[test]
+    fn init_containers_follow_with_their_own_ports() {
+        let json = r#"{"metadata":{"name":"p","namespace":"ns"},
+            "spec":{"containers":[{"name":"a","ports":[{"containerPort":1},{"containerPort":2}]},{"name":"b"}],
+              "initContainers":[{"name":"i","ports":[{"containerPort":3}]}]}}"#;
+        let wire: WirePod = serde_json::from_str(json).unwrap();
+        let (_, obj) = wire.into_object(&mut Dedup::default());
+        let Object::Pod(pod) = obj else { panic!() };
+        let seen: Vec<(&str, Vec<i32>, bool)> = pod
+            .containers()
+            .map(|c| {
+                (
+                    &**c.name,
+                    c.ports.iter().map(|p| p.number).collect(),
+                    c.init,
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("a", vec![1, 2], false),
+                ("b", vec![], false),
+                ("i", vec![3], true)
+            ]
+        );
+    }
+
+    /// Every stored object is as large as the largest kind: keep that kind the pod.
+    #[test]
+    fn no_kind_is_larger_than_a_pod() {
+        assert_eq!(
+            std::mem::size_of::<Object>(),
+            std::mem::size_of::<Pod>() + 8
+        );
     }
 }

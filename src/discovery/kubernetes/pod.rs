@@ -67,50 +67,45 @@ impl RoleBuilder for PodRole {
             return Some(TargetGroup::removal(source()));
         }
         let mut labels = pod_labels(pod, self.attach, lookup);
-        labels.set(&NAMESPACE, pod.meta.namespace.clone());
-        if self.attach.node && !add_node_labels(&mut labels, &pod.node_name, lookup) {
+        labels.set(&NAMESPACE, &pod.meta.namespace);
+        if self.attach.node && !add_node_labels(&mut labels, pod.node_name.str(), lookup) {
             return Some(TargetGroup::removal(source()));
         }
         if self.attach.namespace {
-            add_namespace_labels(&mut labels, &pod.meta.namespace, lookup);
+            add_namespace_labels(&mut labels, pod.meta.namespace.str(), lookup);
         }
-        let mut targets = Vec::with_capacity(pod.containers.len() + pod.init_containers.len());
-        let all = pod
-            .containers
-            .iter()
-            .map(|c| (c, false))
-            .chain(pod.init_containers.iter().map(|c| (c, true)));
-        for (container, init) in all {
-            container_targets(pod, container, init, &mut targets);
+        let mut targets = Vec::with_capacity(pod.container_count());
+        for container in pod.containers() {
+            container_targets(pod, &container, &mut targets);
         }
         Some(TargetGroup::new(source(), targets, labels.finish()))
     }
 }
 
-fn container_targets(pod: &Pod, c: &Container, init: bool, targets: &mut Vec<LabelSet>) {
+fn container_targets(pod: &Pod, c: &Container<'_>, targets: &mut Vec<LabelSet>) {
     if c.ports.is_empty() {
         let mut t = Labels::with_capacity(5);
         t.set(&ADDRESS, pod.pod_ip.clone());
-        t.set(&CONTAINER_NAME, c.name.clone());
+        t.set(&CONTAINER_NAME, c.name);
         t.set(&CONTAINER_ID, c.id.clone());
-        t.set(&CONTAINER_IMAGE, c.image.clone());
-        t.set(&CONTAINER_INIT, bool_value(init));
+        t.set(&CONTAINER_IMAGE, c.image);
+        t.set(&CONTAINER_INIT, bool_value(c.init));
         targets.push(t.finish());
         return;
     }
-    for port in c.ports.iter() {
+    for port in c.ports {
         let mut t = Labels::with_capacity(8);
         t.set(
             &ADDRESS,
             join_host_port(&pod.pod_ip, i64::from(port.number)),
         );
-        t.set(&CONTAINER_NAME, c.name.clone());
+        t.set(&CONTAINER_NAME, c.name);
         t.set(&CONTAINER_ID, c.id.clone());
-        t.set(&CONTAINER_IMAGE, c.image.clone());
+        t.set(&CONTAINER_IMAGE, c.image);
         t.set(&CONTAINER_PORT_NUMBER, number(i64::from(port.number)));
-        t.set(&CONTAINER_PORT_NAME, port.name.clone());
-        t.set(&CONTAINER_PORT_PROTOCOL, port.protocol.clone());
-        t.set(&CONTAINER_INIT, bool_value(init));
+        t.set(&CONTAINER_PORT_NAME, &port.name);
+        t.set(&CONTAINER_PORT_PROTOCOL, &port.protocol);
+        t.set(&CONTAINER_INIT, bool_value(c.init));
         targets.push(t.finish());
     }
 }
@@ -121,43 +116,41 @@ pub(super) fn pod_labels(pod: &Pod, attach: AttachMetadata, lookup: &mut Lookup<
     let mut l =
         Labels::with_capacity(12 + 2 * (pod.meta.labels.len() + pod.meta.annotations.len()));
     l.set(&POD_IP, pod.pod_ip.clone());
-    l.set(&POD_READY, pod.ready.clone());
-    l.set(&POD_PHASE, pod.phase.clone());
-    l.set(&POD_NODE_NAME, pod.node_name.clone());
-    l.set(&POD_HOST_IP, pod.host_ip.clone());
+    l.set(&POD_READY, &pod.ready);
+    l.set(&POD_PHASE, &pod.phase);
+    l.set(&POD_NODE_NAME, &pod.node_name);
+    l.set(&POD_HOST_IP, &pod.host_ip);
     l.set(&POD_UID, pod.meta.uid.clone());
     add_object_meta(&mut l, &pod.meta, "pod", &POD_NAME);
     if let Some(owner) = &pod.meta.controller {
         if !owner.kind.is_empty() {
-            l.set(&POD_CONTROLLER_KIND, owner.kind.clone());
+            l.set(&POD_CONTROLLER_KIND, &owner.kind);
         }
         if !owner.name.is_empty() {
-            l.set(&POD_CONTROLLER_NAME, owner.name.clone());
+            l.set(&POD_CONTROLLER_NAME, &owner.name);
         }
         match &*owner.kind {
             "ReplicaSet" if attach.deployment => {
                 let key = object_key(&pod.meta.namespace, &owner.name);
-                if let Some(Object::ReplicaSet(rs)) =
-                    lookup.get(Kind::ReplicaSet, key).map(|o| &**o)
-                {
+                if let Some(Object::ReplicaSet(rs)) = lookup.get(Kind::ReplicaSet, key) {
                     if let Some(rs_owner) =
                         rs.controller.as_ref().filter(|o| &*o.kind == "Deployment")
                     {
-                        l.set(&POD_DEPLOYMENT_NAME, rs_owner.name.clone());
+                        l.set(&POD_DEPLOYMENT_NAME, &rs_owner.name);
                     }
                 }
             }
             "Job" => {
                 if attach.job {
-                    l.set(&POD_JOB_NAME, owner.name.clone());
+                    l.set(&POD_JOB_NAME, &owner.name);
                 }
                 if attach.cronjob {
                     let key = object_key(&pod.meta.namespace, &owner.name);
-                    if let Some(Object::Job(job)) = lookup.get(Kind::Job, key).map(|o| &**o) {
+                    if let Some(Object::Job(job)) = lookup.get(Kind::Job, key) {
                         if let Some(job_owner) =
                             job.controller.as_ref().filter(|o| &*o.kind == "CronJob")
                         {
-                            l.set(&POD_CRONJOB_NAME, job_owner.name.clone());
+                            l.set(&POD_CRONJOB_NAME, &job_owner.name);
                         }
                     }
                 }
@@ -175,7 +168,7 @@ pub(super) fn add_node_labels(
     node_name: &Str,
     lookup: &mut Lookup<'_>,
 ) -> bool {
-    match lookup.get(Kind::Node, node_name.clone()).map(|o| &**o) {
+    match lookup.get(Kind::Node, node_name.clone()) {
         Some(Object::Node(node)) => {
             add_object_meta(labels, &node.meta, "node", &NODE_NAME);
             true
@@ -186,9 +179,7 @@ pub(super) fn add_node_labels(
 
 /// Prometheus' `addNamespaceLabels`: the namespace's labels and annotations.
 pub(super) fn add_namespace_labels(labels: &mut Labels, namespace: &Str, lookup: &mut Lookup<'_>) {
-    if let Some(Object::Namespace(meta)) =
-        lookup.get(Kind::Namespace, namespace.clone()).map(|o| &**o)
-    {
+    if let Some(Object::Namespace(meta)) = lookup.get(Kind::Namespace, namespace.clone()) {
         add_labels_and_annotations(labels, meta, "namespace");
     }
 }

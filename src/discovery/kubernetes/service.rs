@@ -48,7 +48,7 @@ impl RoleBuilder for ServiceRole {
         };
         let mut labels = service_labels(svc);
         if self.attach.namespace {
-            add_namespace_labels(&mut labels, &svc.meta.namespace, lookup);
+            add_namespace_labels(&mut labels, svc.meta.namespace.str(), lookup);
         }
         let host = format!("{}.{}.svc", svc.meta.name, svc.meta.namespace);
         let targets = svc
@@ -57,17 +57,17 @@ impl RoleBuilder for ServiceRole {
             .map(|port| {
                 let mut t = Labels::with_capacity(7);
                 t.set(&ADDRESS, join_host_port(&host, i64::from(port.port)));
-                t.set(&PORT_NAME, port.name.clone());
+                t.set(&PORT_NAME, &port.name);
                 t.set(&PORT_NUMBER, number(i64::from(port.port)));
-                t.set(&PORT_PROTOCOL, port.protocol.clone());
-                t.set(&SERVICE_TYPE, svc.service_type.clone());
+                t.set(&PORT_PROTOCOL, &port.protocol);
+                t.set(&SERVICE_TYPE, &svc.service_type);
                 if &*svc.service_type == "ExternalName" {
-                    t.set(&EXTERNAL_NAME, svc.external_name.clone());
+                    t.set(&EXTERNAL_NAME, &svc.external_name);
                 } else {
-                    t.set(&CLUSTER_IP, svc.cluster_ip.clone());
+                    t.set(&CLUSTER_IP, &svc.cluster_ip);
                 }
                 if &*svc.service_type == "LoadBalancer" {
-                    t.set(&LOADBALANCER_IP, svc.load_balancer_ip.clone());
+                    t.set(&LOADBALANCER_IP, &svc.load_balancer_ip);
                 }
                 t.finish()
             })
@@ -83,7 +83,7 @@ impl RoleBuilder for ServiceRole {
 /// Prometheus' `serviceLabels`: namespace, name, labels and annotations.
 pub(super) fn service_labels(svc: &Service) -> Labels {
     let mut l = Labels::with_capacity(2 + 2 * (svc.meta.labels.len() + svc.meta.annotations.len()));
-    l.set(&NAMESPACE, svc.meta.namespace.clone());
+    l.set(&NAMESPACE, &svc.meta.namespace);
     add_object_meta(&mut l, &svc.meta, "service", &SERVICE_NAME);
     l
 }

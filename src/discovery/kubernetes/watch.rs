@@ -14,7 +14,10 @@
 //! The registry holds watches weakly: the last [`Subscription`] dropped stops the watch.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher, RandomState};
 use std::sync::{Arc, LazyLock, Mutex, Weak};
+
+use hashbrown::HashTable;
 
 use futures::StreamExt;
 use kube::runtime::watcher::{self, Event};
@@ -29,8 +32,84 @@ use super::objects::{
     WireNamespace, WireNode, WirePod, WireReplicaSet, WireService,
 };
 
-/// The objects of one watch, by key (`namespace/name`, or `name` when cluster-scoped).
-pub type Store = HashMap<Str, Arc<Object>>;
+/// The objects of one watch, found by key (`namespace/name`, or `name` when cluster-scoped).
+///
+/// The key is not stored: an object is hashed by its own namespace and name, and a key is
+/// split at its first `/` to be looked up (neither a namespace nor a name holds a `/`). That
+/// spares a string and a pointer per object.
+#[derive(Default)]
+pub struct Store {
+    table: HashTable<Box<Object>>,
+    hasher: RandomState,
+}
+
+impl Store {
+    /// The object with this key.
+    pub fn get(&self, key: &str) -> Option<&Object> {
+        let (namespace, name) = split_key(key);
+        let hash = hash(&self.hasher, namespace, name);
+        self.table
+            .find(hash, |o| is(o, namespace, name))
+            .map(|o| &**o)
+    }
+
+    /// Stores `object` in place of the one with the same namespace and name.
+    pub fn insert(&mut self, object: Object) {
+        let meta = object.meta();
+        let hash = hash(&self.hasher, &meta.namespace, &meta.name);
+        match self
+            .table
+            .find_mut(hash, |o| is(o, &meta.namespace, &meta.name))
+        {
+            Some(old) => **old = object,
+            None => {
+                let hasher = &self.hasher;
+                self.table
+                    .insert_unique(hash, Box::new(object), |o| hash_object(hasher, o));
+            }
+        }
+    }
+
+    /// Removes the object with this key; whether there was one.
+    pub fn remove(&mut self, key: &str) -> bool {
+        let (namespace, name) = split_key(key);
+        let hash = hash(&self.hasher, namespace, name);
+        match self.table.find_entry(hash, |o| is(o, namespace, name)) {
+            Ok(entry) => {
+                entry.remove();
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Every object, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = &Object> {
+        self.table.iter().map(|o| &**o)
+    }
+}
+
+fn hash(hasher: &RandomState, namespace: &str, name: &str) -> u64 {
+    let mut h = hasher.build_hasher();
+    namespace.hash(&mut h);
+    name.hash(&mut h);
+    h.finish()
+}
+
+fn hash_object(hasher: &RandomState, object: &Object) -> u64 {
+    let meta = object.meta();
+    hash(hasher, &meta.namespace, &meta.name)
+}
+
+/// `namespace/name` as (namespace, name); a key without `/` is a name alone.
+fn split_key(key: &str) -> (&str, &str) {
+    key.split_once('/').unwrap_or(("", key))
+}
+
+fn is(object: &Object, namespace: &str, name: &str) -> bool {
+    let meta = object.meta();
+    *meta.name == *name && *meta.namespace == *namespace
+}
 
 /// How many events a subscriber may fall behind before it resynchronises from a snapshot.
 const EVENT_BUFFER: usize = 4096;
@@ -181,7 +260,7 @@ impl SharedWatch {
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let inner = Arc::new(Inner {
             state: Mutex::new(State {
-                store: Store::new(),
+                store: Store::default(),
                 synced: false,
             }),
             events,
@@ -240,12 +319,10 @@ async fn run<W: Wire>(key: WatchKey, spec: ClientSpec, inner: Arc<Inner>) {
     let mut listing: Option<Store> = None;
     while let Some(event) = events.next().await {
         match event {
-            Ok(Event::Init) => listing = Some(Store::new()),
+            Ok(Event::Init) => listing = Some(Store::default()),
             Ok(Event::InitApply(obj)) => {
-                let (k, object) = obj.into_object(&mut dedup);
-                listing
-                    .get_or_insert_with(Store::new)
-                    .insert(k, Arc::new(object));
+                let (_, object) = obj.into_object(&mut dedup);
+                listing.get_or_insert_with(Store::default).insert(object);
             }
             Ok(Event::InitDone) => {
                 let store = listing.take().unwrap_or_default();
@@ -258,17 +335,17 @@ async fn run<W: Wire>(key: WatchKey, spec: ClientSpec, inner: Arc<Inner>) {
                 let (k, object) = obj.into_object(&mut dedup);
                 let mut state = inner.state.lock().expect("watch state poisoned");
                 let change = match state.store.get(&k) {
-                    Some(old) if **old == object => continue, // nothing the labels read changed
+                    Some(old) if *old == object => continue, // nothing the labels read changed
                     Some(_) => Change::Updated,
                     None => Change::Added,
                 };
-                state.store.insert(k.clone(), Arc::new(object));
+                state.store.insert(object);
                 let _ = inner.events.send(WatchEvent::Changed(k, change));
             }
             Ok(Event::Delete(obj)) => {
                 let (k, _) = obj.into_object(&mut dedup);
                 let mut state = inner.state.lock().expect("watch state poisoned");
-                if state.store.remove(&k).is_some() {
+                if state.store.remove(&k) {
                     let _ = inner.events.send(WatchEvent::Changed(k, Change::Deleted));
                 }
             }
@@ -281,5 +358,53 @@ async fn run<W: Wire>(key: WatchKey, spec: ClientSpec, inner: Arc<Inner>) {
                     .send(WatchEvent::Error(DiscoveryError::new(message)));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::discovery::kubernetes::objects::{Dedup, WireNamespace};
+
+    fn object<W: Wire>(json: serde_json::Value, dedup: &mut Dedup) -> (Str, Object) {
+        serde_json::from_value::<W>(json)
+            .unwrap()
+            .into_object(dedup)
+    }
+
+    #[test]
+    fn store_finds_objects_by_their_key_without_keeping_it() {
+        let mut dedup = Dedup::default();
+        let mut store = Store::default();
+        let pod = |ns: &str, name: &str, ip: &str, dedup: &mut Dedup| {
+            object::<WirePod>(
+                serde_json::json!({"metadata": {"namespace": ns, "name": name},
+                                   "status": {"podIP": ip}}),
+                dedup,
+            )
+        };
+        let (a, pod_a) = pod("ns", "a", "10.0.0.1", &mut dedup);
+        let (b, pod_b) = pod("other", "a", "10.0.0.2", &mut dedup);
+        let (namespace_key, namespace) =
+            object::<WireNamespace>(serde_json::json!({"metadata": {"name": "ns"}}), &mut dedup);
+        store.insert(pod_a.clone());
+        store.insert(pod_b);
+        store.insert(namespace.clone());
+        assert_eq!(&*a, "ns/a");
+        assert_eq!(store.get(&a), Some(&pod_a));
+        assert_eq!(store.get(&namespace_key), Some(&namespace));
+        assert!(store.get("ns/b").is_none() && store.get("a").is_none());
+
+        // A new version replaces the old one.
+        let (_, pod_a2) = pod("ns", "a", "10.0.0.3", &mut dedup);
+        store.insert(pod_a2.clone());
+        assert_eq!(store.get(&a), Some(&pod_a2));
+        assert_eq!(store.iter().count(), 3);
+
+        assert!(store.remove(&a));
+        assert!(!store.remove(&a));
+        assert!(store.get(&a).is_none());
+        assert!(store.get(&b).is_some());
+        assert_eq!(store.iter().count(), 2);
     }
 }
