@@ -262,6 +262,8 @@ impl<'de> Visitor<'de> for TargetsSeed<'_> {
                 address,
             )]));
         }
+        // Held as long as the group is: no room to spare.
+        targets.shrink_to_fit();
         Ok(targets)
     }
 }
