@@ -40,7 +40,7 @@ pub struct LabelBuilder {
 struct PositionHints(Box<[Cell<(usize, u32)>; HINT_SLOTS]>);
 
 /// Slots in [`PositionHints`] (a power of two).
-const HINT_SLOTS: usize = 64;
+const HINT_SLOTS: usize = 256;
 
 impl Default for PositionHints {
     fn default() -> Self {
