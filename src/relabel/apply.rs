@@ -64,55 +64,6 @@ struct Scratch {
     slots: Slots,
     pending: Vec<(Str, Str)>,
     names: NameCache,
-    memos: Vec<NameMemo>,
-}
-
-/// The decisions of a name-based rule (as in [`NameCache`]) for the label names of the last
-/// target it saw, in order. Targets of a job mostly have the same names, so comparing the names
-/// by address replaces a cache lookup per name. The names are held, so an address cannot be
-/// reused while remembered; on a change only the names that differ are replaced.
-#[derive(Clone, Default)]
-struct NameMemo {
-    rule: u64,
-    names: Vec<Str>,
-    decisions: Vec<Option<Str>>,
-}
-
-/// How many rules' [`NameMemo`]s a scratch keeps (rule ids are consecutive, so the name-based
-/// rules of one job rarely share a memo).
-const NAME_MEMOS: usize = 8;
-
-impl NameMemo {
-    /// Whether the memo is for `rule` and exactly these names.
-    fn matches(&self, rule: u64, labels: &[(Str, Str)]) -> bool {
-        self.rule == rule
-            && self.names.len() == labels.len()
-            && self
-                .names
-                .iter()
-                .zip(labels)
-                .all(|(a, (b, _))| Str::ptr_eq(a, b))
-    }
-
-    /// Remembers `decide(name)` for every name of `labels` under `rule`.
-    fn refill(
-        &mut self,
-        rule: u64,
-        labels: &[(Str, Str)],
-        mut decide: impl FnMut(&Str) -> Option<Str>,
-    ) {
-        self.rule = rule;
-        self.names.truncate(labels.len());
-        self.decisions.clear();
-        for (i, (name, _)) in labels.iter().enumerate() {
-            match self.names.get_mut(i) {
-                Some(old) if Str::ptr_eq(old, name) => {}
-                Some(old) => *old = name.clone(),
-                None => self.names.push(name.clone()),
-            }
-            self.decisions.push(decide(name));
-        }
-    }
 }
 
 /// What a name-based rule (`labelmap`, `labeldrop`, `labelkeep`) decided for a label name:
@@ -465,14 +416,6 @@ fn apply_rule(rule: &RelabelConfig, lb: &mut LabelBuilder) -> bool {
     keep
 }
 
-/// The memo slot for `rule` (not necessarily holding it yet).
-fn memo_for(memos: &mut Vec<NameMemo>, rule: u64) -> &mut NameMemo {
-    if memos.is_empty() {
-        memos.resize_with(NAME_MEMOS, NameMemo::default);
-    }
-    &mut memos[rule as usize % NAME_MEMOS]
-}
-
 fn apply_rule_with(rule: &RelabelConfig, lb: &mut LabelBuilder, sc: &mut Scratch) -> bool {
     // The joined source values. With one source label, its value is borrowed, so that a rule
     // that only reads it touches no reference count and one that copies it whole allocates
@@ -610,27 +553,15 @@ fn apply_rule_with(rule: &RelabelConfig, lb: &mut LabelBuilder, sc: &mut Scratch
         }
         Action::LabelMap => {
             // Every label as it was when the rule started is mapped; new names are set after.
-            let memo = memo_for(&mut sc.memos, compiled.id);
-            if !memo.matches(compiled.id, &lb.labels) {
-                let (slots, target, names) = (&mut sc.slots, &mut sc.target, &mut sc.names);
-                memo.refill(compiled.id, &lb.labels, |name| {
-                    names
-                        .get_or(compiled.id, name, || {
-                            regex.is_match_in(name, slots).then(|| {
-                                regex.replace_all(
-                                    name,
-                                    &compiled.replacement_template,
-                                    slots,
-                                    target,
-                                );
-                                intern(target)
-                            })
-                        })
-                        .cloned()
-                });
-            }
             sc.pending.clear();
-            for ((_, value), mapped) in lb.labels.iter().zip(&memo.decisions) {
+            for (name, value) in &lb.labels {
+                let (slots, target) = (&mut sc.slots, &mut sc.target);
+                let mapped = sc.names.get_or(compiled.id, name, || {
+                    regex.is_match_in(name, slots).then(|| {
+                        regex.replace_all(name, &compiled.replacement_template, slots, target);
+                        intern(target)
+                    })
+                });
                 if let Some(mapped) = mapped {
                     sc.pending.push((mapped.clone(), value.clone()));
                 }
@@ -641,27 +572,17 @@ fn apply_rule_with(rule: &RelabelConfig, lb: &mut LabelBuilder, sc: &mut Scratch
         }
         Action::LabelDrop | Action::LabelKeep => {
             let keep_matching = rule.action() == Action::LabelKeep;
-            // The memo's decision for a name is itself when the regex matches it.
-            let memo = memo_for(&mut sc.memos, compiled.id);
-            if !memo.matches(compiled.id, &lb.labels) {
+            if regex.is_cheap() {
+                lb.retain(|name| regex.is_match(name) == keep_matching);
+            } else {
                 let (names, slots) = (&mut sc.names, &mut sc.slots);
-                memo.refill(compiled.id, &lb.labels, |name| {
-                    let matched = if regex.is_cheap() {
-                        regex.is_match(name)
-                    } else {
-                        names
-                            .get_or(compiled.id, name, || {
-                                regex.is_match_in(name, slots).then(|| name.clone())
-                            })
-                            .is_some()
-                    };
-                    matched.then(|| name.clone())
-                });
-            }
-            if memo.decisions.iter().any(|d| d.is_some() != keep_matching) {
-                let mut decisions = memo.decisions.iter();
-                lb.labels.retain(|_| {
-                    decisions.next().expect("a decision per label").is_some() == keep_matching
+                lb.labels.retain(|(name, _)| {
+                    let matched = names
+                        .get_or(compiled.id, name, || {
+                            regex.is_match_in(name, slots).then(|| name.clone())
+                        })
+                        .is_some();
+                    matched == keep_matching
                 });
             }
         }
