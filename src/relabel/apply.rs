@@ -32,27 +32,60 @@ pub struct LabelBuilder {
 }
 
 /// Where each recently looked-up name was last found, or would have been inserted: targets of
-/// one job have the same label names, so a name is nearly always at the same index as in the
-/// previous target. A hint is only a guess, checked before use (the name at that index is the
-/// very same name, or the index is between a smaller and a greater name), so a stale hint costs
-/// a search, never a wrong answer. Direct-mapped, keyed by the name's address.
+/// one job have mostly the same label names, so a name is nearly always at the same index as in
+/// the previous target, counted from the start (names before those that vary) or from the end
+/// (names after them). A hint is only a guess, checked before use (the name at that index is
+/// the very same name, or the index is between a smaller and a greater name), so a stale hint
+/// costs a search, never a wrong answer. Direct-mapped, keyed by the name's address.
 #[derive(Clone)]
-struct PositionHints(Box<[Cell<(usize, u32)>; HINT_SLOTS]>);
+struct PositionHints(Box<[Cell<Hint>; HINT_SLOTS]>);
+
+#[derive(Clone, Copy, Default)]
+struct Hint {
+    /// The name's address.
+    key: usize,
+    from_start: u32,
+    from_end: u32,
+}
 
 /// Slots in [`PositionHints`] (a power of two).
 const HINT_SLOTS: usize = 256;
 
 impl Default for PositionHints {
     fn default() -> Self {
-        PositionHints(Box::new(std::array::from_fn(|_| Cell::new((0, 0)))))
+        PositionHints(Box::new(std::array::from_fn(|_| Cell::default())))
     }
 }
 
 impl PositionHints {
-    fn slot(&self, key: usize) -> &Cell<(usize, u32)> {
+    /// The hint for `key`, if any: two-way, so that two names whose addresses hash alike do
+    /// not keep evicting each other.
+    fn get(&self, key: usize) -> Option<Hint> {
+        let h = Self::set_of(key);
+        [&self.0[h], &self.0[h + 1]]
+            .into_iter()
+            .map(Cell::get)
+            .find(|hint| hint.key == key)
+    }
+
+    fn put(&self, hint: Hint) {
+        let h = Self::set_of(hint.key);
+        let (first, second) = (&self.0[h], &self.0[h + 1]);
+        if second.get().key == hint.key {
+            second.set(hint);
+        } else {
+            if first.get().key != hint.key {
+                second.set(first.get());
+            }
+            first.set(hint);
+        }
+    }
+
+    /// The first of the two slots `key` may be in.
+    fn set_of(key: usize) -> usize {
         let h =
             (key as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - HINT_SLOTS.trailing_zeros());
-        &self.0[h as usize]
+        h as usize & !1
     }
 }
 
@@ -159,16 +192,27 @@ impl LabelBuilder {
     /// and the position it had last time is tried first.
     fn find_shared(&self, name: &Str) -> Result<usize, usize> {
         let key = Str::as_ptr(name) as *const u8 as usize;
-        let slot = self.hints.slot(key);
-        let (hinted, i) = slot.get();
-        if hinted == key {
-            let i = i as usize;
-            if let Some(found) = self.check_hint(name, key, i) {
+        if let Some(hint) = self.hints.get(key) {
+            let len = self.labels.len();
+            let from_start = hint.from_start as usize;
+            if let Some(found) = self.check_hint(name, key, from_start) {
                 return found;
+            }
+            if let Some(i) = len.checked_sub(hint.from_end as usize) {
+                if i != from_start {
+                    if let Some(found) = self.check_hint(name, key, i) {
+                        return found;
+                    }
+                }
             }
         }
         let found = self.find_shared_unhinted(name, key);
-        slot.set((key, found.unwrap_or_else(|i| i) as u32));
+        let i = found.unwrap_or_else(|i| i);
+        self.hints.put(Hint {
+            key,
+            from_start: i as u32,
+            from_end: (self.labels.len() - i) as u32,
+        });
         found
     }
 

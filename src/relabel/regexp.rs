@@ -259,6 +259,7 @@ impl Regexp {
     }
 
     /// Go's `MatchString` on the anchored pattern.
+    #[inline]
     pub fn is_match(&self, s: &str) -> bool {
         match &self.0.shape {
             Shape::General => self.0.regex.is_match(s),
@@ -279,6 +280,7 @@ impl Regexp {
         }
     }
 
+    #[inline]
     fn is_match_fast(&self, s: &str) -> bool {
         match &self.0.shape {
             Shape::Anything { .. } => true,
