@@ -9,6 +9,7 @@
 //! onto the same name, Prometheus keeps the one it visits last, in an order that depends on Go's
 //! map iteration; here labels are visited in name order, so the greatest source name wins.
 
+use std::cell::Cell;
 use std::cmp::Ordering;
 use std::fmt;
 
@@ -27,6 +28,65 @@ pub struct LabelBuilder {
     scratch: Option<Box<Scratch>>,
     /// A second vector for merges, kept for its capacity.
     spare: Vec<(Str, Str)>,
+    hints: PositionHints,
+}
+
+/// Where each recently looked-up name was last found, or would have been inserted: targets of
+/// one job have mostly the same label names, so a name is nearly always at the same index as in
+/// the previous target, counted from the start (names before those that vary) or from the end
+/// (names after them). A hint is only a guess, checked before use (the name at that index is
+/// the very same name, or the index is between a smaller and a greater name), so a stale hint
+/// costs a search, never a wrong answer. Direct-mapped, keyed by the name's address.
+#[derive(Clone)]
+struct PositionHints(Box<[Cell<Hint>; HINT_SLOTS]>);
+
+#[derive(Clone, Copy, Default)]
+struct Hint {
+    /// The name's address.
+    key: usize,
+    from_start: u32,
+    from_end: u32,
+}
+
+/// Slots in [`PositionHints`] (a power of two).
+const HINT_SLOTS: usize = 256;
+
+impl Default for PositionHints {
+    fn default() -> Self {
+        PositionHints(Box::new(std::array::from_fn(|_| Cell::default())))
+    }
+}
+
+impl PositionHints {
+    /// The hint for `key`, if any: two-way, so that two names whose addresses hash alike do
+    /// not keep evicting each other.
+    fn get(&self, key: usize) -> Option<Hint> {
+        let h = Self::set_of(key);
+        [&self.0[h], &self.0[h + 1]]
+            .into_iter()
+            .map(Cell::get)
+            .find(|hint| hint.key == key)
+    }
+
+    fn put(&self, hint: Hint) {
+        let h = Self::set_of(hint.key);
+        let (first, second) = (&self.0[h], &self.0[h + 1]);
+        if second.get().key == hint.key {
+            second.set(hint);
+        } else {
+            if first.get().key != hint.key {
+                second.set(first.get());
+            }
+            first.set(hint);
+        }
+    }
+
+    /// The first of the two slots `key` may be in.
+    fn set_of(key: usize) -> usize {
+        let h =
+            (key as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - HINT_SLOTS.trailing_zeros());
+        h as usize & !1
+    }
 }
 
 #[derive(Clone, Default)]
@@ -128,13 +188,53 @@ impl LabelBuilder {
             .binary_search_by(|(n, _)| compare_bytes(n.as_bytes(), name.as_bytes()))
     }
 
-    /// Like `find`, but the very same (interned) name is recognized without comparing bytes.
+    /// Like `find`, but the very same (interned) name is recognized without comparing bytes,
+    /// and the position it had last time is tried first.
     fn find_shared(&self, name: &Str) -> Result<usize, usize> {
-        let ptr = Str::as_ptr(name) as *const u8;
+        let key = Str::as_ptr(name) as *const u8 as usize;
+        if let Some(hint) = self.hints.get(key) {
+            let len = self.labels.len();
+            let from_start = hint.from_start as usize;
+            if let Some(found) = self.check_hint(name, key, from_start) {
+                return found;
+            }
+            if let Some(i) = len.checked_sub(hint.from_end as usize) {
+                if i != from_start {
+                    if let Some(found) = self.check_hint(name, key, i) {
+                        return found;
+                    }
+                }
+            }
+        }
+        let found = self.find_shared_unhinted(name, key);
+        let i = found.unwrap_or_else(|i| i);
+        self.hints.put(Hint {
+            key,
+            from_start: i as u32,
+            from_end: (self.labels.len() - i) as u32,
+        });
+        found
+    }
+
+    /// Whether `name` is at `i` (`Ok`) or belongs at `i` (`Err`); `None` when neither.
+    #[inline]
+    fn check_hint(&self, name: &Str, key: usize, i: usize) -> Option<Result<usize, usize>> {
+        let labels = &self.labels;
+        match labels.get(i) {
+            Some((n, _)) if Str::as_ptr(n) as *const u8 as usize == key => return Some(Ok(i)),
+            None if i > labels.len() => return None,
+            _ => {}
+        }
+        let after_previous = i == 0 || compare_names(&labels[i - 1].0, name) == Ordering::Less;
+        let before_next = i == labels.len() || compare_names(name, &labels[i].0) == Ordering::Less;
+        (after_previous && before_next).then_some(Err(i))
+    }
+
+    fn find_shared_unhinted(&self, name: &Str, key: usize) -> Result<usize, usize> {
         match self
             .labels
             .iter()
-            .position(|(n, _)| std::ptr::eq(Str::as_ptr(n) as *const u8, ptr))
+            .position(|(n, _)| Str::as_ptr(n) as *const u8 as usize == key)
         {
             Some(i) => Ok(i),
             None => self.find(name),
@@ -160,6 +260,18 @@ impl LabelBuilder {
         match (self.find_shared(&name), value.is_empty()) {
             (Ok(i), false) => self.labels[i].1 = value,
             (Err(i), false) => self.labels.insert(i, (name, value)),
+            (Ok(i), true) => {
+                self.labels.remove(i);
+            }
+            (Err(_), true) => {}
+        }
+    }
+
+    /// [`set`](Self::set) that clones `name` only when it is not present yet.
+    pub(crate) fn set_shared(&mut self, name: &Str, value: Str) {
+        match (self.find_shared(name), value.is_empty()) {
+            (Ok(i), false) => self.labels[i].1 = value,
+            (Err(i), false) => self.labels.insert(i, (name.clone(), value)),
             (Ok(i), true) => {
                 self.labels.remove(i);
             }
@@ -349,16 +461,17 @@ fn apply_rule(rule: &RelabelConfig, lb: &mut LabelBuilder) -> bool {
 }
 
 fn apply_rule_with(rule: &RelabelConfig, lb: &mut LabelBuilder, sc: &mut Scratch) -> bool {
-    // The joined source values. With one source label, its shared value is kept so that a rule
-    // that copies it whole allocates nothing.
+    // The joined source values. With one source label, its value is borrowed, so that a rule
+    // that only reads it touches no reference count and one that copies it whole allocates
+    // nothing.
     let sources = rule.source_labels();
-    let single: Option<Str> = match sources {
-        [one] => lb.get_shared(one).cloned(),
+    let single: Option<&Str> = match sources {
+        [one] => lb.get_shared(one),
         _ => None,
     };
     let val: &str = match sources {
         [] => "",
-        [_] => single.as_deref().unwrap_or(""),
+        [_] => single.map_or("", |v| &**v),
         many => {
             sc.joined.clear();
             for (i, name) in many.iter().enumerate() {
@@ -401,13 +514,17 @@ fn apply_rule_with(rule: &RelabelConfig, lb: &mut LabelBuilder, sc: &mut Scratch
                 && !compiled.target_has_var
                 && !compiled.replacement_has_var
             {
-                lb.set(intern_target(rule), shared_replacement(rule));
+                lb.set_shared(
+                    rule.target_label_shared(),
+                    rule.replacement_shared().clone(),
+                );
                 return true;
             }
             if !regex.captures_at(val, 0, &mut sc.slots) {
                 return true;
             }
-            let target: Str = if compiled.target_has_var {
+            let expanded_target: Str;
+            let target: &Str = if compiled.target_has_var {
                 sc.target.clear();
                 compiled
                     .target_template
@@ -415,13 +532,14 @@ fn apply_rule_with(rule: &RelabelConfig, lb: &mut LabelBuilder, sc: &mut Scratch
                 if !rule.name_validation().is_valid_label_name(&sc.target) {
                     return true;
                 }
-                intern(&sc.target)
+                expanded_target = intern(&sc.target);
+                &expanded_target
             } else {
-                intern_target(rule)
+                rule.target_label_shared()
             };
             let value: Str = if let Some(lit) = &compiled.replacement_literal {
                 if lit.is_empty() {
-                    lb.del(&target);
+                    lb.del(target);
                     return true;
                 }
                 lit.clone()
@@ -431,7 +549,7 @@ fn apply_rule_with(rule: &RelabelConfig, lb: &mut LabelBuilder, sc: &mut Scratch
                     .replacement_template
                     .as_single_group()
                     .and_then(|groups| groups.iter().find_map(|&g| sc.slots.get(g)));
-                match (&single, whole) {
+                match (single, whole) {
                     (Some(shared), Some((0, end))) if end == val.len() => shared.clone(),
                     _ => {
                         sc.value.clear();
@@ -439,32 +557,32 @@ fn apply_rule_with(rule: &RelabelConfig, lb: &mut LabelBuilder, sc: &mut Scratch
                             .replacement_template
                             .expand(val, &sc.slots, &mut sc.value);
                         if sc.value.is_empty() {
-                            lb.del(&target);
+                            lb.del(target);
                             return true;
                         }
                         Str::from(sc.value.as_str())
                     }
                 }
             };
-            lb.set(target, value);
+            lb.set_shared(target, value);
         }
         Action::Lowercase => {
-            let value = match &single {
+            let value = match single {
                 Some(shared) if val.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) => {
                     shared.clone()
                 }
                 _ => Str::from(to_lower(val)),
             };
-            lb.set(intern_target(rule), value);
+            lb.set_shared(rule.target_label_shared(), value);
         }
         Action::Uppercase => {
-            let value = match &single {
+            let value = match single {
                 Some(shared) if val.bytes().all(|b| b.is_ascii() && !b.is_ascii_lowercase()) => {
                     shared.clone()
                 }
                 _ => Str::from(to_upper(val)),
             };
-            lb.set(intern_target(rule), value);
+            lb.set_shared(rule.target_label_shared(), value);
         }
         Action::HashMod => {
             let digest = Md5::digest(val.as_bytes());
@@ -475,7 +593,7 @@ fn apply_rule_with(rule: &RelabelConfig, lb: &mut LabelBuilder, sc: &mut Scratch
                 Some(v) => v.clone(),
                 None => hashmod_value(n, rule.modulus()),
             };
-            lb.set(intern_target(rule), value);
+            lb.set_shared(rule.target_label_shared(), value);
         }
         Action::LabelMap => {
             // Every label as it was when the rule started is mapped; new names are set after.
@@ -514,12 +632,4 @@ fn apply_rule_with(rule: &RelabelConfig, lb: &mut LabelBuilder, sc: &mut Scratch
         }
     }
     true
-}
-
-fn intern_target(rule: &RelabelConfig) -> Str {
-    rule.target_label_shared().clone()
-}
-
-fn shared_replacement(rule: &RelabelConfig) -> Str {
-    rule.replacement_shared().clone()
 }

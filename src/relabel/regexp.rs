@@ -14,8 +14,9 @@
 use std::fmt;
 use std::sync::{Arc, LazyLock};
 
+use regex_automata::nfa::thompson::{self, backtrack::BoundedBacktracker};
 use regex_automata::util::captures::Captures;
-use regex_automata::{meta, util::syntax, Input};
+use regex_automata::{meta, util::syntax, Anchored, Input};
 
 use super::re2::{self, SyntaxError};
 
@@ -26,10 +27,24 @@ pub struct Regexp(Arc<Inner>);
 struct Inner {
     source: Box<str>,
     regex: meta::Regex,
+    /// The same pattern for capturing searches from the start of short values: the meta regex
+    /// first runs a DFA to find where the match is, then this engine for the groups; relabel
+    /// regexes are anchored and values short, so going straight to it halves the work. `None`
+    /// for the fast shapes and for big patterns.
+    backtracker: Option<Backtracker>,
     /// Go's capture names by group number (0 = the whole match).
     names: Box<[Option<Box<str>>]>,
     shape: Shape,
 }
+
+struct Backtracker {
+    engine: BoundedBacktracker,
+    /// Whether every match starts at the start of the value (so the search is anchored).
+    anchored: bool,
+}
+
+/// Patterns whose NFA is bigger than this are not given a [`Backtracker`].
+const BACKTRACKER_NFA_LIMIT: usize = 1 << 20;
 
 /// What the anchored pattern provably is, when that lets us skip the regex engine.
 #[derive(Debug)]
@@ -125,29 +140,41 @@ impl Slots {
     }
 }
 
-type Buffers = Vec<(Regexp, meta::Cache, Captures)>;
+type Buffers = Vec<(Regexp, EngineBuffers)>;
 
-/// The cache and capture buffer for `re`.
-fn buffers_for<'b>(
-    buffers: &'b mut Buffers,
-    re: &Regexp,
-) -> (&'b mut meta::Cache, &'b mut Captures) {
-    let i = match buffers
-        .iter()
-        .position(|(r, _, _)| Arc::ptr_eq(&r.0, &re.0))
-    {
+/// One regex's search caches.
+#[derive(Clone)]
+struct EngineBuffers {
+    cache: meta::Cache,
+    captures: Captures,
+    backtrack: Option<thompson::backtrack::Cache>,
+}
+
+/// The caches and capture buffer for `re`.
+fn buffers_for<'b>(buffers: &'b mut Buffers, re: &Regexp) -> &'b mut EngineBuffers {
+    let i = match buffers.iter().position(|(r, _)| Arc::ptr_eq(&r.0, &re.0)) {
         Some(i) => i,
         None => {
             if buffers.len() == BUFFERS {
                 buffers.remove(0);
             }
             let regex = &re.0.regex;
-            buffers.push((re.clone(), regex.create_cache(), regex.create_captures()));
+            let backtracker = re.0.backtracker.as_ref();
+            buffers.push((
+                re.clone(),
+                EngineBuffers {
+                    cache: regex.create_cache(),
+                    captures: match backtracker {
+                        Some(b) => b.engine.create_captures(),
+                        None => regex.create_captures(),
+                    },
+                    backtrack: backtracker.map(|b| b.engine.create_cache()),
+                },
+            ));
             buffers.len() - 1
         }
     };
-    let (_, cache, caps) = &mut buffers[i];
-    (cache, caps)
+    &mut buffers[i].1
 }
 
 impl Regexp {
@@ -185,15 +212,29 @@ impl Regexp {
                 .group_len(regex_automata::PatternID::ZERO),
             translated.names.len()
         );
+        let shape = shape_of(source);
+        let backtracker = match shape {
+            Shape::General => BoundedBacktracker::builder()
+                .syntax(syntax::Config::new().nest_limit(4 * 1000 + 16))
+                .thompson(thompson::Config::new().nfa_size_limit(Some(BACKTRACKER_NFA_LIMIT)))
+                .build(&translated.pattern)
+                .ok()
+                .map(|engine| Backtracker {
+                    anchored: engine.get_nfa().is_always_start_anchored(),
+                    engine,
+                }),
+            _ => None,
+        };
         Ok(Regexp(Arc::new(Inner {
             source: source.into(),
             regex,
+            backtracker,
             names: translated
                 .names
                 .into_iter()
                 .map(|n| n.map(String::into_boxed_str))
                 .collect(),
-            shape: shape_of(source),
+            shape,
         })))
     }
 
@@ -218,6 +259,7 @@ impl Regexp {
     }
 
     /// Go's `MatchString` on the anchored pattern.
+    #[inline]
     pub fn is_match(&self, s: &str) -> bool {
         match &self.0.shape {
             Shape::General => self.0.regex.is_match(s),
@@ -229,13 +271,16 @@ impl Regexp {
     pub(crate) fn is_match_in(&self, s: &str, slots: &mut Slots) -> bool {
         match &self.0.shape {
             Shape::General => {
-                let (cache, _) = buffers_for(&mut slots.buffers, self);
-                self.0.regex.is_match_with(cache, &Input::new(s))
+                let buffers = buffers_for(&mut slots.buffers, self);
+                self.0
+                    .regex
+                    .is_match_with(&mut buffers.cache, &Input::new(s))
             }
             _ => self.is_match_fast(s),
         }
     }
 
+    #[inline]
     fn is_match_fast(&self, s: &str) -> bool {
         match &self.0.shape {
             Shape::Anything { .. } => true,
@@ -279,10 +324,29 @@ impl Regexp {
                 fast(slots, hit, Some(Some((prefix.len(), s.len()))))
             }
             Shape::General => {
-                let (cache, caps) = buffers_for(&mut all.buffers, self);
-                self.0
-                    .regex
-                    .search_captures_with(cache, &Input::new(s).range(at..), caps);
+                let buffers = buffers_for(&mut all.buffers, self);
+                let caps = &mut buffers.captures;
+                let searched = match (&self.0.backtracker, &mut buffers.backtrack) {
+                    (Some(bt), Some(cache))
+                        if at == 0 && s.len() <= bt.engine.max_haystack_len() =>
+                    {
+                        let anchored = if bt.anchored {
+                            Anchored::Yes
+                        } else {
+                            Anchored::No
+                        };
+                        let input = Input::new(s).anchored(anchored);
+                        bt.engine.try_search(cache, &input, caps).is_ok()
+                    }
+                    _ => false,
+                };
+                if !searched {
+                    self.0.regex.search_captures_with(
+                        &mut buffers.cache,
+                        &Input::new(s).range(at..),
+                        caps,
+                    );
+                }
                 if !caps.is_match() {
                     return false;
                 }
@@ -486,6 +550,7 @@ impl Template {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::{prop_assert_eq, prop_assume};
 
     fn expand(regex: &str, template: &str, s: &str) -> Option<String> {
         let re = Regexp::new(regex).unwrap();
@@ -553,6 +618,61 @@ mod tests {
                 assert_eq!(a.groups, b.groups, "{source} on {s:?}");
             }
         }
+    }
+
+    /// The groups the meta regex alone finds (what [`Regexp::captures_at`] did before it went
+    /// straight to the backtracker).
+    fn meta_groups(re: &Regexp, s: &str, at: usize) -> Option<Vec<Option<(usize, usize)>>> {
+        let mut caps = re.0.regex.create_captures();
+        re.0.regex
+            .search_captures(&Input::new(s).range(at..), &mut caps);
+        caps.is_match().then(|| {
+            (0..caps.group_len())
+                .map(|i| caps.get_group(i).map(|sp| (sp.start, sp.end)))
+                .collect()
+        })
+    }
+
+    proptest::proptest! {
+        /// Captures found by the backtracker are the meta regex's, whether the pattern is
+        /// anchored or escapes its anchors, the value matches or not, fits or is too long.
+        #[test]
+        fn backtracker_captures_agree_with_the_meta_regex(
+            pattern in 0usize..7,
+            s in "[a-c:;0-9é]{0,12}",
+            repeat in 1usize..3,
+        ) {
+            let pattern = [
+                r"([^:]+)(?::\d+)?;(\d+)",
+                "(a|ab)(c|bcd)?(.*)",
+                "b)|(c",
+                "(?P<x>a+)|(?P<x>b+)",
+                r"(\w*)(é?)(\d+)?",
+                "(a*)*b",
+                "x?(.{3,})",
+            ][pattern];
+            let re = Regexp::new(pattern).unwrap();
+            prop_assume!(re.0.backtracker.is_some());
+            let s = s.repeat(repeat);
+            let mut slots = Slots::default();
+            for at in [0, 1] {
+                if at > s.len() || !s.is_char_boundary(at) {
+                    continue;
+                }
+                let ours = re.captures_at(&s, at, &mut slots).then(|| slots.groups.clone());
+                prop_assert_eq!(ours, meta_groups(&re, &s, at), "{} on {:?} at {}", pattern, s, at);
+            }
+        }
+    }
+
+    #[test]
+    fn values_too_long_for_the_backtracker_still_match() {
+        let re = Regexp::new("(a+)b").unwrap();
+        let max = re.0.backtracker.as_ref().unwrap().engine.max_haystack_len();
+        let long = format!("{}b", "a".repeat(max + 10));
+        let mut slots = Slots::default();
+        assert!(re.captures_at(&long, 0, &mut slots));
+        assert_eq!(slots.get(1), Some((0, max + 10)));
     }
 
     #[test]

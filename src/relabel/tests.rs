@@ -887,3 +887,54 @@ fn scrape_labels_equal_populate_results() {
         );
     }
 }
+
+mod reused_builder {
+    //! A builder reused from target to target remembers positions and name-rule decisions from
+    //! the previous targets; whatever the sequence of targets, each must come out exactly as it
+    //! does on a fresh builder.
+    use super::*;
+    use proptest::prelude::*;
+
+    const NAMES: &[&str] = &[
+        "__address__",
+        "__meta_a",
+        "__meta_label_app",
+        "__meta_label_tier",
+        "__tmp",
+        "app",
+        "env",
+        "zone",
+    ];
+    const VALUES: &[&str] = &["", "a", "b:1", "true", "x;y"];
+
+    fn target() -> impl Strategy<Value = LabelSet> {
+        proptest::collection::vec((0..NAMES.len(), 0..VALUES.len()), 0..7).prop_map(|pairs| {
+            LabelSet::from_pairs(pairs.into_iter().map(|(n, v)| (NAMES[n], VALUES[v])))
+        })
+    }
+
+    const CHAIN: &str = r"- {source_labels: [__meta_a], regex: 'x;y', action: drop}
+        - {regex: '__meta_label_(.+)', action: labelmap}
+        - {source_labels: [__address__, env], regex: '([^:]+)(?::\d+)?;(.*)', replacement: '$1:$2', target_label: __address__}
+        - {source_labels: [app], target_label: zone}
+        - {source_labels: [__address__], modulus: 3, target_label: __tmp, action: hashmod}
+        - {source_labels: [__tmp], regex: '[01]', action: keep}
+        - {regex: '__tmp|tier', action: labeldrop}
+        - {regex: '(__|a|e|z).*', action: labelkeep}
+        - {regex: 'e(n)v', action: labeldrop}";
+
+    proptest! {
+        #[test]
+        fn each_target_relabels_as_on_a_fresh_builder(
+            targets in proptest::collection::vec(target(), 1..40),
+        ) {
+            let chain = rules(CHAIN);
+            let mut lb = LabelBuilder::new();
+            for t in &targets {
+                lb.reset(t);
+                let reused = process(&chain, &mut lb).map(|()| lb.take_label_set());
+                prop_assert_eq!(reused, relabel(&chain, t), "{:?}", t);
+            }
+        }
+    }
+}
