@@ -66,6 +66,11 @@ enum Shape {
         alts: Box<[Box<str>]>,
         lengths: u64,
     },
+    /// `[...]` of ASCII letters, digits, `_` and ranges of them: one such byte. Bit `b` of
+    /// the mask is set for each byte `b` in the class.
+    ByteClass {
+        mask: u128,
+    },
     /// `prefix(.*)` or `prefix(.+)`: group 1 is the rest.
     Prefix {
         prefix: Box<str>,
@@ -108,6 +113,9 @@ fn shape_of(source: &str) -> Shape {
         let lengths = alts.iter().fold(0u64, |m, a| m | 1 << a.len().min(63));
         return Shape::Literals { alts, lengths };
     }
+    if let Some(mask) = byte_class_mask(source) {
+        return Shape::ByteClass { mask };
+    }
     for (suffix, non_empty) in [("(.*)", false), ("(.+)", true)] {
         if let Some(prefix) = source.strip_suffix(suffix) {
             if !prefix.is_empty() && is_plain_literal(prefix) {
@@ -119,6 +127,36 @@ fn shape_of(source: &str) -> Shape {
         }
     }
     Shape::General
+}
+
+/// The bytes of a bracket expression such as `[0-3]` or `[a-fA-F_]`, if it is one made only of
+/// ASCII letters, digits and `_`, single or in ascending ranges (no negation, escapes or
+/// classes: those take the regex engine).
+fn byte_class_mask(source: &str) -> Option<u128> {
+    let inner = source.strip_prefix('[')?.strip_suffix(']')?.as_bytes();
+    let plain = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut mask = 0u128;
+    let mut i = 0;
+    while i < inner.len() {
+        let low = inner[i];
+        if !plain(low) {
+            return None;
+        }
+        if inner.get(i + 1) == Some(&b'-') && i + 2 < inner.len() {
+            let high = inner[i + 2];
+            if !plain(high) || high < low {
+                return None;
+            }
+            for b in low..=high {
+                mask |= 1 << b;
+            }
+            i += 3;
+        } else {
+            mask |= 1 << low;
+            i += 1;
+        }
+    }
+    (mask != 0).then_some(mask)
 }
 
 /// Group positions of one match (`groups[i]` is group `i`'s byte range, if it took part), and
@@ -289,6 +327,9 @@ impl Regexp {
             Shape::Literals { alts, lengths } => {
                 lengths & 1 << s.len().min(63) != 0 && alts.iter().any(|a| &**a == s)
             }
+            Shape::ByteClass { mask } => {
+                s.len() == 1 && s.as_bytes()[0] < 128 && mask & 1 << s.as_bytes()[0] != 0
+            }
             Shape::Prefix { prefix, non_empty } => {
                 s.len() >= prefix.len() + usize::from(*non_empty)
                     && super::apply::compare_bytes(&s.as_bytes()[..prefix.len()], prefix.as_bytes())
@@ -318,7 +359,9 @@ impl Regexp {
             _ if at > 0 && !matches!(self.0.shape, Shape::General) => false,
             Shape::Anything { group } => fast(slots, true, group.then_some(whole)),
             Shape::NonEmpty { group } => fast(slots, !s.is_empty(), group.then_some(whole)),
-            Shape::Literal | Shape::Literals { .. } => fast(slots, self.is_match_fast(s), None),
+            Shape::Literal | Shape::Literals { .. } | Shape::ByteClass { .. } => {
+                fast(slots, self.is_match_fast(s), None)
+            }
             Shape::Prefix { prefix, .. } => {
                 let hit = self.is_match_fast(s);
                 fast(slots, hit, Some(Some((prefix.len(), s.len()))))
@@ -599,15 +642,44 @@ mod tests {
     }
 
     #[test]
+    fn only_plain_bracket_expressions_are_byte_classes() {
+        for source in ["[0-3]", "[abc]", "[a-c_x]", "[_]"] {
+            assert!(
+                matches!(shape_of(source), Shape::ByteClass { .. }),
+                "{source}"
+            );
+        }
+        for source in [
+            "[^0-3]",
+            "[3-0]",
+            "[a-]",
+            "[-a]",
+            "[\\d]",
+            "[[:alpha:]]",
+            "[]",
+            "[.]",
+        ] {
+            assert!(
+                !matches!(shape_of(source), Shape::ByteClass { .. }),
+                "{source}"
+            );
+        }
+    }
+
+    #[test]
     fn fast_shapes_agree_with_the_engine() {
         for source in [
-            "(.*)", ".*", "(.+)", ".+", "abc", "a|bc|", "a|bc", "pre_(.*)", "pre_(.+)",
+            "(.*)", ".*", "(.+)", ".+", "abc", "a|bc|", "a|bc", "pre_(.*)", "pre_(.+)", "[0-3]",
+            "[abc]", "[a-c_x]", "[9a-bZ]",
         ] {
             let fast = Regexp::new(source).unwrap();
             // The same pattern wrapped in a no-op group goes through the engine.
             let slow = Regexp::new(&format!("(?:{source})")).unwrap();
             assert!(matches!(slow.0.shape, Shape::General), "{source}");
-            for s in ["", "a", "bc", "abc", "pre_", "pre_x", "pre", "x\ny"] {
+            for s in [
+                "", "a", "bc", "abc", "pre_", "pre_x", "pre", "x\ny", "0", "3", "4", "03", "_",
+                "Z", "x", "é", "\n", "b\n",
+            ] {
                 assert_eq!(fast.is_match(s), slow.is_match(s), "{source} on {s:?}");
                 let (mut a, mut b) = (Slots::default(), Slots::default());
                 assert_eq!(
