@@ -15,6 +15,10 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use promsd::relabel::{process, LabelBuilder, Populator, RelabelConfig, ScrapeParams};
 use promsd_actors::model::LabelSet;
 
+/// The daemon's allocator (see `src/main.rs`), so that the figure is what `promsd run` spends.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 const TARGETS: usize = 1_000_000;
 const DISTINCT: usize = 50_000;
 
