@@ -76,6 +76,8 @@ impl std::fmt::Debug for JobPipeline {
 pub struct GroupOutcomes {
     pub group: Arc<TargetGroup>,
     pub targets: Box<[TargetSummary]>,
+    /// Its kept targets as HTTP SD entries, rendered when the group was populated.
+    entries: Option<Arc<GroupEntries>>,
 }
 
 impl std::ops::Deref for GroupOutcomes {
@@ -96,8 +98,6 @@ pub struct JobResults {
     pub ready: bool,
     /// Served from the warm-start state file until fresh discovery is ready.
     pub stale: bool,
-    /// Each group's kept targets as HTTP SD entries, rendered when the group was populated.
-    entries: im::OrdMap<GroupKey, Arc<GroupEntries>>,
     /// How the groups were populated: to recompute labels for the API.
     pipeline: Option<JobPipeline>,
 }
@@ -106,7 +106,6 @@ pub struct JobResults {
 struct PopulatedGroup {
     key: GroupKey,
     outcomes: GroupOutcomes,
-    entries: Option<GroupEntries>,
 }
 
 impl PopulatedGroup {
@@ -114,7 +113,7 @@ impl PopulatedGroup {
         let entries = outcomes
             .iter()
             .any(|t| t.labels.is_some())
-            .then(|| GroupEntries::render(&outcomes));
+            .then(|| Arc::new(GroupEntries::render(&outcomes)));
         let targets = outcomes
             .into_iter()
             .map(|t| TargetSummary {
@@ -127,8 +126,11 @@ impl PopulatedGroup {
             .collect();
         PopulatedGroup {
             key,
-            outcomes: GroupOutcomes { group, targets },
-            entries,
+            outcomes: GroupOutcomes {
+                group,
+                targets,
+                entries,
+            },
         }
     }
 }
@@ -161,31 +163,33 @@ impl JobResults {
         self.insert_populated(PopulatedGroup::new(key, group.clone(), outcomes));
     }
 
+    /// Inserts a populated group in place of the group under its key (one map operation: the
+    /// keys are long strings with long common prefixes, and compared at every level).
     fn insert_populated(&mut self, group: PopulatedGroup) {
-        let PopulatedGroup {
-            key,
-            outcomes,
-            entries,
-        } = group;
-        self.remove(&key);
-        let kept = outcomes.iter().filter(|t| t.is_kept()).count();
-        self.kept += kept;
-        self.dropped += outcomes.len() - kept;
-        if !outcomes.is_empty() {
-            if let Some(entries) = entries {
-                self.entries.insert(key.clone(), Arc::new(entries));
-            }
-            self.groups.insert(key, Arc::new(outcomes));
+        let PopulatedGroup { key, outcomes } = group;
+        if outcomes.is_empty() {
+            self.remove(&key);
+            return;
+        }
+        self.count(&outcomes, 1);
+        if let Some(old) = self.groups.insert(key, Arc::new(outcomes)) {
+            self.count(&old, -1);
         }
     }
 
     fn remove(&mut self, key: &GroupKey) {
         if let Some(old) = self.groups.remove(key) {
-            let kept = old.iter().filter(|t| t.is_kept()).count();
-            self.kept -= kept;
-            self.dropped -= old.len() - kept;
+            self.count(&old, -1);
         }
-        self.entries.remove(key);
+    }
+
+    /// Adds (`sign` 1) or takes away (-1) `group`'s targets from the counts.
+    fn count(&mut self, group: &GroupOutcomes, sign: isize) {
+        let kept = group.iter().filter(|t| t.is_kept()).count() as isize;
+        self.kept = self.kept.wrapping_add_signed(sign * kept);
+        self.dropped = self
+            .dropped
+            .wrapping_add_signed(sign * (group.len() as isize - kept));
     }
 
     /// Every target of the job, group by group.
@@ -663,16 +667,25 @@ fn assemble<'a>(
     }
 }
 
+/// The entries of every group with kept targets, in key order.
+fn kept_entries(results: &JobResults) -> Arc<[Arc<GroupEntries>]> {
+    results
+        .groups
+        .values()
+        .filter_map(|g| g.entries.clone())
+        .collect()
+}
+
 /// The whole job's body.
 fn render_http_sd(results: &JobResults) -> Rendered {
-    let groups: Arc<[Arc<GroupEntries>]> = results.entries.values().cloned().collect();
+    let groups = kept_entries(results);
     let placed = entries_in_identity_order(&groups, None);
     assemble(groups, placed.iter())
 }
 
 /// Every shard's body for `count` shards, in shard order.
 fn render_http_sd_shards(results: &JobResults, count: u32) -> Vec<Rendered> {
-    let groups: Arc<[Arc<GroupEntries>]> = results.entries.values().cloned().collect();
+    let groups = kept_entries(results);
     let owner = ShardOwner::new(count);
     let owners: Vec<Arc<[u32]>> = groups.iter().map(|g| g.owners(&owner)).collect();
     let placed = entries_in_identity_order(&groups, Some(&owners));
@@ -1087,7 +1100,14 @@ mod tests {
         let alike = results(vec![(0..10)
             .map(|i| target(&format!("10.0.0.{i}:80"), &shared, true))
             .collect()]);
-        let group = alike.entries.values().next().unwrap();
+        let group = alike
+            .groups
+            .values()
+            .next()
+            .unwrap()
+            .entries
+            .clone()
+            .unwrap();
         let entries_len: usize = group.entries.iter().map(|e| e.len as usize).sum();
         assert!(
             group.text.len() * 3 < entries_len,
