@@ -344,31 +344,16 @@ impl Populator {
     }
 
     /// Prometheus' `TargetsFromGroup`: every target of `group`, in order.
-    ///
-    /// The labels every target starts from (the group's, then the job's defaults) are merged
-    /// once per group; each target's own labels are merged into them in one pass. A target
-    /// with an empty label (which hides its group's label but not a default) takes
-    /// [`Populator::populate`]'s general path.
     pub fn targets_from_group(
         &self,
         group: &TargetGroup,
         lb: &mut LabelBuilder,
     ) -> Vec<PopulatedTarget> {
-        self.discovered_labels(&LabelSet::new(), &group.labels, lb);
-        let base: Vec<(Str, Str)> = lb.pairs().to_vec();
-        group
-            .targets
-            .iter()
-            .map(|target| {
-                if target.pairs().iter().any(|(_, v)| v.is_empty()) {
-                    return self.populate(target, &group.labels, lb);
-                }
-                merge_over(target.pairs(), &base, lb);
-                let discovered = lb.to_label_set();
-                let result = self.finish(lb);
-                PopulatedTarget { discovered, result }
-            })
-            .collect()
+        self.each_target(group, lb, |lb| {
+            let discovered = lb.to_label_set();
+            let result = self.finish(lb);
+            PopulatedTarget { discovered, result }
+        })
     }
 
     /// [`targets_from_group`](Self::targets_from_group) without the discovered labels: for
@@ -378,6 +363,22 @@ impl Populator {
         group: &TargetGroup,
         lb: &mut LabelBuilder,
     ) -> Vec<Result<LabelSet, NotScraped>> {
+        self.each_target(group, lb, |lb| self.finish(lb))
+    }
+
+    /// `then` for every target of `group`, in order, with `lb` holding the target's discovered
+    /// labels.
+    ///
+    /// The labels every target starts from (the group's, then the job's defaults) are merged
+    /// once per group; each target's own labels are merged into them in one pass. A target
+    /// with an empty label (which hides its group's label but not a default) takes
+    /// [`Populator::discovered_labels`]' general path.
+    fn each_target<T>(
+        &self,
+        group: &TargetGroup,
+        lb: &mut LabelBuilder,
+        mut then: impl FnMut(&mut LabelBuilder) -> T,
+    ) -> Vec<T> {
         self.discovered_labels(&LabelSet::new(), &group.labels, lb);
         let base: Vec<(Str, Str)> = lb.pairs().to_vec();
         group
@@ -385,10 +386,11 @@ impl Populator {
             .iter()
             .map(|target| {
                 if target.pairs().iter().any(|(_, v)| v.is_empty()) {
-                    return self.scrape_labels(target, &group.labels, lb);
+                    self.discovered_labels(target, &group.labels, lb);
+                } else {
+                    merge_over(target.pairs(), &base, lb);
                 }
-                merge_over(target.pairs(), &base, lb);
-                self.finish(lb)
+                then(lb)
             })
             .collect()
     }
