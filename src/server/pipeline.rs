@@ -3,8 +3,10 @@
 //! handlers read without locking the pipeline.
 //!
 //! Only the groups named in each delta are populated and relabeled again, and the result is
-//! kept per group, so serving a change costs O(changed groups). A job's view renders its HTTP SD
-//! body (per shard) once per change and caches it with its ETag.
+//! kept per group, so serving a change costs O(changed groups). Per target only a summary is
+//! kept (kept or why dropped, shard identity) beside the group's HTTP SD entries; label sets are
+//! recomputed from the group when the API asks. A job's view assembles its HTTP SD body (per
+//! shard) once per change and caches its order and ETag; the bytes are written as they are sent.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
