@@ -179,7 +179,7 @@ fn scrape_config_files_are_checked_with_positions_and_job_names_across_files() {
     assert_eq!(
         err.to_string(),
         format!(
-            "{}:3:5: job \"b\": scrape_configs[0]: unknown field `bogus`",
+            "{}:3:5: job \"b\": scrape_configs[0]: field bogus not found in type config.ScrapeConfig",
             extra.display()
         )
     );

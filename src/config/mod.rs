@@ -147,8 +147,20 @@ fn parse<T: for<'de> Deserialize<'de>>(
         return Err(ConfigError {
             file: file.to_owned(),
             position: Some(dup.position),
-            message: format!("key {:?} already set in map", dup.key),
+            message: if error::is_data_map(&dup.map) {
+                format!("key {:?} already set in map", dup.key)
+            } else {
+                format!(
+                    "field {} already set in type {}",
+                    dup.key,
+                    error::go_struct_type(&dup.map)
+                )
+            },
         });
+    }
+    if let Some(index) = index.as_ref().filter(|i| !i.binary.is_empty()) {
+        let decoded = decode_binary(text, index, file)?;
+        return parse(&decoded, file);
     }
     // An empty document is an empty map, as in Prometheus.
     let value = if text.trim().is_empty() || only_comments(text) {
@@ -168,6 +180,90 @@ fn parse<T: for<'de> Deserialize<'de>>(
             Err(e)
         }
     }
+}
+
+/// Replaces each `!!binary` scalar of `text` by its decoded text, quoted, as Prometheus' YAML
+/// decoder reads it (columns after it on its line shift). Bad base64 is go-yaml's error; bytes
+/// that are not UTF-8 are Prometheus' label error in a label map, and an error elsewhere
+/// (promsd reads text only; Go keeps such bytes in its strings).
+fn decode_binary(text: &str, index: &YamlIndex, file: &Path) -> Result<String, ConfigError> {
+    let fail = |position, message: String| ConfigError {
+        file: file.to_owned(),
+        position: Some(position),
+        message,
+    };
+    let mut lines: Vec<String> = text.split('\n').map(str::to_owned).collect();
+    // Later scalars first, so that earlier columns on a line stay true.
+    for b in index.binary.iter().rev() {
+        let Some(bytes) = &b.decoded else {
+            return Err(fail(
+                b.position,
+                "!!binary value contains invalid base64 data".to_owned(),
+            ));
+        };
+        let Ok(decoded) = std::str::from_utf8(bytes) else {
+            let label_map = b.parent.ends_with("external_labels") || b.parent.ends_with("labels");
+            let message = match (label_map, b.is_key) {
+                (true, true) => format!("{} is not a valid label name", go_quote(bytes)),
+                (true, false) => format!("{} is not a valid label value", go_quote(bytes)),
+                (false, _) => format!(
+                    "!!binary value {} is not UTF-8 text, which promsd cannot read",
+                    go_quote(bytes)
+                ),
+            };
+            return Err(fail(b.position, message));
+        };
+        let span = lines
+            .get(b.position.line - 1)
+            .and_then(|line| binary_span(line, b.position.column - 1, &b.text));
+        let Some((start, end)) = span else {
+            return Err(fail(
+                b.position,
+                "a !!binary value must be written on one line".to_owned(),
+            ));
+        };
+        let quoted = serde_json::to_string(decoded).expect("a string serializes");
+        lines[b.position.line - 1].replace_range(start..end, &quoted);
+    }
+    Ok(lines.join("\n"))
+}
+
+/// The byte range of `!!binary <scalar>` whose scalar starts at character `column` of `line`,
+/// if the scalar (`value` once read) ends on this line.
+fn binary_span(line: &str, column: usize, value: &str) -> Option<(usize, usize)> {
+    let scalar = line.char_indices().nth(column).map(|(i, _)| i)?;
+    let tag = line[..scalar].rfind("!!binary")?;
+    let quote = line[scalar..].chars().next()?;
+    let end = match quote {
+        '"' | '\'' => scalar + 1 + line[scalar + 1..].find(quote)? + 1,
+        _ => scalar + value.len(),
+    };
+    (line.get(scalar..end)?.trim_matches(['"', '\'']) == value).then_some((tag, end))
+}
+
+/// Go's `%q` of a byte string: invalid UTF-8 bytes as `\xNN`.
+fn go_quote(bytes: &[u8]) -> String {
+    let mut out = String::from("\"");
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '"' | '\\' => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                '\n' => out.push_str("\\n"),
+                '\t' => out.push_str("\\t"),
+                '\r' => out.push_str("\\r"),
+                c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out.push('"');
+    out
 }
 
 fn only_comments(text: &str) -> bool {
@@ -408,6 +504,23 @@ mod tests {
     }
 
     #[test]
+    fn binary_scalars_are_decoded() {
+        let c = load(
+            "global:\n  external_labels:\n    !!binary \"Zm9v\": !!binary YmFy  # c\n    x: !!binary 'YmF6'\nscrape_configs:\n  - job_name: !!binary \"am9i\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.global.external_labels["foo"], "bar");
+        assert_eq!(c.global.external_labels["x"], "baz");
+        assert!(c.scrape_config("job").is_some());
+        let err = load("scrape_configs:\n  - job_name: !!binary \"/w==\"\n").unwrap_err();
+        assert_eq!(
+            err,
+            r#"p.yml:2:24: !!binary value "\xff" is not UTF-8 text, which promsd cannot read"#
+        );
+        assert_eq!(go_quote(b"a\"\n\xffb"), r#""a\"\n\xffb""#);
+    }
+
+    #[test]
     fn empty_file_is_the_default_config() {
         let c = load("").unwrap();
         assert_eq!(c.global.scrape_interval(), global::DEFAULT_SCRAPE_INTERVAL);
@@ -455,7 +568,7 @@ mod tests {
         let err =
             load("scrape_configs:\n- job_name: a\n  static_configs: []\n  bogus: 1\n").unwrap_err();
         assert!(err.starts_with("p.yml:4:3: job \"a\": "), "{err}");
-        assert!(err.contains("unknown field `bogus`"), "{err}");
+        assert!(err.contains("field bogus not found in type"), "{err}");
         let err = load("scrape_configs:\n- job_name: a\n  eureka_sd_configs: []\n").unwrap_err();
         assert!(err.starts_with("p.yml:3:3: job \"a\": "), "{err}");
         assert!(
@@ -463,7 +576,7 @@ mod tests {
             "{err}"
         );
         let err = load("bogus: 1\n").unwrap_err();
-        assert!(err.starts_with("p.yml:1:1: unknown field `bogus`"), "{err}");
+        assert_eq!(err, "p.yml:1:1: field bogus not found in type config.plain");
     }
 
     #[test]
