@@ -7,11 +7,13 @@
 //!   error, as in Prometheus.
 //! - `position`: the YAML path → line:column index that positions errors found after parsing.
 //! - `error`: [`ConfigError`].
+//! - `sections`: the sections not about discovery (`storage`, `tracing`, `remote_write`,
+//!   `remote_read`, `otlp`; `runtime` is only accepted): not interpreted, but checked as
+//!   Prometheus checks them.
 //!
-//! Sections not about discovery (`runtime`, `storage`, `tracing`, `remote_write`, `remote_read`,
-//! `otlp`) are accepted and not interpreted; a top-level key Prometheus does not know is an
-//! error. `rule_files` and `scrape_config_files` are checked (patterns) and resolved against the
-//! config file's directory; the scrape configs of `scrape_config_files` are read and checked
+//! A top-level key Prometheus does not know is an error. `rule_files` and
+//! `scrape_config_files` are checked (patterns) and resolved against the config file's
+//! directory; the scrape configs of `scrape_config_files` are read and checked
 //! with the main file's, as Prometheus' `GetScrapeConfigs` does.
 //!
 //! # Decisions
@@ -34,6 +36,7 @@ pub mod error;
 pub mod global;
 pub mod position;
 pub mod scrape;
+mod sections;
 
 pub use alerting::{AlertingConfig, AlertmanagerConfig};
 pub use error::ConfigError;
@@ -102,19 +105,19 @@ struct RawConfig {
     scrape_config_files: Option<Vec<String>>,
     #[serde(default)]
     scrape_configs: Option<Vec<Option<ScrapeConfig>>>,
-    // Not about discovery: accepted, not interpreted.
+    // Not about discovery: checked as Prometheus checks them, not interpreted.
     #[serde(default)]
     runtime: Option<IgnoredAny>,
     #[serde(default)]
-    storage: Option<IgnoredAny>,
+    storage: Option<sections::Storage>,
     #[serde(default)]
-    tracing: Option<IgnoredAny>,
+    tracing: Option<sections::Tracing>,
     #[serde(default)]
-    remote_write: Option<IgnoredAny>,
+    remote_write: Option<Vec<Option<sections::RemoteWrite>>>,
     #[serde(default)]
-    remote_read: Option<IgnoredAny>,
+    remote_read: Option<Vec<Option<sections::RemoteRead>>>,
     #[serde(default)]
-    otlp: Option<IgnoredAny>,
+    otlp: Option<sections::Otlp>,
 }
 
 /// A file of `scrape_config_files`.
@@ -294,14 +297,14 @@ impl Config {
             file,
             index: index.as_ref(),
         };
-        let _ = (
-            raw.runtime,
-            raw.storage,
-            raw.tracing,
-            raw.remote_write,
-            raw.remote_read,
-            raw.otlp,
-        );
+        let _ = raw.runtime;
+        let mut sections = sections::Sections {
+            remote_write: raw.remote_write.unwrap_or_default(),
+            remote_read: raw.remote_read.unwrap_or_default(),
+            storage: raw.storage,
+            tracing: raw.tracing,
+            otlp: raw.otlp,
+        };
         let mut config = Config {
             global: raw.global.unwrap_or_default(),
             alerting: raw.alerting.unwrap_or_default(),
@@ -329,6 +332,7 @@ impl Config {
             am.check_read(&format!("alerting.alertmanagers[{i}]"))
                 .map_err(|e| source.error(e))?;
         }
+        sections.check_read().map_err(|e| source.error(e))?;
         for (i, rf) in config.rule_files.iter().enumerate() {
             if !valid_pattern(rf) {
                 return Err(source.error(at(
@@ -364,6 +368,9 @@ impl Config {
             }
             sc.finish(dir);
         }
+        sections
+            .check_whole(&config.global)
+            .map_err(|e| source.error(e))?;
         for am in &mut config.alerting.alertmanagers {
             am.finish(dir);
         }
