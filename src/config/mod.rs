@@ -20,6 +20,9 @@
 //! - The typed parse runs straight on the text, so serde's errors keep their positions; checks
 //!   that Prometheus makes after reading use the index to point at the key they are about.
 //! - A key repeated in one map is an error (Go's strict decoder rejects it too).
+//! - A mechanism promsd does not implement is reported where Prometheus would stop if that
+//!   mechanism's config were bad: errors it finds while reading what comes before the key are
+//!   reported instead, the checks it makes after reading are not reached.
 //! - Serializing a config shows secrets as `<secret>` and leaves out the configs of mechanisms
 //!   other than `static_configs` (the registry gives no way to serialize them yet).
 
@@ -180,9 +183,36 @@ fn parse<T: for<'de> Deserialize<'de>>(
                     .message
                     .replace(internal, "a map of configuration sections");
             }
-            Err(e)
+            Err(index
+                .as_ref()
+                .and_then(|i| unimplemented_before(i, &source, e.position))
+                .unwrap_or(e))
         }
     }
+}
+
+/// The first mechanism promsd does not implement whose key comes before `position`: Prometheus
+/// reads in the file's order, and would stop there if that mechanism's config were bad (see
+/// `Config::load_str`).
+fn unimplemented_before(
+    index: &YamlIndex,
+    source: &Source,
+    position: Option<Position>,
+) -> Option<ConfigError> {
+    let (path, parent, message, _) = index
+        .nodes()
+        .filter(|(_, pos)| position.is_none_or(|p| *pos < p))
+        .filter_map(|(path, pos)| {
+            let (parent, key) = path.rsplit_once('.')?;
+            let item = parent
+                .strip_prefix("scrape_configs[")
+                .or_else(|| parent.strip_prefix("alerting.alertmanagers["))?;
+            let is_item = item.strip_suffix(']')?.bytes().all(|b| b.is_ascii_digit());
+            let message = scrape::unimplemented(key).filter(|_| is_item)?;
+            Some((path, parent, message, pos))
+        })
+        .min_by_key(|(.., pos)| *pos)?;
+    Some(source.error(at(path, format!("{parent}: {message}"))))
 }
 
 /// Replaces each `!!binary` scalar of `text` by its decoded text, quoted, as Prometheus' YAML
@@ -314,7 +344,15 @@ impl Config {
             main_file_scrape_configs: 0,
             file: file.to_owned(),
         };
-        config.global.validate().map_err(|e| source.error(e))?;
+        // The checks Prometheus makes while reading. It reads in the file's order and stops at
+        // the first error, so of the first error of each part the earliest is reported. A
+        // mechanism promsd does not implement stands for the error Prometheus would raise at
+        // its key if that mechanism's config were bad: its own config's checks after reading
+        // come after it, and the checks of the whole config (below) never run.
+        let mut read_errors: Vec<ConfigError> = Vec::new();
+        if let Err(e) = config.global.validate() {
+            read_errors.push(source.error(e));
+        }
         let mut scrape_configs = Vec::new();
         for (i, sc) in raw
             .scrape_configs
@@ -323,16 +361,39 @@ impl Config {
             .enumerate()
         {
             let path = format!("scrape_configs[{i}]");
-            let mut sc =
-                sc.ok_or_else(|| source.error(at(&path, "empty or null scrape config section")))?;
-            sc.check_read(&path).map_err(|e| source.error(e))?;
-            scrape_configs.push(sc);
+            let checked = sc
+                .ok_or_else(|| at(&path, "empty or null scrape config section"))
+                .and_then(|mut sc| {
+                    if let Some(e) = sc.sd.unimplemented_error(&path) {
+                        return Err(e);
+                    }
+                    sc.check_read(&path).map(|()| sc)
+                });
+            match checked {
+                Ok(sc) => scrape_configs.push(sc),
+                Err(e) => {
+                    read_errors.push(source.error(e));
+                    break;
+                }
+            }
         }
         for (i, am) in config.alerting.alertmanagers.iter_mut().enumerate() {
-            am.check_read(&format!("alerting.alertmanagers[{i}]"))
-                .map_err(|e| source.error(e))?;
+            let path = format!("alerting.alertmanagers[{i}]");
+            let checked = match am.sd.unimplemented_error(&path) {
+                Some(e) => Err(e),
+                None => am.check_read(&path),
+            };
+            if let Err(e) = checked {
+                read_errors.push(source.error(e));
+                break;
+            }
         }
-        sections.check_read().map_err(|e| source.error(e))?;
+        if let Err(e) = sections.check_read() {
+            read_errors.push(source.error(e));
+        }
+        if let Some(e) = read_errors.into_iter().min_by_key(|e| e.position) {
+            return Err(e);
+        }
         for (i, rf) in config.rule_files.iter().enumerate() {
             if !valid_pattern(rf) {
                 return Err(source.error(at(
@@ -467,7 +528,9 @@ fn load_scrape_config_file(
     };
     let dir = file.parent().unwrap_or(Path::new(""));
     let shown = std::path::absolute(file).unwrap_or_else(|_| file.to_owned());
-    let mut out = Vec::new();
+    // As Prometheus' GetScrapeConfigs: the file is read (and checked while read) whole, then
+    // each of its configs is checked.
+    let mut read = Vec::new();
     for (i, sc) in raw
         .scrape_configs
         .unwrap_or_default()
@@ -477,11 +540,18 @@ fn load_scrape_config_file(
         let path = format!("scrape_configs[{i}]");
         let check = |sc: Option<ScrapeConfig>| -> Result<ScrapeConfig, PathError> {
             let mut sc = sc.ok_or_else(|| at(&path, "empty or null scrape config section"))?;
+            if let Some(e) = sc.sd.unimplemented_error(&path) {
+                return Err(e);
+            }
             sc.check_read(&path)?;
-            sc.validate(&path, global)?;
             Ok(sc)
         };
-        let mut sc = check(sc).map_err(|e| source.error(e))?;
+        read.push(check(sc).map_err(|e| source.error(e))?);
+    }
+    let mut out = Vec::new();
+    for (i, mut sc) in read.into_iter().enumerate() {
+        let path = format!("scrape_configs[{i}]");
+        sc.validate(&path, global).map_err(|e| source.error(e))?;
         if let Some(first) = first_seen.get(&sc.job_name) {
             return Err(source.error(at(
                 format!("{path}.job_name"),

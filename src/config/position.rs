@@ -257,6 +257,11 @@ impl YamlIndex {
         }
     }
 
+    /// Every indexed path with its position, in no order.
+    pub fn nodes(&self) -> impl Iterator<Item = (&str, Position)> {
+        self.nodes.iter().map(|(p, pos)| (p.as_str(), *pos))
+    }
+
     /// The scalar value at `path`, if it is one.
     pub fn scalar(&self, path: &str) -> Option<&str> {
         self.scalars.get(path).map(String::as_str)
