@@ -179,10 +179,33 @@ fn scrape_config_files_are_checked_with_positions_and_job_names_across_files() {
     assert_eq!(
         err.to_string(),
         format!(
-            "{}:3:5: job \"b\": scrape_configs[0]: unknown field `bogus`",
+            "{}:3:5: job \"b\": scrape_configs[0]: field bogus not found in type config.ScrapeConfig",
             extra.display()
         )
     );
+}
+
+#[test]
+fn a_scrape_config_file_is_read_whole_before_its_configs_are_checked() {
+    // As Prometheus' GetScrapeConfigs: reading errors anywhere in the file (an empty job name,
+    // a mechanism promsd does not implement) come before the checks of each config.
+    let dir = tempfile::tempdir().unwrap();
+    let main = dir.path().join("prometheus.yml");
+    std::fs::write(&main, "scrape_config_files: [jobs.yml]\n").unwrap();
+    let extra = dir.path().join("jobs.yml");
+    let timeout =
+        "scrape_configs:\n  - job_name: a\n    scrape_interval: 1s\n    scrape_timeout: 2s\n";
+    for (second, expected) in [
+        ("  - job_name: ''\n", "5:5: job \"\": job_name is empty"),
+        (
+            "  - job_name: b\n    gce_sd_configs: [{project: p, zone: z}]\n",
+            "6:5: job \"b\": scrape_configs[1]: gce_sd_configs: promsd does not implement gce service discovery yet",
+        ),
+    ] {
+        std::fs::write(&extra, format!("{timeout}{second}")).unwrap();
+        let err = Config::load_file(&main).unwrap_err();
+        assert_eq!(err.to_string(), format!("{}:{expected}", extra.display()));
+    }
 }
 
 #[test]

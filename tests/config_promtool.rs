@@ -44,8 +44,20 @@ const DIFFERENCES: &[(&str, &str)] = &[
         "3.x dropped Alertmanager API v1; 2.42 still accepts it",
     ),
     (
-        "valid/uninterpreted_sections.yml",
-        "sections not about discovery (remote_write, ...) are accepted without being checked",
+        "invalid/remote_write_queue_backoff.yml",
+        "remote write queue_config checks arrived after 2.42",
+    ),
+    (
+        "invalid/remote_write_queue_capacity.yml",
+        "remote write queue_config checks arrived after 2.42",
+    ),
+    (
+        "invalid/remote_write_queue_shards.yml",
+        "remote write queue_config checks arrived after 2.42",
+    ),
+    (
+        "valid/checked_sections_3x.yml",
+        "storage.tsdb.retention, chunk_encoding, otlp and protobuf_message arrived after 2.42",
     ),
 ];
 

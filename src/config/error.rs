@@ -80,7 +80,7 @@ impl Source<'_> {
             // libyaml's own messages carry their marks inside; keep them whole.
             None => text,
         };
-        let message = self.with_job("", Some(position), shorten_expected(message));
+        let message = self.with_job("", Some(position), go_wording(message));
         ConfigError {
             file: self.file.to_owned(),
             position: Some(position),
@@ -113,11 +113,116 @@ impl Source<'_> {
     }
 }
 
-/// Drops serde's list of expected keys when it is long: for structs with inline keys it would
-/// be incomplete, and forty names hide the point.
-fn shorten_expected(message: String) -> String {
-    match message.find(", expected one of ") {
-        Some(i) if message[i..].matches('`').count() > 20 => message[..i].to_owned(),
-        _ => message,
+/// Words serde's structural errors as Prometheus' YAML decoder (go-yaml v2) does, keeping
+/// serde's path in front (where Go names the line): an unknown key is `field K not found in
+/// type T`, a value of the wrong kind is `unmarshal errors: cannot unmarshal !!tag ...`. Other
+/// messages are kept as they are.
+fn go_wording(message: String) -> String {
+    let (path, rest) = match message.find(": unknown field `") {
+        Some(i) => (&message[..i], &message[i + 2..]),
+        None if message.starts_with("unknown field `") => ("", message.as_str()),
+        None => match message.find("invalid type: ") {
+            Some(i) => (message[..i].trim_end_matches(": "), &message[i..]),
+            None => return message,
+        },
+    };
+    let prefix = if path.is_empty() {
+        String::new()
+    } else {
+        format!("{path}: ")
+    };
+    if let Some(r) = rest.strip_prefix("unknown field `") {
+        let Some((field, _)) = r.split_once('`') else {
+            return message;
+        };
+        return format!(
+            "{prefix}field {field} not found in type {}",
+            go_struct_type(path)
+        );
     }
+    let Some((got, expected)) = rest
+        .strip_prefix("invalid type: ")
+        .and_then(|r| r.rsplit_once(", expected "))
+    else {
+        return message;
+    };
+    let Some(tag) = go_tag(got) else {
+        return message;
+    };
+    format!("{prefix}unmarshal errors: cannot unmarshal {tag} into {expected}")
+}
+
+/// go-yaml's name for the node serde found (`!!str `x``), from serde's `Unexpected`.
+fn go_tag(got: &str) -> Option<String> {
+    let value = |v: &str| v.trim_matches(|c| c == '`' || c == '"').to_owned();
+    Some(match got {
+        "sequence" => "!!seq".to_owned(),
+        "map" => "!!map".to_owned(),
+        "unit value" => "!!null".to_owned(),
+        _ => {
+            let (kind, v) = got.split_once(' ')?;
+            let tag = match kind {
+                "string" => "!!str",
+                "boolean" => "!!bool",
+                "integer" => "!!int",
+                "floating" => {
+                    return Some(format!("!!float `{}`", value(v.strip_prefix("point ")?)))
+                }
+                _ => return None,
+            };
+            format!("{tag} `{}`", value(v))
+        }
+    })
+}
+
+/// The Go type Prometheus decodes the map at `path` into, as its decoder names it in errors
+/// (types with their own `UnmarshalYAML` decode through a local type named `plain`). Scrape,
+/// Alertmanager and static configs decode into anonymous structs whose Go names are
+/// unreadable; they get their declared names.
+pub(crate) fn go_struct_type(path: &str) -> String {
+    let last = path.rsplit('.').next().unwrap_or("");
+    let item = last.split('[').next().unwrap_or("");
+    let is_item = last.ends_with(']');
+    let mechanism = path
+        .rsplit('.')
+        .find_map(|seg| seg.split('[').next()?.strip_suffix("_sd_configs"));
+    let t = match (item, is_item) {
+        ("", _) | ("global" | "alerting" | "storage" | "tsdb" | "tracing" | "otlp", false) => {
+            "config.plain"
+        }
+        ("scrape_configs", true) => "config.ScrapeConfig",
+        ("alertmanagers", true) => "config.AlertmanagerConfig",
+        ("static_configs", true) => "targetgroup.Group",
+        ("remote_write", true) | ("remote_read", true) => "config.plain",
+        (k, true) if k.ends_with("relabel_configs") => "relabel.plain",
+        (k, true) if k.ends_with("_sd_configs") => {
+            return format!("{}.plain", mechanism.unwrap_or("discovery"));
+        }
+        ("namespaces", false) if mechanism == Some("kubernetes") => "kubernetes.plain",
+        ("selectors", true) if mechanism == Some("kubernetes") => "kubernetes.SelectorConfig",
+        ("attach_metadata", false) if mechanism == Some("kubernetes") => {
+            "kubernetes.AttachMetadataConfig"
+        }
+        ("tls_config", false) => "config.plain",
+        ("authorization", false) => "config.Authorization",
+        _ => "config.plain",
+    };
+    t.to_owned()
+}
+
+/// Maps whose keys are data (label names, parameters, headers), not fields of a Go struct: a
+/// key repeated in one of them is `key "k" already set in map`, elsewhere `field k already
+/// set in type T`, as go-yaml words the two.
+pub(crate) fn is_data_map(path: &str) -> bool {
+    let last = path.rsplit('.').next().unwrap_or("");
+    matches!(
+        last,
+        "external_labels"
+            | "labels"
+            | "params"
+            | "http_headers"
+            | "headers"
+            | "proxy_connect_header"
+            | "node_meta"
+    )
 }

@@ -7,17 +7,22 @@
 //!   error, as in Prometheus.
 //! - `position`: the YAML path → line:column index that positions errors found after parsing.
 //! - `error`: [`ConfigError`].
+//! - `sections`: the sections not about discovery (`storage`, `tracing`, `remote_write`,
+//!   `remote_read`, `otlp`; `runtime` is only accepted): not interpreted, but checked as
+//!   Prometheus checks them.
 //!
-//! Sections not about discovery (`runtime`, `storage`, `tracing`, `remote_write`, `remote_read`,
-//! `otlp`) are accepted and not interpreted; a top-level key Prometheus does not know is an
-//! error. `rule_files` and `scrape_config_files` are checked (patterns) and resolved against the
-//! config file's directory; the scrape configs of `scrape_config_files` are read and checked
+//! A top-level key Prometheus does not know is an error. `rule_files` and
+//! `scrape_config_files` are checked (patterns) and resolved against the config file's
+//! directory; the scrape configs of `scrape_config_files` are read and checked
 //! with the main file's, as Prometheus' `GetScrapeConfigs` does.
 //!
 //! # Decisions
 //! - The typed parse runs straight on the text, so serde's errors keep their positions; checks
 //!   that Prometheus makes after reading use the index to point at the key they are about.
 //! - A key repeated in one map is an error (Go's strict decoder rejects it too).
+//! - A mechanism promsd does not implement is reported where Prometheus would stop if that
+//!   mechanism's config were bad: errors it finds while reading what comes before the key are
+//!   reported instead, the checks it makes after reading are not reached.
 //! - Serializing a config shows secrets as `<secret>` and leaves out the configs of mechanisms
 //!   other than `static_configs` (the registry gives no way to serialize them yet).
 
@@ -34,6 +39,7 @@ pub mod error;
 pub mod global;
 pub mod position;
 pub mod scrape;
+mod sections;
 
 pub use alerting::{AlertingConfig, AlertmanagerConfig};
 pub use error::ConfigError;
@@ -102,19 +108,19 @@ struct RawConfig {
     scrape_config_files: Option<Vec<String>>,
     #[serde(default)]
     scrape_configs: Option<Vec<Option<ScrapeConfig>>>,
-    // Not about discovery: accepted, not interpreted.
+    // Not about discovery: checked as Prometheus checks them, not interpreted.
     #[serde(default)]
     runtime: Option<IgnoredAny>,
     #[serde(default)]
-    storage: Option<IgnoredAny>,
+    storage: Option<sections::Storage>,
     #[serde(default)]
-    tracing: Option<IgnoredAny>,
+    tracing: Option<sections::Tracing>,
     #[serde(default)]
-    remote_write: Option<IgnoredAny>,
+    remote_write: Option<Vec<Option<sections::RemoteWrite>>>,
     #[serde(default)]
-    remote_read: Option<IgnoredAny>,
+    remote_read: Option<Vec<Option<sections::RemoteRead>>>,
     #[serde(default)]
-    otlp: Option<IgnoredAny>,
+    otlp: Option<sections::Otlp>,
 }
 
 /// A file of `scrape_config_files`.
@@ -147,8 +153,20 @@ fn parse<T: for<'de> Deserialize<'de>>(
         return Err(ConfigError {
             file: file.to_owned(),
             position: Some(dup.position),
-            message: format!("key {:?} already set in map", dup.key),
+            message: if error::is_data_map(&dup.map) {
+                format!("key {:?} already set in map", dup.key)
+            } else {
+                format!(
+                    "field {} already set in type {}",
+                    dup.key,
+                    error::go_struct_type(&dup.map)
+                )
+            },
         });
+    }
+    if let Some(index) = index.as_ref().filter(|i| !i.binary.is_empty()) {
+        let decoded = decode_binary(text, index, file)?;
+        return parse(&decoded, file);
     }
     // An empty document is an empty map, as in Prometheus.
     let value = if text.trim().is_empty() || only_comments(text) {
@@ -165,9 +183,120 @@ fn parse<T: for<'de> Deserialize<'de>>(
                     .message
                     .replace(internal, "a map of configuration sections");
             }
-            Err(e)
+            Err(index
+                .as_ref()
+                .and_then(|i| unimplemented_before(i, &source, e.position))
+                .unwrap_or(e))
         }
     }
+}
+
+/// The first mechanism promsd does not implement whose key comes before `position`: Prometheus
+/// reads in the file's order, and would stop there if that mechanism's config were bad (see
+/// `Config::load_str`).
+fn unimplemented_before(
+    index: &YamlIndex,
+    source: &Source,
+    position: Option<Position>,
+) -> Option<ConfigError> {
+    let (path, parent, message, _) = index
+        .nodes()
+        .filter(|(_, pos)| position.is_none_or(|p| *pos < p))
+        .filter_map(|(path, pos)| {
+            let (parent, key) = path.rsplit_once('.')?;
+            let item = parent
+                .strip_prefix("scrape_configs[")
+                .or_else(|| parent.strip_prefix("alerting.alertmanagers["))?;
+            let is_item = item.strip_suffix(']')?.bytes().all(|b| b.is_ascii_digit());
+            let message = scrape::unimplemented(key).filter(|_| is_item)?;
+            Some((path, parent, message, pos))
+        })
+        .min_by_key(|(.., pos)| *pos)?;
+    Some(source.error(at(path, format!("{parent}: {message}"))))
+}
+
+/// Replaces each `!!binary` scalar of `text` by its decoded text, quoted, as Prometheus' YAML
+/// decoder reads it (columns after it on its line shift). Bad base64 is go-yaml's error; bytes
+/// that are not UTF-8 are Prometheus' label error in a label map, and an error elsewhere
+/// (promsd reads text only; Go keeps such bytes in its strings).
+fn decode_binary(text: &str, index: &YamlIndex, file: &Path) -> Result<String, ConfigError> {
+    let fail = |position, message: String| ConfigError {
+        file: file.to_owned(),
+        position: Some(position),
+        message,
+    };
+    let mut lines: Vec<String> = text.split('\n').map(str::to_owned).collect();
+    // Later scalars first, so that earlier columns on a line stay true.
+    for b in index.binary.iter().rev() {
+        let Some(bytes) = &b.decoded else {
+            return Err(fail(
+                b.position,
+                "!!binary value contains invalid base64 data".to_owned(),
+            ));
+        };
+        let Ok(decoded) = std::str::from_utf8(bytes) else {
+            let label_map = b.parent.ends_with("external_labels") || b.parent.ends_with("labels");
+            let message = match (label_map, b.is_key) {
+                (true, true) => format!("{} is not a valid label name", go_quote(bytes)),
+                (true, false) => format!("{} is not a valid label value", go_quote(bytes)),
+                (false, _) => format!(
+                    "!!binary value {} is not UTF-8 text, which promsd cannot read",
+                    go_quote(bytes)
+                ),
+            };
+            return Err(fail(b.position, message));
+        };
+        let span = lines
+            .get(b.position.line - 1)
+            .and_then(|line| binary_span(line, b.position.column - 1, &b.text));
+        let Some((start, end)) = span else {
+            return Err(fail(
+                b.position,
+                "a !!binary value must be written on one line".to_owned(),
+            ));
+        };
+        let quoted = serde_json::to_string(decoded).expect("a string serializes");
+        lines[b.position.line - 1].replace_range(start..end, &quoted);
+    }
+    Ok(lines.join("\n"))
+}
+
+/// The byte range of `!!binary <scalar>` whose scalar starts at character `column` of `line`,
+/// if the scalar (`value` once read) ends on this line.
+fn binary_span(line: &str, column: usize, value: &str) -> Option<(usize, usize)> {
+    let scalar = line.char_indices().nth(column).map(|(i, _)| i)?;
+    let tag = line[..scalar].rfind("!!binary")?;
+    let quote = line[scalar..].chars().next()?;
+    let end = match quote {
+        '"' | '\'' => scalar + 1 + line[scalar + 1..].find(quote)? + 1,
+        _ => scalar + value.len(),
+    };
+    (line.get(scalar..end)?.trim_matches(['"', '\'']) == value).then_some((tag, end))
+}
+
+/// Go's `%q` of a byte string: invalid UTF-8 bytes as `\xNN`.
+fn go_quote(bytes: &[u8]) -> String {
+    let mut out = String::from("\"");
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '"' | '\\' => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                '\n' => out.push_str("\\n"),
+                '\t' => out.push_str("\\t"),
+                '\r' => out.push_str("\\r"),
+                c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out.push('"');
+    out
 }
 
 fn only_comments(text: &str) -> bool {
@@ -198,14 +327,14 @@ impl Config {
             file,
             index: index.as_ref(),
         };
-        let _ = (
-            raw.runtime,
-            raw.storage,
-            raw.tracing,
-            raw.remote_write,
-            raw.remote_read,
-            raw.otlp,
-        );
+        let _ = raw.runtime;
+        let mut sections = sections::Sections {
+            remote_write: raw.remote_write.unwrap_or_default(),
+            remote_read: raw.remote_read.unwrap_or_default(),
+            storage: raw.storage,
+            tracing: raw.tracing,
+            otlp: raw.otlp,
+        };
         let mut config = Config {
             global: raw.global.unwrap_or_default(),
             alerting: raw.alerting.unwrap_or_default(),
@@ -215,7 +344,15 @@ impl Config {
             main_file_scrape_configs: 0,
             file: file.to_owned(),
         };
-        config.global.validate().map_err(|e| source.error(e))?;
+        // The checks Prometheus makes while reading. It reads in the file's order and stops at
+        // the first error, so of the first error of each part the earliest is reported. A
+        // mechanism promsd does not implement stands for the error Prometheus would raise at
+        // its key if that mechanism's config were bad: its own config's checks after reading
+        // come after it, and the checks of the whole config (below) never run.
+        let mut read_errors: Vec<ConfigError> = Vec::new();
+        if let Err(e) = config.global.validate() {
+            read_errors.push(source.error(e));
+        }
         let mut scrape_configs = Vec::new();
         for (i, sc) in raw
             .scrape_configs
@@ -224,14 +361,38 @@ impl Config {
             .enumerate()
         {
             let path = format!("scrape_configs[{i}]");
-            let mut sc =
-                sc.ok_or_else(|| source.error(at(&path, "empty or null scrape config section")))?;
-            sc.check_read(&path).map_err(|e| source.error(e))?;
-            scrape_configs.push(sc);
+            let checked = sc
+                .ok_or_else(|| at(&path, "empty or null scrape config section"))
+                .and_then(|mut sc| {
+                    if let Some(e) = sc.sd.unimplemented_error(&path) {
+                        return Err(e);
+                    }
+                    sc.check_read(&path).map(|()| sc)
+                });
+            match checked {
+                Ok(sc) => scrape_configs.push(sc),
+                Err(e) => {
+                    read_errors.push(source.error(e));
+                    break;
+                }
+            }
         }
         for (i, am) in config.alerting.alertmanagers.iter_mut().enumerate() {
-            am.check_read(&format!("alerting.alertmanagers[{i}]"))
-                .map_err(|e| source.error(e))?;
+            let path = format!("alerting.alertmanagers[{i}]");
+            let checked = match am.sd.unimplemented_error(&path) {
+                Some(e) => Err(e),
+                None => am.check_read(&path),
+            };
+            if let Err(e) = checked {
+                read_errors.push(source.error(e));
+                break;
+            }
+        }
+        if let Err(e) = sections.check_read() {
+            read_errors.push(source.error(e));
+        }
+        if let Some(e) = read_errors.into_iter().min_by_key(|e| e.position) {
+            return Err(e);
         }
         for (i, rf) in config.rule_files.iter().enumerate() {
             if !valid_pattern(rf) {
@@ -268,6 +429,9 @@ impl Config {
             }
             sc.finish(dir);
         }
+        sections
+            .check_whole(&config.global)
+            .map_err(|e| source.error(e))?;
         for am in &mut config.alerting.alertmanagers {
             am.finish(dir);
         }
@@ -364,7 +528,9 @@ fn load_scrape_config_file(
     };
     let dir = file.parent().unwrap_or(Path::new(""));
     let shown = std::path::absolute(file).unwrap_or_else(|_| file.to_owned());
-    let mut out = Vec::new();
+    // As Prometheus' GetScrapeConfigs: the file is read (and checked while read) whole, then
+    // each of its configs is checked.
+    let mut read = Vec::new();
     for (i, sc) in raw
         .scrape_configs
         .unwrap_or_default()
@@ -374,11 +540,18 @@ fn load_scrape_config_file(
         let path = format!("scrape_configs[{i}]");
         let check = |sc: Option<ScrapeConfig>| -> Result<ScrapeConfig, PathError> {
             let mut sc = sc.ok_or_else(|| at(&path, "empty or null scrape config section"))?;
+            if let Some(e) = sc.sd.unimplemented_error(&path) {
+                return Err(e);
+            }
             sc.check_read(&path)?;
-            sc.validate(&path, global)?;
             Ok(sc)
         };
-        let mut sc = check(sc).map_err(|e| source.error(e))?;
+        read.push(check(sc).map_err(|e| source.error(e))?);
+    }
+    let mut out = Vec::new();
+    for (i, mut sc) in read.into_iter().enumerate() {
+        let path = format!("scrape_configs[{i}]");
+        sc.validate(&path, global).map_err(|e| source.error(e))?;
         if let Some(first) = first_seen.get(&sc.job_name) {
             return Err(source.error(at(
                 format!("{path}.job_name"),
@@ -405,6 +578,23 @@ mod tests {
     fn load(text: &str) -> Result<Config, String> {
         Config::load_str(text, Path::new("p.yml"), Path::new("/etc/prom"))
             .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn binary_scalars_are_decoded() {
+        let c = load(
+            "global:\n  external_labels:\n    !!binary \"Zm9v\": !!binary YmFy  # c\n    x: !!binary 'YmF6'\nscrape_configs:\n  - job_name: !!binary \"am9i\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.global.external_labels["foo"], "bar");
+        assert_eq!(c.global.external_labels["x"], "baz");
+        assert!(c.scrape_config("job").is_some());
+        let err = load("scrape_configs:\n  - job_name: !!binary \"/w==\"\n").unwrap_err();
+        assert_eq!(
+            err,
+            r#"p.yml:2:24: !!binary value "\xff" is not UTF-8 text, which promsd cannot read"#
+        );
+        assert_eq!(go_quote(b"a\"\n\xffb"), r#""a\"\n\xffb""#);
     }
 
     #[test]
@@ -455,7 +645,7 @@ mod tests {
         let err =
             load("scrape_configs:\n- job_name: a\n  static_configs: []\n  bogus: 1\n").unwrap_err();
         assert!(err.starts_with("p.yml:4:3: job \"a\": "), "{err}");
-        assert!(err.contains("unknown field `bogus`"), "{err}");
+        assert!(err.contains("field bogus not found in type"), "{err}");
         let err = load("scrape_configs:\n- job_name: a\n  eureka_sd_configs: []\n").unwrap_err();
         assert!(err.starts_with("p.yml:3:3: job \"a\": "), "{err}");
         assert!(
@@ -463,7 +653,7 @@ mod tests {
             "{err}"
         );
         let err = load("bogus: 1\n").unwrap_err();
-        assert!(err.starts_with("p.yml:1:1: unknown field `bogus`"), "{err}");
+        assert_eq!(err, "p.yml:1:1: field bogus not found in type config.plain");
     }
 
     #[test]

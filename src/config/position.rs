@@ -26,7 +26,23 @@ impl fmt::Display for Position {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DuplicateKey {
     pub key: String,
+    /// The path of the map it is repeated in.
+    pub map: String,
     pub position: Position,
+}
+
+/// A scalar tagged `!!binary` (base64, which Prometheus' decoder decodes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BinaryScalar {
+    /// The path of the map or sequence holding it.
+    pub parent: String,
+    /// Whether it is a map's key.
+    pub is_key: bool,
+    pub position: Position,
+    /// The value as written (base64).
+    pub text: String,
+    /// The decoded bytes; `None` if `text` is not base64.
+    pub decoded: Option<Vec<u8>>,
 }
 
 /// Positions of the keys (and sequence items) of one YAML document.
@@ -40,6 +56,8 @@ pub struct YamlIndex {
     items: HashMap<String, Vec<Position>>,
     /// The first key repeated within one map, if any.
     pub duplicate: Option<DuplicateKey>,
+    /// Scalars tagged `!!binary`, in document order.
+    pub binary: Vec<BinaryScalar>,
 }
 
 enum Frame {
@@ -69,6 +87,16 @@ fn join(parent: &str, key: &str) -> String {
     }
 }
 
+/// Decodes base64 as Go's `base64.StdEncoding` does for go-yaml's `!!binary` (line breaks are
+/// ignored, padding is required).
+fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let compact: String = text.chars().filter(|c| !matches!(c, '\r' | '\n')).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .ok()
+}
+
 impl YamlIndex {
     /// Indexes the first document of `text`; `None` if the parser rejects it (the typed
     /// parse then reports the syntax error).
@@ -88,7 +116,25 @@ impl YamlIndex {
             match event {
                 Event::StreamEnd | Event::DocumentEnd => break,
                 Event::StreamStart | Event::DocumentStart | Event::Nothing => {}
-                Event::Scalar(value, style, ..) => {
+                Event::Scalar(value, style, _, tag) => {
+                    let is_binary = tag.as_ref().is_some_and(|t| {
+                        matches!(t.handle.as_str(), "tag:yaml.org,2002:" | "!!")
+                            && t.suffix == "binary"
+                    });
+                    if is_binary {
+                        let (parent, is_key) = match stack.last() {
+                            Some(Frame::Map { path, key, .. }) => (path.clone(), key.is_none()),
+                            Some(Frame::Seq { path, .. }) => (path.clone(), false),
+                            None => (String::new(), false),
+                        };
+                        index.binary.push(BinaryScalar {
+                            parent,
+                            is_key,
+                            position: pos,
+                            decoded: decode_base64(&value),
+                            text: value.clone(),
+                        });
+                    }
                     let in_seq = matches!(stack.last(), Some(Frame::Seq { .. }));
                     let pos = if in_seq && value.is_empty() && style == TScalarStyle::Plain {
                         // An empty entry's mark is just after its dash.
@@ -162,6 +208,7 @@ impl YamlIndex {
                     if name != "<<" && !seen.insert(name.clone()) && self.duplicate.is_none() {
                         self.duplicate = Some(DuplicateKey {
                             key: name.clone(),
+                            map: path.clone(),
                             position: pos,
                         });
                     }
@@ -208,6 +255,11 @@ impl YamlIndex {
             let cut = p.rfind(['.', '['])?;
             p = &p[..cut];
         }
+    }
+
+    /// Every indexed path with its position, in no order.
+    pub fn nodes(&self) -> impl Iterator<Item = (&str, Position)> {
+        self.nodes.iter().map(|(p, pos)| (p.as_str(), *pos))
     }
 
     /// The scalar value at `path`, if it is one.
@@ -282,6 +334,7 @@ scrape_configs:
         let idx = YamlIndex::build("a: 1\nb:\n  c: 1\n  c: 2\n").unwrap();
         let dup = idx.duplicate.unwrap();
         assert_eq!(dup.key, "c");
+        assert_eq!(dup.map, "b");
         assert_eq!((dup.position.line, dup.position.column), (4, 3));
     }
 

@@ -235,6 +235,10 @@ pub struct SdKeys {
     pub(crate) static_groups: Vec<TargetGroup>,
     /// The other mechanisms' configs, in order.
     pub(crate) configs: SdConfigs,
+    /// Keys of mechanisms promsd does not implement yet, in order. Their values are skipped;
+    /// the loader reports the first where Prometheus' decoder would report a bad config of
+    /// that mechanism (see `Config::load_str`).
+    pub(crate) unimplemented: Vec<String>,
 }
 
 impl fmt::Debug for SdKeys {
@@ -247,8 +251,8 @@ impl fmt::Debug for SdKeys {
 }
 
 /// Prometheus' message for a mechanism it knows and promsd does not implement yet (the same as
-/// `discovery::next_sd_configs` gives), raised where the key stands.
-fn unimplemented(key: &str) -> Option<String> {
+/// `discovery::next_sd_configs` gives).
+pub(crate) fn unimplemented(key: &str) -> Option<String> {
     let name = key.strip_suffix("_sd_configs")?;
     if discovery::IMPLEMENTED.contains(&name) || !discovery::PROMETHEUS_MECHANISMS.contains(&name) {
         return None;
@@ -263,8 +267,8 @@ impl InlineKeys for SdKeys {
         if key == "static_configs" {
             return Ok(true);
         }
-        if let Some(message) = unimplemented(key) {
-            return Err(message);
+        if unimplemented(key).is_some() {
+            return Ok(true);
         }
         Ok(key
             .strip_suffix("_sd_configs")
@@ -276,6 +280,11 @@ impl InlineKeys for SdKeys {
         key: &str,
         map: &mut A,
     ) -> Result<(), A::Error> {
+        if unimplemented(key).is_some() {
+            map.next_value::<de::IgnoredAny>()?;
+            self.unimplemented.push(key.to_owned());
+            return Ok(());
+        }
         self.keys.push(key.to_owned());
         if key == "static_configs" {
             let groups = map.next_value_seed(StaticGroups)?;
@@ -295,6 +304,14 @@ impl InlineKeys for SdKeys {
 }
 
 impl SdKeys {
+    /// The error for the first mechanism promsd does not implement, if any (`path`: the scrape
+    /// or Alertmanager config), at its key.
+    pub(crate) fn unimplemented_error(&self, path: &str) -> Option<PathError> {
+        let key = self.unimplemented.first()?;
+        let message = unimplemented(key)?;
+        Some(at(format!("{path}.{key}"), format!("{path}: {message}")))
+    }
+
     /// Resolves paths and hands the configs over to the engine's form, static last.
     pub(crate) fn finish(&mut self, dir: &Path) -> Vec<Arc<dyn DiscoveryConfig>> {
         let mut out: Vec<Arc<dyn DiscoveryConfig>> = Vec::new();
