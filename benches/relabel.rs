@@ -5,14 +5,17 @@
 //! Run with `cargo bench --bench relabel`. Each iteration processes 1M targets (50k distinct
 //! label sets, cycled) on one thread, and the time reported is that thread's CPU time
 //! (`CLOCK_THREAD_CPUTIME_ID`), so the figure is CPU-seconds per 1M targets even on a busy
-//! machine.
+//! machine. Each loop asks for the next targets' memory ahead (`prefetch_ahead`), as the
+//! library's loops over a group's targets do.
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use promsd::relabel::{process, LabelBuilder, Populator, RelabelConfig, ScrapeParams};
+use promsd::relabel::{
+    prefetch_ahead, process, LabelBuilder, Populator, RelabelConfig, ScrapeParams,
+};
 use promsd_actors::model::LabelSet;
 
 /// The daemon's allocator (see `src/main.rs`), so that the figure is what `promsd run` spends.
@@ -190,6 +193,7 @@ fn bench(c: &mut Criterion<ThreadCpuTime>) {
         b.iter(|| {
             let mut kept = 0usize;
             for i in 0..TARGETS {
+                prefetch_ahead(&targets, i % DISTINCT);
                 lb.reset(&targets[i % DISTINCT]);
                 kept += black_box(lb.take_label_set()).len();
             }
@@ -201,6 +205,7 @@ fn bench(c: &mut Criterion<ThreadCpuTime>) {
         b.iter(|| {
             let mut kept = 0usize;
             for i in 0..TARGETS {
+                prefetch_ahead(&targets, i % DISTINCT);
                 lb.reset(&targets[i % DISTINCT]);
                 if process(&rules, &mut lb).is_ok() {
                     kept += black_box(lb.take_label_set()).len();
@@ -219,6 +224,7 @@ fn bench(c: &mut Criterion<ThreadCpuTime>) {
         b.iter(|| {
             let mut kept = 0usize;
             for i in 0..TARGETS {
+                prefetch_ahead(&mixed, i % DISTINCT);
                 lb.reset(&mixed[i % DISTINCT]);
                 if process(&rules, &mut lb).is_ok() {
                     kept += black_box(lb.take_label_set()).len();
@@ -234,6 +240,7 @@ fn bench(c: &mut Criterion<ThreadCpuTime>) {
         b.iter(|| {
             let mut kept = 0usize;
             for i in 0..TARGETS {
+                prefetch_ahead(&targets, i % DISTINCT);
                 let t = populator.populate(&targets[i % DISTINCT], &group_labels, &mut lb);
                 kept += usize::from(black_box(t).result.is_ok());
             }
@@ -246,6 +253,7 @@ fn bench(c: &mut Criterion<ThreadCpuTime>) {
         b.iter(|| {
             let mut kept = 0usize;
             for i in 0..TARGETS {
+                prefetch_ahead(&targets, i % DISTINCT);
                 let labels =
                     populator.scrape_labels(&targets[i % DISTINCT], &group_labels, &mut lb);
                 kept += usize::from(black_box(labels).is_ok());

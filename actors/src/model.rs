@@ -105,6 +105,34 @@ impl LabelSet {
         self.0.is_empty()
     }
 
+    /// Asks the CPU to bring this set's pairs into its cache, and with `values` the shared
+    /// strings of its values too (which needs the pairs: prefetch them a step earlier). A hint
+    /// for loops over many label sets, which lie all over the heap; no effect on the meaning.
+    #[inline]
+    pub fn prefetch(&self, values: bool) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            let bytes = std::mem::size_of_val::<[(Str, Str)]>(&self.0);
+            let start = self.0.as_ptr().cast::<i8>();
+            for offset in (0..bytes).step_by(64) {
+                // SAFETY: a prefetch is only a hint and never faults; the address is computed
+                // without being dereferenced.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(start.wrapping_add(offset)) };
+            }
+            if values {
+                for (_, value) in self.0.iter() {
+                    // The reference counts sit just before the string.
+                    let header = Arc::as_ptr(value).cast::<i8>().wrapping_sub(16);
+                    // SAFETY: as above.
+                    unsafe { _mm_prefetch::<_MM_HINT_T0>(header) };
+                }
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = values;
+    }
+
     /// Heap bytes owned by this set alone, not counting interned names or values shared elsewhere.
     pub fn heap_size(&self) -> usize {
         self.0.len() * std::mem::size_of::<(Str, Str)>()

@@ -286,6 +286,16 @@ impl LabelBuilder {
         }
     }
 
+    /// Removes every label whose name starts with `prefix` (one contiguous range: names are
+    /// sorted).
+    pub fn remove_prefixed(&mut self, prefix: &str) {
+        let start = self.labels.partition_point(|(n, _)| {
+            compare_bytes(n.as_bytes(), prefix.as_bytes()) == Ordering::Less
+        });
+        let len = self.labels[start..].partition_point(|(n, _)| n.starts_with(prefix));
+        self.labels.drain(start..start + len);
+    }
+
     /// Keeps only the labels for which `keep(name)` holds.
     pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
         self.labels.retain(|(n, _)| keep(n));

@@ -40,7 +40,8 @@ mod regexp;
 pub use apply::{process, relabel, relabel_steps, Dropped, LabelBuilder, Step};
 pub use config::{Action, NameValidation, RelabelConfig};
 pub use populate::{
-    group_error_message, parse_go_duration, NotScraped, PopulatedTarget, Populator, ScrapeParams,
+    group_error_message, parse_go_duration, prefetch_ahead, NotScraped, PopulatedTarget, Populator,
+    ScrapeParams,
 };
 pub use re2::SyntaxError;
 pub use regexp::Regexp;

