@@ -80,10 +80,24 @@ pub(crate) fn parse_groups(
     format: Format,
     path: &str,
 ) -> Result<Vec<TargetGroup>, ParseError> {
+    parse_groups_from(content, format, path, FILEPATH_LABEL)
+}
+
+/// Decodes `content` as target groups that came from `origin` (a file's path, HTTP SD's
+/// URL): group `i` gets the source `origin:i` and the label `origin_label` = `origin`,
+/// replacing any such label in the content. Prometheus' HTTP SD reads its body with the
+/// same `json.Unmarshal` into `[]*targetgroup.Group` as file SD reads a JSON file.
+pub(crate) fn parse_groups_from(
+    content: &[u8],
+    format: Format,
+    origin: &str,
+    origin_label: &str,
+) -> Result<Vec<TargetGroup>, ParseError> {
+    let path = origin;
     let ctx = Ctx {
         strict: format == Format::Yaml,
         address: intern(ADDRESS_LABEL),
-        filepath_name: intern(FILEPATH_LABEL),
+        filepath_name: intern(origin_label),
         filepath: Arc::from(path),
     };
     let groups = match format {
@@ -171,13 +185,34 @@ enum Field {
 
 const FIELDS: &[&str] = &["targets", "labels"];
 
-impl<'de> de::Deserialize<'de> for Field {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let key = <Cow<'de, str>>::deserialize(d)?;
-        match &*key {
+/// A group's key. YAML (go-yaml) matches keys exactly; Go's `encoding/json` also takes a
+/// key that equals a field's name but for case (`"Targets"`, `"LABELS"`), folding as Go does
+/// (so `ſ` reads as `s` and the Kelvin sign as `k`).
+struct FieldSeed {
+    strict: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for FieldSeed {
+    type Value = Field;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Field, D::Error> {
+        let key = <Cow<'de, str> as de::Deserialize>::deserialize(d)?;
+        let folded: Cow<'_, str> = if self.strict {
+            Cow::Borrowed(&*key)
+        } else {
+            Cow::Owned(
+                key.chars()
+                    .map(|c| match c {
+                        '\u{17F}' => 's',
+                        '\u{212A}' => 'k',
+                        c => c.to_ascii_lowercase(),
+                    })
+                    .collect(),
+            )
+        };
+        match &*folded {
             "targets" => Ok(Field::Targets),
             "labels" => Ok(Field::Labels),
-            other => Err(de::Error::unknown_field(other, FIELDS)),
+            _ => Err(de::Error::unknown_field(&key, FIELDS)),
         }
     }
 }
@@ -200,7 +235,7 @@ impl<'de> Visitor<'de> for GroupSeed<'_> {
         let ctx = self.0;
         let mut targets: Option<Vec<LabelSet>> = None;
         let mut labels: Option<Vec<(Str, Str)>> = None;
-        while let Some(field) = map.next_key::<Field>()? {
+        while let Some(field) = map.next_key_seed(FieldSeed { strict: ctx.strict })? {
             let seen = match field {
                 Field::Targets => targets.is_some(),
                 Field::Labels => labels.is_some(),
@@ -423,6 +458,22 @@ mod tests {
         .unwrap();
         assert_eq!(addresses(&g[0]), ["y:1"]);
         assert_eq!(g[0].labels.get("a"), Some("2"));
+        // Keys match case-insensitively, as Go's encoding/json matches struct fields (the
+        // last of two spellings wins); YAML keys match exactly.
+        let g = parse(
+            r#"[{"Targets": ["x:1"], "TARGETS": ["y:1"], "LaBeLs": {"a": "1"}},
+                {"targetſ": ["z:1"], "labels": {"A": "2"}}]"#,
+            Format::Json,
+        )
+        .unwrap();
+        assert_eq!(addresses(&g[0]), ["y:1"]);
+        assert_eq!(g[0].labels.get("a"), Some("1"));
+        assert_eq!(addresses(&g[1]), ["z:1"]);
+        assert_eq!(g[1].labels.get("A"), Some("2"));
+        assert!(parse("- Targets: [a:1]\n", Format::Yaml)
+            .unwrap_err()
+            .message
+            .contains("unknown field `Targets`"));
         // UTF-8 label names are valid in 3.x.
         let g = parse(
             r#"[{"targets": [], "labels": {"ünïcode.name": "v"}}]"#,
