@@ -102,7 +102,8 @@ pub(crate) fn parse_groups_from(
     };
     let groups = match format {
         Format::Json => {
-            let mut de = serde_json::Deserializer::from_slice(content);
+            let content = go_utf8(content);
+            let mut de = serde_json::Deserializer::from_slice(&content);
             let groups = ListSeed(&ctx).deserialize(&mut de)?;
             de.end()?;
             groups
@@ -119,6 +120,39 @@ pub(crate) fn parse_groups_from(
             g
         })
         .collect())
+}
+
+/// The content as Go's `encoding/json` reads it: each byte that is not part of valid UTF-8
+/// becomes U+FFFD (Go replaces them inside strings; outside strings they stay syntax errors).
+/// serde_json would reject the whole document instead. Valid content is borrowed as is.
+fn go_utf8(content: &[u8]) -> Cow<'_, [u8]> {
+    let mut rest = match std::str::from_utf8(content) {
+        Ok(_) => return Cow::Borrowed(content),
+        Err(_) => content,
+    };
+    let mut out = Vec::with_capacity(content.len() + 16);
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(valid) => {
+                out.extend_from_slice(valid.as_bytes());
+                return Cow::Owned(out);
+            }
+            Err(e) => {
+                let (valid, after) = rest.split_at(e.valid_up_to());
+                out.extend_from_slice(valid);
+                // Go's decoder gives up on one byte at a time.
+                let invalid = e.error_len().unwrap_or(after.len());
+                for _ in 0..invalid {
+                    out.extend_from_slice(
+                        char::REPLACEMENT_CHARACTER
+                            .encode_utf8(&mut [0; 4])
+                            .as_bytes(),
+                    );
+                }
+                rest = &after[invalid..];
+            }
+        }
+    }
 }
 
 /// The source of group `index` of the file at `path`.
@@ -474,6 +508,16 @@ mod tests {
             .unwrap_err()
             .message
             .contains("unknown field `Targets`"));
+        // Bytes that are not UTF-8 read as U+FFFD, one per byte, as in Go.
+        let g = parse_groups(
+            b"[{\"targets\": [\"a\xff:1\"], \"labels\": {\"k\": \"\xe2\x82A\"}}]",
+            Format::Json,
+            PATH,
+        )
+        .unwrap();
+        assert_eq!(addresses(&g[0]), ["a\u{FFFD}:1"]);
+        assert_eq!(g[0].labels.get("k"), Some("\u{FFFD}\u{FFFD}A"));
+        assert!(parse_groups(b"[\xff]", Format::Json, PATH).is_err());
         // UTF-8 label names are valid in 3.x.
         let g = parse(
             r#"[{"targets": [], "labels": {"ünïcode.name": "v"}}]"#,
