@@ -108,9 +108,11 @@ pub(crate) fn parse_groups_from(
             de.end()?;
             groups
         }
-        Format::Yaml => {
-            ListSeed(&ctx).deserialize(serde_yaml::Deserializer::from_slice(content))?
-        }
+        // go-yaml reads the first document of a stream and ignores the rest.
+        Format::Yaml => match serde_yaml::Deserializer::from_slice(content).next() {
+            Some(document) => ListSeed(&ctx).deserialize(document)?,
+            None => Vec::new(),
+        },
     };
     Ok(groups
         .into_iter()
@@ -215,6 +217,8 @@ impl<'de> DeserializeSeed<'de> for GroupSeed<'_> {
 enum Field {
     Targets,
     Labels,
+    /// YAML's merge key `<<`.
+    Merge,
 }
 
 const FIELDS: &[&str] = &["targets", "labels"];
@@ -244,6 +248,7 @@ impl<'de> DeserializeSeed<'de> for FieldSeed {
             )
         };
         match &*folded {
+            "<<" if self.strict => Ok(Field::Merge),
             "targets" => Ok(Field::Targets),
             "labels" => Ok(Field::Labels),
             _ => Err(de::Error::unknown_field(&key, FIELDS)),
@@ -265,26 +270,9 @@ impl<'de> Visitor<'de> for GroupSeed<'_> {
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_map(self)
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
         let ctx = self.0;
-        let mut targets: Option<Vec<LabelSet>> = None;
-        let mut labels: Option<Vec<(Str, Str)>> = None;
-        while let Some(field) = map.next_key_seed(FieldSeed { strict: ctx.strict })? {
-            let seen = match field {
-                Field::Targets => targets.is_some(),
-                Field::Labels => labels.is_some(),
-            };
-            if seen && ctx.strict {
-                let name = FIELDS[field as usize];
-                return Err(de::Error::custom(format!(
-                    "mapping key {name:?} already defined"
-                )));
-            }
-            match field {
-                Field::Targets => targets = Some(map.next_value_seed(TargetsSeed(ctx))?),
-                Field::Labels => labels = Some(map.next_value_seed(LabelsSeed(ctx))?),
-            }
-        }
+        let Fields { targets, labels } = group_fields(ctx, map)?;
         let mut labels = labels.unwrap_or_default();
         match labels.iter_mut().find(|(n, _)| *n == ctx.filepath_name) {
             Some(pair) => pair.1 = ctx.filepath.clone(),
@@ -296,6 +284,139 @@ impl<'de> Visitor<'de> for GroupSeed<'_> {
             targets: targets.unwrap_or_default(),
             labels: LabelSet::from_sorted(labels),
         })
+    }
+}
+
+/// The fields of a group as read so far.
+#[derive(Default)]
+struct Fields {
+    targets: Option<Vec<LabelSet>>,
+    labels: Option<Vec<(Str, Str)>>,
+}
+
+/// Reads a group's keys. A YAML merge key (`<<: *base`, or a list of such) sets the fields
+/// its mappings hold, as go-yaml decodes a merge into the struct being filled: where a field
+/// is set twice, the later wins (an explicit key even when repeated next to a merge; strict
+/// mode rejects a key repeated explicitly).
+fn group_fields<'de, A: MapAccess<'de>>(ctx: &Ctx, mut map: A) -> Result<Fields, A::Error> {
+    let mut fields = Fields::default();
+    let mut seen = [false; 2];
+    while let Some(field) = map.next_key_seed(FieldSeed { strict: ctx.strict })? {
+        match field {
+            Field::Merge => {
+                for merged in map.next_value_seed(MergeSeed(GroupFieldsReader(ctx)))? {
+                    if merged.targets.is_some() {
+                        fields.targets = merged.targets;
+                    }
+                    if merged.labels.is_some() {
+                        fields.labels = merged.labels;
+                    }
+                }
+                continue;
+            }
+            Field::Targets | Field::Labels => {}
+        }
+        if seen[field as usize] && ctx.strict {
+            let name = FIELDS[field as usize];
+            return Err(de::Error::custom(format!(
+                "mapping key {name:?} already defined"
+            )));
+        }
+        seen[field as usize] = true;
+        match field {
+            Field::Targets => fields.targets = Some(map.next_value_seed(TargetsSeed(ctx))?),
+            Field::Labels => fields.labels = Some(map.next_value_seed(LabelsSeed(ctx))?),
+            Field::Merge => unreachable!("handled above"),
+        }
+    }
+    Ok(fields)
+}
+
+/// Reads one mapping into a value: what a merge key's mappings are read with.
+trait MapReader<'de>: Copy {
+    type Out;
+    fn read<A: MapAccess<'de>>(self, map: A) -> Result<Self::Out, A::Error>;
+    fn expecting(self) -> &'static str;
+}
+
+/// Reads a group's fields.
+#[derive(Clone, Copy)]
+struct GroupFieldsReader<'c>(&'c Ctx);
+
+impl<'de> MapReader<'de> for GroupFieldsReader<'_> {
+    type Out = Fields;
+    fn read<A: MapAccess<'de>>(self, map: A) -> Result<Fields, A::Error> {
+        group_fields(self.0, map)
+    }
+    fn expecting(self) -> &'static str {
+        "a target group to merge"
+    }
+}
+
+/// Reads a label map.
+#[derive(Clone, Copy)]
+struct LabelsReader<'c>(&'c Ctx);
+
+impl<'de> MapReader<'de> for LabelsReader<'_> {
+    type Out = Vec<(Str, Str)>;
+    fn read<A: MapAccess<'de>>(self, map: A) -> Result<Self::Out, A::Error> {
+        LabelsSeed(self.0).visit_map(map)
+    }
+    fn expecting(self) -> &'static str {
+        "labels to merge"
+    }
+}
+
+/// The value of a YAML merge key: a mapping, or a list of mappings. The list comes back
+/// last-first: go-yaml applies it backwards, so that the earlier mappings win.
+struct MergeSeed<R>(R);
+
+impl<'de, R: MapReader<'de>> DeserializeSeed<'de> for MergeSeed<R> {
+    type Value = Vec<R::Out>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, R: MapReader<'de>> Visitor<'de> for MergeSeed<R> {
+    type Value = Vec<R::Out>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "{} (a mapping or a list of mappings)",
+            self.0.expecting()
+        )
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        Ok(vec![self.0.read(map)?])
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(one) = seq.next_element_seed(OneMap(self.0))? {
+            out.push(one);
+        }
+        out.reverse();
+        Ok(out)
+    }
+}
+
+/// One mapping of a merge list.
+struct OneMap<R>(R);
+
+impl<'de, R: MapReader<'de>> DeserializeSeed<'de> for OneMap<R> {
+    type Value = R::Out;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, R: MapReader<'de>> Visitor<'de> for OneMap<R> {
+    type Value = R::Out;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.0.expecting())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        self.0.read(map)
     }
 }
 
@@ -363,18 +484,37 @@ impl<'de> Visitor<'de> for LabelsSeed<'_> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut pairs: Vec<(Str, Str)> = Vec::with_capacity(map.size_hint().unwrap_or(4) + 1);
-        while let Some(name) = map.next_key_seed(NameSeed)? {
-            let value = map.next_value_seed(ValueSeed)?;
-            match pairs.iter_mut().find(|(n, _)| *n == name) {
-                Some(_) if self.0.strict => {
-                    return Err(de::Error::custom(format!(
-                        "mapping key {:?} already defined",
-                        &*name
-                    )))
-                }
-                Some(pair) => pair.1 = value,
-                None => pairs.push((name, value)),
+        let strict = self.0.strict;
+        let set = |pairs: &mut Vec<(Str, Str)>, name: Str, value: Str| match pairs
+            .iter_mut()
+            .find(|(n, _)| *n == name)
+        {
+            Some(_) if strict => Err(de::Error::custom(format!(
+                "mapping key {:?} already defined",
+                &*name
+            ))),
+            Some(pair) => {
+                pair.1 = value;
+                Ok(())
             }
+            None => {
+                pairs.push((name, value));
+                Ok(())
+            }
+        };
+        while let Some(name) = map.next_key_seed(NameSeed)? {
+            // YAML's merge key: go-yaml sets the merged labels into the same map, so in strict
+            // mode a label both merged and written out is an error, as a repeated one is.
+            if strict && &*name == "<<" {
+                for merged in map.next_value_seed(MergeSeed(LabelsReader(self.0)))? {
+                    for (name, value) in merged {
+                        set(&mut pairs, name, value)?;
+                    }
+                }
+                continue;
+            }
+            let value = map.next_value_seed(ValueSeed)?;
+            set(&mut pairs, name, value)?;
         }
         Ok(pairs)
     }
@@ -562,6 +702,40 @@ mod tests {
         assert_eq!(g[0].labels.get("port"), Some("9100"));
         assert_eq!(g[0].labels.get("up"), Some("true"));
         assert_eq!(g[0].labels.get("empty"), Some(""));
+        // Only the first document of a stream counts, as in go-yaml.
+        let g = parse("- targets: [a:1]\n---\n- targets: [b:1]\n", Format::Yaml).unwrap();
+        assert_eq!(g.len(), 1);
+        assert_eq!(addresses(&g[0]), ["a:1"]);
+        assert!(parse("---\n", Format::Yaml).unwrap().is_empty());
+        // Merge keys, in groups and in labels.
+        let g = parse(
+            "- targets: [a:1]\n  labels: &common {env: prod, team: db}\n\
+             - <<: {labels: *common}\n  targets: [b:1]\n\
+             - targets: [c:1]\n  labels: {<<: [*common, {zone: z}], extra: x}\n",
+            Format::Yaml,
+        )
+        .unwrap();
+        assert_eq!(addresses(&g[1]), ["b:1"]);
+        assert_eq!(g[1].labels.get("team"), Some("db"));
+        assert_eq!(g[2].labels.get("env"), Some("prod"));
+        assert_eq!(g[2].labels.get("zone"), Some("z"));
+        assert_eq!(g[2].labels.get("extra"), Some("x"));
+        // go-yaml's strict mode: a label merged and also written out, or merged twice, is a
+        // repeated key.
+        assert!(parse(
+            "- targets: [a]\n  labels: &c {env: prod}\n- targets: [b]\n  labels: {<<: [*c, {env: dev}]}\n",
+            Format::Yaml
+        )
+        .is_err());
+        assert!(parse(
+            "- targets: [a]\n  labels: &c {env: prod}\n- targets: [b]\n  labels: {<<: *c, env: dev}\n",
+            Format::Yaml
+        )
+        .unwrap_err()
+        .message
+        .contains("\"env\" already defined"));
+        // JSON has no merge key.
+        assert!(parse(r#"[{"<<": {"targets": ["a"]}}]"#, Format::Json).is_err());
         // An empty document is an empty list.
         assert!(parse("", Format::Yaml).unwrap().is_empty());
         assert!(parse("# nothing\n", Format::Yaml).unwrap().is_empty());
