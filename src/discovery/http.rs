@@ -13,8 +13,8 @@ use std::sync::{Arc, LazyLock, Mutex};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::registry::Registry;
 use promsd_actors::{
-    intern, refresh_discoverer, BuildContext, Discoverer, DiscoveryConfig, DiscoveryError,
-    LabelSet, RefreshSchedule, Refreshed, TargetGroup,
+    refresh_discoverer, BuildContext, Discoverer, DiscoveryConfig, DiscoveryError, RefreshSchedule,
+    Refreshed, TargetGroup,
 };
 use regex::Regex;
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
@@ -174,7 +174,6 @@ impl DiscoveryConfig for HttpSdConfig {
         let fetcher = Arc::new(Fetcher {
             client,
             url: self.url.clone(),
-            url_label: intern(&self.url),
             refresh_header: HeaderValue::from_str(&format_seconds(interval.as_secs_f64()))
                 .expect("a number is a valid header value"),
             body_limit: self.body_size_limit.map_or(DEFAULT_BODY_LIMIT, |b| b.0),
@@ -219,7 +218,6 @@ struct LastBody {
 struct Fetcher {
     client: HttpClient,
     url: String,
-    url_label: promsd_actors::Str,
     refresh_header: HeaderValue,
     body_limit: u64,
     last: Mutex<LastBody>,
@@ -281,8 +279,8 @@ impl Fetcher {
                 return Ok(Refreshed::Unchanged);
             }
         }
-        let (url, url_label) = (self.url.clone(), self.url_label.clone());
-        let groups = tokio::task::spawn_blocking(move || parse_groups(&body, &url, &url_label))
+        let url = self.url.clone();
+        let groups = tokio::task::spawn_blocking(move || parse_groups(&body, &url))
             .await
             .map_err(|e| format!("parsing panicked: {e}"))??;
         self.last.lock().expect("poisoned").hash = Some(hash);
@@ -297,33 +295,13 @@ impl Fetcher {
     }
 }
 
-/// Reads the groups of a body, naming each `<url>:<index>` with `__meta_url` set.
-fn parse_groups(
-    body: &[u8],
-    url: &str,
-    url_label: &promsd_actors::Str,
-) -> Result<Vec<TargetGroup>, String> {
-    let items: Vec<Option<TargetGroup>> =
-        serde_json::from_slice(body).map_err(|e| e.to_string())?;
-    let meta = intern("__meta_url");
-    items
-        .into_iter()
-        .enumerate()
-        .map(|(i, group)| {
-            let mut group = group.ok_or("nil target group item found")?;
-            group.source = format!("{url}:{i}").into();
-            let mut labels: Vec<(promsd_actors::Str, promsd_actors::Str)> = group
-                .labels
-                .pairs()
-                .iter()
-                .filter(|(n, _)| **n != *meta)
-                .cloned()
-                .collect();
-            labels.push((meta.clone(), url_label.clone()));
-            group.labels = LabelSet::from_pairs(labels.iter().map(|(n, v)| (&**n, v.clone())));
-            Ok(group)
-        })
-        .collect()
+/// Reads the groups of a body, naming each `<url>:<index>` with `__meta_url` set. Prometheus
+/// decodes the body with the same `json.Unmarshal` into `[]*targetgroup.Group` as file SD
+/// decodes a JSON file, so the same reader serves both: `null` is no groups, a `null` target
+/// or label value is empty, a repeated key keeps its last value, keys match case-insensitively.
+fn parse_groups(body: &[u8], url: &str) -> Result<Vec<TargetGroup>, String> {
+    super::file::parse_groups_from(body, super::file::Format::Json, url, "__meta_url")
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -396,15 +374,41 @@ mod tests {
     #[test]
     fn groups_get_sources_and_the_url_label() {
         let body = br#"[{"targets":["a:1"],"labels":{"__meta_url":"spoofed","x":"y"}},{"targets":["b:2"]}]"#;
-        let groups = parse_groups(body, "http://h/sd", &intern("http://h/sd")).unwrap();
+        let groups = parse_groups(body, "http://h/sd").unwrap();
         assert_eq!(&*groups[0].source, "http://h/sd:0");
         assert_eq!(&*groups[1].source, "http://h/sd:1");
         assert_eq!(groups[0].labels.get("__meta_url"), Some("http://h/sd"));
         assert_eq!(groups[0].labels.get("x"), Some("y"));
         assert_eq!(groups[1].labels.get("__meta_url"), Some("http://h/sd"));
-        assert_eq!(
-            parse_groups(b"[null]", "u", &intern("u")).unwrap_err(),
-            "nil target group item found"
-        );
+        assert!(parse_groups(b"[null]", "u")
+            .unwrap_err()
+            .contains("nil target group item found"));
+    }
+
+    #[test]
+    fn body_is_decoded_as_go_encoding_json_decodes_it() {
+        // `null` is a list of no groups (every earlier source is then removed), not an error.
+        assert!(parse_groups(b"null", "u").unwrap().is_empty());
+        // null targets, labels and values read as empty.
+        let groups = parse_groups(
+            br#"[{"targets": null, "labels": null}, {"targets": [null], "labels": {"a": null}}]"#,
+            "u",
+        )
+        .unwrap();
+        assert!(groups[0].targets.is_empty());
+        assert_eq!(groups[0].labels.get("__meta_url"), Some("u"));
+        assert_eq!(groups[1].targets[0].get("__address__"), Some(""));
+        assert_eq!(groups[1].labels.get("a"), Some(""));
+        // A repeated key keeps its last value; keys match case-insensitively.
+        let groups = parse_groups(
+            br#"[{"targets": ["a:1"], "Targets": ["b:1"], "LABELS": {"k": "1", "k": "2"}}]"#,
+            "u",
+        )
+        .unwrap();
+        assert_eq!(groups[0].targets[0].get("__address__"), Some("b:1"));
+        assert_eq!(groups[0].labels.get("k"), Some("2"));
+        // Unknown keys and trailing data are still errors.
+        assert!(parse_groups(br#"[{"targets": [], "x": 1}]"#, "u").is_err());
+        assert!(parse_groups(b"[] []", "u").is_err());
     }
 }

@@ -42,6 +42,7 @@ use crate::common::Duration;
 pub use discoverer::Tuning;
 pub use metrics::{register_metrics, FileMetrics};
 pub use parse::FILEPATH_LABEL;
+pub(crate) use parse::{parse_groups_from, Format};
 
 /// Prometheus' rule for `files` entries: a JSON or YAML extension, and a `*` only in the last
 /// path component.

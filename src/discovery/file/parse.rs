@@ -80,22 +80,39 @@ pub(crate) fn parse_groups(
     format: Format,
     path: &str,
 ) -> Result<Vec<TargetGroup>, ParseError> {
+    parse_groups_from(content, format, path, FILEPATH_LABEL)
+}
+
+/// Decodes `content` as target groups that came from `origin` (a file's path, HTTP SD's
+/// URL): group `i` gets the source `origin:i` and the label `origin_label` = `origin`,
+/// replacing any such label in the content. Prometheus' HTTP SD reads its body with the
+/// same `json.Unmarshal` into `[]*targetgroup.Group` as file SD reads a JSON file.
+pub(crate) fn parse_groups_from(
+    content: &[u8],
+    format: Format,
+    origin: &str,
+    origin_label: &str,
+) -> Result<Vec<TargetGroup>, ParseError> {
+    let path = origin;
     let ctx = Ctx {
         strict: format == Format::Yaml,
         address: intern(ADDRESS_LABEL),
-        filepath_name: intern(FILEPATH_LABEL),
+        filepath_name: intern(origin_label),
         filepath: Arc::from(path),
     };
     let groups = match format {
         Format::Json => {
-            let mut de = serde_json::Deserializer::from_slice(content);
+            let content = go_utf8(content);
+            let mut de = serde_json::Deserializer::from_slice(&content);
             let groups = ListSeed(&ctx).deserialize(&mut de)?;
             de.end()?;
             groups
         }
-        Format::Yaml => {
-            ListSeed(&ctx).deserialize(serde_yaml::Deserializer::from_slice(content))?
-        }
+        // go-yaml reads the first document of a stream and ignores the rest.
+        Format::Yaml => match serde_yaml::Deserializer::from_slice(content).next() {
+            Some(document) => ListSeed(&ctx).deserialize(document)?,
+            None => Vec::new(),
+        },
     };
     Ok(groups
         .into_iter()
@@ -105,6 +122,39 @@ pub(crate) fn parse_groups(
             g
         })
         .collect())
+}
+
+/// The content as Go's `encoding/json` reads it: each byte that is not part of valid UTF-8
+/// becomes U+FFFD (Go replaces them inside strings; outside strings they stay syntax errors).
+/// serde_json would reject the whole document instead. Valid content is borrowed as is.
+fn go_utf8(content: &[u8]) -> Cow<'_, [u8]> {
+    let mut rest = match std::str::from_utf8(content) {
+        Ok(_) => return Cow::Borrowed(content),
+        Err(_) => content,
+    };
+    let mut out = Vec::with_capacity(content.len() + 16);
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(valid) => {
+                out.extend_from_slice(valid.as_bytes());
+                return Cow::Owned(out);
+            }
+            Err(e) => {
+                let (valid, after) = rest.split_at(e.valid_up_to());
+                out.extend_from_slice(valid);
+                // Go's decoder gives up on one byte at a time.
+                let invalid = e.error_len().unwrap_or(after.len());
+                for _ in 0..invalid {
+                    out.extend_from_slice(
+                        char::REPLACEMENT_CHARACTER
+                            .encode_utf8(&mut [0; 4])
+                            .as_bytes(),
+                    );
+                }
+                rest = &after[invalid..];
+            }
+        }
+    }
 }
 
 /// The source of group `index` of the file at `path`.
@@ -167,17 +217,41 @@ impl<'de> DeserializeSeed<'de> for GroupSeed<'_> {
 enum Field {
     Targets,
     Labels,
+    /// YAML's merge key `<<`.
+    Merge,
 }
 
 const FIELDS: &[&str] = &["targets", "labels"];
 
-impl<'de> de::Deserialize<'de> for Field {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let key = <Cow<'de, str>>::deserialize(d)?;
-        match &*key {
+/// A group's key. YAML (go-yaml) matches keys exactly; Go's `encoding/json` also takes a
+/// key that equals a field's name but for case (`"Targets"`, `"LABELS"`), folding as Go does
+/// (so `ſ` reads as `s` and the Kelvin sign as `k`).
+struct FieldSeed {
+    strict: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for FieldSeed {
+    type Value = Field;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Field, D::Error> {
+        let key = <Cow<'de, str> as de::Deserialize>::deserialize(d)?;
+        let folded: Cow<'_, str> = if self.strict {
+            Cow::Borrowed(&*key)
+        } else {
+            Cow::Owned(
+                key.chars()
+                    .map(|c| match c {
+                        '\u{17F}' => 's',
+                        '\u{212A}' => 'k',
+                        c => c.to_ascii_lowercase(),
+                    })
+                    .collect(),
+            )
+        };
+        match &*folded {
+            "<<" if self.strict => Ok(Field::Merge),
             "targets" => Ok(Field::Targets),
             "labels" => Ok(Field::Labels),
-            other => Err(de::Error::unknown_field(other, FIELDS)),
+            _ => Err(de::Error::unknown_field(&key, FIELDS)),
         }
     }
 }
@@ -196,26 +270,9 @@ impl<'de> Visitor<'de> for GroupSeed<'_> {
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_map(self)
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
         let ctx = self.0;
-        let mut targets: Option<Vec<LabelSet>> = None;
-        let mut labels: Option<Vec<(Str, Str)>> = None;
-        while let Some(field) = map.next_key::<Field>()? {
-            let seen = match field {
-                Field::Targets => targets.is_some(),
-                Field::Labels => labels.is_some(),
-            };
-            if seen && ctx.strict {
-                let name = FIELDS[field as usize];
-                return Err(de::Error::custom(format!(
-                    "mapping key {name:?} already defined"
-                )));
-            }
-            match field {
-                Field::Targets => targets = Some(map.next_value_seed(TargetsSeed(ctx))?),
-                Field::Labels => labels = Some(map.next_value_seed(LabelsSeed(ctx))?),
-            }
-        }
+        let Fields { targets, labels } = group_fields(ctx, map)?;
         let mut labels = labels.unwrap_or_default();
         match labels.iter_mut().find(|(n, _)| *n == ctx.filepath_name) {
             Some(pair) => pair.1 = ctx.filepath.clone(),
@@ -227,6 +284,139 @@ impl<'de> Visitor<'de> for GroupSeed<'_> {
             targets: targets.unwrap_or_default(),
             labels: LabelSet::from_sorted(labels),
         })
+    }
+}
+
+/// The fields of a group as read so far.
+#[derive(Default)]
+struct Fields {
+    targets: Option<Vec<LabelSet>>,
+    labels: Option<Vec<(Str, Str)>>,
+}
+
+/// Reads a group's keys. A YAML merge key (`<<: *base`, or a list of such) sets the fields
+/// its mappings hold, as go-yaml decodes a merge into the struct being filled: where a field
+/// is set twice, the later wins (an explicit key even when repeated next to a merge; strict
+/// mode rejects a key repeated explicitly).
+fn group_fields<'de, A: MapAccess<'de>>(ctx: &Ctx, mut map: A) -> Result<Fields, A::Error> {
+    let mut fields = Fields::default();
+    let mut seen = [false; 2];
+    while let Some(field) = map.next_key_seed(FieldSeed { strict: ctx.strict })? {
+        match field {
+            Field::Merge => {
+                for merged in map.next_value_seed(MergeSeed(GroupFieldsReader(ctx)))? {
+                    if merged.targets.is_some() {
+                        fields.targets = merged.targets;
+                    }
+                    if merged.labels.is_some() {
+                        fields.labels = merged.labels;
+                    }
+                }
+                continue;
+            }
+            Field::Targets | Field::Labels => {}
+        }
+        if seen[field as usize] && ctx.strict {
+            let name = FIELDS[field as usize];
+            return Err(de::Error::custom(format!(
+                "mapping key {name:?} already defined"
+            )));
+        }
+        seen[field as usize] = true;
+        match field {
+            Field::Targets => fields.targets = Some(map.next_value_seed(TargetsSeed(ctx))?),
+            Field::Labels => fields.labels = Some(map.next_value_seed(LabelsSeed(ctx))?),
+            Field::Merge => unreachable!("handled above"),
+        }
+    }
+    Ok(fields)
+}
+
+/// Reads one mapping into a value: what a merge key's mappings are read with.
+trait MapReader<'de>: Copy {
+    type Out;
+    fn read<A: MapAccess<'de>>(self, map: A) -> Result<Self::Out, A::Error>;
+    fn expecting(self) -> &'static str;
+}
+
+/// Reads a group's fields.
+#[derive(Clone, Copy)]
+struct GroupFieldsReader<'c>(&'c Ctx);
+
+impl<'de> MapReader<'de> for GroupFieldsReader<'_> {
+    type Out = Fields;
+    fn read<A: MapAccess<'de>>(self, map: A) -> Result<Fields, A::Error> {
+        group_fields(self.0, map)
+    }
+    fn expecting(self) -> &'static str {
+        "a target group to merge"
+    }
+}
+
+/// Reads a label map.
+#[derive(Clone, Copy)]
+struct LabelsReader<'c>(&'c Ctx);
+
+impl<'de> MapReader<'de> for LabelsReader<'_> {
+    type Out = Vec<(Str, Str)>;
+    fn read<A: MapAccess<'de>>(self, map: A) -> Result<Self::Out, A::Error> {
+        LabelsSeed(self.0).visit_map(map)
+    }
+    fn expecting(self) -> &'static str {
+        "labels to merge"
+    }
+}
+
+/// The value of a YAML merge key: a mapping, or a list of mappings. The list comes back
+/// last-first: go-yaml applies it backwards, so that the earlier mappings win.
+struct MergeSeed<R>(R);
+
+impl<'de, R: MapReader<'de>> DeserializeSeed<'de> for MergeSeed<R> {
+    type Value = Vec<R::Out>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, R: MapReader<'de>> Visitor<'de> for MergeSeed<R> {
+    type Value = Vec<R::Out>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "{} (a mapping or a list of mappings)",
+            self.0.expecting()
+        )
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        Ok(vec![self.0.read(map)?])
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(one) = seq.next_element_seed(OneMap(self.0))? {
+            out.push(one);
+        }
+        out.reverse();
+        Ok(out)
+    }
+}
+
+/// One mapping of a merge list.
+struct OneMap<R>(R);
+
+impl<'de, R: MapReader<'de>> DeserializeSeed<'de> for OneMap<R> {
+    type Value = R::Out;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, R: MapReader<'de>> Visitor<'de> for OneMap<R> {
+    type Value = R::Out;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.0.expecting())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        self.0.read(map)
     }
 }
 
@@ -294,18 +484,37 @@ impl<'de> Visitor<'de> for LabelsSeed<'_> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut pairs: Vec<(Str, Str)> = Vec::with_capacity(map.size_hint().unwrap_or(4) + 1);
-        while let Some(name) = map.next_key_seed(NameSeed)? {
-            let value = map.next_value_seed(ValueSeed)?;
-            match pairs.iter_mut().find(|(n, _)| *n == name) {
-                Some(_) if self.0.strict => {
-                    return Err(de::Error::custom(format!(
-                        "mapping key {:?} already defined",
-                        &*name
-                    )))
-                }
-                Some(pair) => pair.1 = value,
-                None => pairs.push((name, value)),
+        let strict = self.0.strict;
+        let set = |pairs: &mut Vec<(Str, Str)>, name: Str, value: Str| match pairs
+            .iter_mut()
+            .find(|(n, _)| *n == name)
+        {
+            Some(_) if strict => Err(de::Error::custom(format!(
+                "mapping key {:?} already defined",
+                &*name
+            ))),
+            Some(pair) => {
+                pair.1 = value;
+                Ok(())
             }
+            None => {
+                pairs.push((name, value));
+                Ok(())
+            }
+        };
+        while let Some(name) = map.next_key_seed(NameSeed)? {
+            // YAML's merge key: go-yaml sets the merged labels into the same map, so in strict
+            // mode a label both merged and written out is an error, as a repeated one is.
+            if strict && &*name == "<<" {
+                for merged in map.next_value_seed(MergeSeed(LabelsReader(self.0)))? {
+                    for (name, value) in merged {
+                        set(&mut pairs, name, value)?;
+                    }
+                }
+                continue;
+            }
+            let value = map.next_value_seed(ValueSeed)?;
+            set(&mut pairs, name, value)?;
         }
         Ok(pairs)
     }
@@ -423,6 +632,32 @@ mod tests {
         .unwrap();
         assert_eq!(addresses(&g[0]), ["y:1"]);
         assert_eq!(g[0].labels.get("a"), Some("2"));
+        // Keys match case-insensitively, as Go's encoding/json matches struct fields (the
+        // last of two spellings wins); YAML keys match exactly.
+        let g = parse(
+            r#"[{"Targets": ["x:1"], "TARGETS": ["y:1"], "LaBeLs": {"a": "1"}},
+                {"targetſ": ["z:1"], "labels": {"A": "2"}}]"#,
+            Format::Json,
+        )
+        .unwrap();
+        assert_eq!(addresses(&g[0]), ["y:1"]);
+        assert_eq!(g[0].labels.get("a"), Some("1"));
+        assert_eq!(addresses(&g[1]), ["z:1"]);
+        assert_eq!(g[1].labels.get("A"), Some("2"));
+        assert!(parse("- Targets: [a:1]\n", Format::Yaml)
+            .unwrap_err()
+            .message
+            .contains("unknown field `Targets`"));
+        // Bytes that are not UTF-8 read as U+FFFD, one per byte, as in Go.
+        let g = parse_groups(
+            b"[{\"targets\": [\"a\xff:1\"], \"labels\": {\"k\": \"\xe2\x82A\"}}]",
+            Format::Json,
+            PATH,
+        )
+        .unwrap();
+        assert_eq!(addresses(&g[0]), ["a\u{FFFD}:1"]);
+        assert_eq!(g[0].labels.get("k"), Some("\u{FFFD}\u{FFFD}A"));
+        assert!(parse_groups(b"[\xff]", Format::Json, PATH).is_err());
         // UTF-8 label names are valid in 3.x.
         let g = parse(
             r#"[{"targets": [], "labels": {"ünïcode.name": "v"}}]"#,
@@ -467,6 +702,40 @@ mod tests {
         assert_eq!(g[0].labels.get("port"), Some("9100"));
         assert_eq!(g[0].labels.get("up"), Some("true"));
         assert_eq!(g[0].labels.get("empty"), Some(""));
+        // Only the first document of a stream counts, as in go-yaml.
+        let g = parse("- targets: [a:1]\n---\n- targets: [b:1]\n", Format::Yaml).unwrap();
+        assert_eq!(g.len(), 1);
+        assert_eq!(addresses(&g[0]), ["a:1"]);
+        assert!(parse("---\n", Format::Yaml).unwrap().is_empty());
+        // Merge keys, in groups and in labels.
+        let g = parse(
+            "- targets: [a:1]\n  labels: &common {env: prod, team: db}\n\
+             - <<: {labels: *common}\n  targets: [b:1]\n\
+             - targets: [c:1]\n  labels: {<<: [*common, {zone: z}], extra: x}\n",
+            Format::Yaml,
+        )
+        .unwrap();
+        assert_eq!(addresses(&g[1]), ["b:1"]);
+        assert_eq!(g[1].labels.get("team"), Some("db"));
+        assert_eq!(g[2].labels.get("env"), Some("prod"));
+        assert_eq!(g[2].labels.get("zone"), Some("z"));
+        assert_eq!(g[2].labels.get("extra"), Some("x"));
+        // go-yaml's strict mode: a label merged and also written out, or merged twice, is a
+        // repeated key.
+        assert!(parse(
+            "- targets: [a]\n  labels: &c {env: prod}\n- targets: [b]\n  labels: {<<: [*c, {env: dev}]}\n",
+            Format::Yaml
+        )
+        .is_err());
+        assert!(parse(
+            "- targets: [a]\n  labels: &c {env: prod}\n- targets: [b]\n  labels: {<<: *c, env: dev}\n",
+            Format::Yaml
+        )
+        .unwrap_err()
+        .message
+        .contains("\"env\" already defined"));
+        // JSON has no merge key.
+        assert!(parse(r#"[{"<<": {"targets": ["a"]}}]"#, Format::Json).is_err());
         // An empty document is an empty list.
         assert!(parse("", Format::Yaml).unwrap().is_empty());
         assert!(parse("# nothing\n", Format::Yaml).unwrap().is_empty());
