@@ -24,7 +24,7 @@ use promsd::server::{
     AppState, ConfigSlot, JobPipeline, Reload, SharedView, TargetOutcome, TargetsPipeline,
 };
 use promsd_actors::{
-    ApplyConfig, DiscoveryConfig, LabelSet, ManagerActor, ManagerOptions, Str, Subscribe,
+    ApplyConfig, DiscoveryConfig, LabelSet, ManagerActor, ManagerOptions, Name, Str, Subscribe,
     TargetGroup,
 };
 
@@ -91,7 +91,7 @@ fn groups(job: &str, targets: usize) -> Vec<TargetGroup> {
 
 /// A target's labels before relabeling: its own, its group's and the job's defaults.
 fn discovered(job: &str, group: &TargetGroup, target: &LabelSet) -> LabelSet {
-    let mut discovered: Vec<(Str, Str)> = group.labels.pairs().to_vec();
+    let mut discovered: Vec<(Name, Str)> = group.labels.pairs().to_vec();
     discovered.extend(target.pairs().iter().cloned());
     discovered.extend([
         ("job".into(), job.into()),

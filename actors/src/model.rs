@@ -1,43 +1,178 @@
 //! The data every part of promsd passes around: label sets and target groups.
 //!
 //! At a million targets every byte per target counts, so a [`LabelSet`] is one boxed slice of
-//! `(name, value)` pairs sorted by name, with names interned process-wide (a handful of distinct
-//! names serve millions of targets) and values as `Arc<str>`. A [`TargetGroup`] serializes in
-//! Prometheus' target-group JSON shape: `{"targets": ["host:port", ...], "labels": {...}}`.
+//! `(name, value)` pairs sorted by name. Names are [`Name`]s: interned process-wide (a handful
+//! of distinct names serve millions of targets) and never freed, so that copying one is
+//! copying a pointer, with no reference count to touch; values are `Arc<str>`. A
+//! [`TargetGroup`] serializes in Prometheus' target-group JSON shape:
+//! `{"targets": ["host:port", ...], "labels": {...}}`.
 
+use std::borrow::Borrow;
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::ops::Deref;
 use std::sync::{Arc, LazyLock, RwLock};
 
 use serde::de::{self, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// A shared immutable string: label names, values, sources, job names.
+/// A shared immutable string: label values, sources, job names.
 pub type Str = Arc<str>;
 
 /// The label holding a target's `host:port`.
 pub const ADDRESS_LABEL: &str = "__address__";
 
-static NAMES: LazyLock<RwLock<HashSet<Str>>> = LazyLock::new(Default::default);
+static STRS: LazyLock<RwLock<HashSet<Str>>> = LazyLock::new(Default::default);
 
-/// Returns the process-wide shared copy of a label name (or any string that repeats a lot).
+/// Returns the process-wide shared copy of a string that repeats a lot (a label value such as
+/// a hashmod result); label names are [`Name`]s.
 pub fn intern(s: &str) -> Str {
-    if let Some(found) = NAMES.read().expect("interner poisoned").get(s) {
+    if let Some(found) = STRS.read().expect("interner poisoned").get(s) {
         return found.clone();
     }
-    let mut names = NAMES.write().expect("interner poisoned");
-    if let Some(found) = names.get(s) {
+    let mut strs = STRS.write().expect("interner poisoned");
+    if let Some(found) = strs.get(s) {
         return found.clone();
     }
     let shared: Str = Arc::from(s);
-    names.insert(shared.clone());
+    strs.insert(shared.clone());
     shared
+}
+
+static NAMES: LazyLock<RwLock<HashSet<&'static str>>> = LazyLock::new(Default::default);
+
+/// A label name, interned: there is one copy of each distinct name for the life of the
+/// process, so two names are equal exactly when they are the same copy, and a `Name` is
+/// copied like a pointer. Names are few (they come from configs and from the label keys of
+/// discovered objects), so keeping each forever costs little.
+#[derive(Clone, Copy)]
+pub struct Name(&'static str);
+
+impl Name {
+    /// The interned copy of `s`.
+    pub fn new(s: &str) -> Name {
+        if let Some(found) = NAMES.read().expect("interner poisoned").get(s) {
+            return Name(found);
+        }
+        let mut names = NAMES.write().expect("interner poisoned");
+        if let Some(found) = names.get(s) {
+            return Name(found);
+        }
+        let leaked: &'static str = Box::leak(Box::from(s));
+        names.insert(leaked);
+        Name(leaked)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+
+    /// The address of the one copy: a key for caches of per-name facts.
+    pub fn addr(self) -> usize {
+        self.0.as_ptr() as usize
+    }
+}
+
+impl Deref for Name {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.0
+    }
+}
+
+impl AsRef<str> for Name {
+    fn as_ref(&self) -> &str {
+        self.0
+    }
+}
+
+impl Borrow<str> for Name {
+    fn borrow(&self) -> &str {
+        self.0
+    }
+}
+
+impl PartialEq for Name {
+    fn eq(&self, other: &Name) -> bool {
+        std::ptr::eq(self.0, other.0)
+    }
+}
+
+impl Eq for Name {}
+
+impl PartialEq<str> for Name {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for Name {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl Ord for Name {
+    /// Byte-wise (code point) order of the names, as Prometheus sorts labels.
+    fn cmp(&self, other: &Name) -> Ordering {
+        if self == other {
+            Ordering::Equal
+        } else {
+            self.0.cmp(other.0)
+        }
+    }
+}
+
+impl PartialOrd for Name {
+    fn partial_cmp(&self, other: &Name) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Hash for Name {
+    /// As the text hashes, so that maps keyed by names can be searched with a `&str`.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state)
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.0, f)
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl From<&str> for Name {
+    fn from(s: &str) -> Name {
+        Name::new(s)
+    }
+}
+
+impl Serialize for Name {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Name {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Ok(Name::new(&s))
+    }
 }
 
 /// A set of labels, sorted by name, each name at most once.
 #[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct LabelSet(Box<[(Str, Str)]>);
+pub struct LabelSet(Box<[(Name, Str)]>);
 
 impl LabelSet {
     /// The empty label set.
@@ -52,13 +187,13 @@ impl LabelSet {
         V: Into<Str>,
         I: IntoIterator<Item = (N, V)>,
     {
-        let mut v: Vec<(Str, Str)> = pairs
+        let mut v: Vec<(Name, Str)> = pairs
             .into_iter()
-            .map(|(n, v)| (intern(n.as_ref()), v.into()))
+            .map(|(n, v)| (Name::new(n.as_ref()), v.into()))
             .collect();
         // Stable sort keeps insertion order among equal names; keep the last of each run.
-        v.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut out: Vec<(Str, Str)> = Vec::with_capacity(v.len());
+        v.sort_by_key(|pair| pair.0);
+        let mut out: Vec<(Name, Str)> = Vec::with_capacity(v.len());
         for pair in v {
             match out.last_mut() {
                 Some(last) if last.0 == pair.0 => *last = pair,
@@ -69,14 +204,14 @@ impl LabelSet {
     }
 
     /// Builds a set from pairs already sorted by name with unique names (not checked in release).
-    pub fn from_sorted(pairs: Vec<(Str, Str)>) -> Self {
+    pub fn from_sorted(pairs: Vec<(Name, Str)>) -> Self {
         debug_assert!(pairs.windows(2).all(|w| w[0].0 < w[1].0));
         LabelSet(pairs.into_boxed_slice())
     }
 
     /// A target identified only by its address.
     pub fn from_address(address: impl Into<Str>) -> Self {
-        LabelSet(Box::new([(intern(ADDRESS_LABEL), address.into())]))
+        LabelSet(Box::new([(Name::new(ADDRESS_LABEL), address.into())]))
     }
 
     /// The value of `name`, if present.
@@ -93,7 +228,7 @@ impl LabelSet {
     }
 
     /// The pairs as shared strings, sorted by name.
-    pub fn pairs(&self) -> &[(Str, Str)] {
+    pub fn pairs(&self) -> &[(Name, Str)] {
         &self.0
     }
 
@@ -113,7 +248,7 @@ impl LabelSet {
         #[cfg(target_arch = "x86_64")]
         {
             use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            let bytes = std::mem::size_of_val::<[(Str, Str)]>(&self.0);
+            let bytes = std::mem::size_of_val::<[(Name, Str)]>(&self.0);
             let start = self.0.as_ptr().cast::<i8>();
             for offset in (0..bytes).step_by(64) {
                 // SAFETY: a prefetch is only a hint and never faults; the address is computed
@@ -135,7 +270,7 @@ impl LabelSet {
 
     /// Heap bytes owned by this set alone, not counting interned names or values shared elsewhere.
     pub fn heap_size(&self) -> usize {
-        self.0.len() * std::mem::size_of::<(Str, Str)>()
+        self.0.len() * std::mem::size_of::<(Name, Str)>()
             + self
                 .0
                 .iter()
@@ -192,7 +327,7 @@ impl<'de> Deserialize<'de> for LabelSet {
                 Ok(LabelSet::new())
             }
             fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<LabelSet, A::Error> {
-                let mut pairs: Vec<(Str, Str)> =
+                let mut pairs: Vec<(Name, Str)> =
                     Vec::with_capacity(access.size_hint().unwrap_or(4));
                 while let Some((name, value)) = access.next_entry::<LabelName, LabelValue>()? {
                     // A repeated name keeps its last value, as Go's JSON decoder does.
@@ -201,7 +336,7 @@ impl<'de> Deserialize<'de> for LabelSet {
                         None => pairs.push((name.0, value.0)),
                     }
                 }
-                pairs.sort_by(|a, b| a.0.cmp(&b.0));
+                pairs.sort_by_key(|pair| pair.0);
                 Ok(LabelSet(pairs.into_boxed_slice()))
             }
         }
@@ -210,7 +345,7 @@ impl<'de> Deserialize<'de> for LabelSet {
 }
 
 /// A label name read from input: interned.
-struct LabelName(Str);
+struct LabelName(Name);
 impl<'de> Deserialize<'de> for LabelName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
@@ -218,7 +353,7 @@ impl<'de> Deserialize<'de> for LabelName {
         if s.is_empty() {
             return Err(de::Error::custom("\"\" is not a valid label name"));
         }
-        Ok(LabelName(intern(&s)))
+        Ok(LabelName(Name::new(&s)))
     }
 }
 
@@ -352,7 +487,9 @@ mod tests {
     fn names_are_interned() {
         let a = LabelSet::from_pairs([("job_name_x", "1")]);
         let b = LabelSet::from_pairs([("job_name_x", "2")]);
-        assert!(Arc::ptr_eq(&a.pairs()[0].0, &b.pairs()[0].0));
+        assert_eq!(a.pairs()[0].0.addr(), b.pairs()[0].0.addr());
+        assert_eq!(a.pairs()[0].0, Name::new("job_name_x"));
+        assert_ne!(a.pairs()[0].0, Name::new("job_name_y"));
     }
 
     #[test]

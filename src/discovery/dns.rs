@@ -52,7 +52,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::registry::Registry;
 use promsd_actors::{
     intern, refresh_discoverer, BuildContext, Discoverer, DiscoveryConfig, DiscoveryError,
-    LabelSet, RefreshSchedule, Refreshed, Str, TargetGroup,
+    LabelSet, Name as LabelName, RefreshSchedule, Refreshed, Str, TargetGroup,
 };
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -302,22 +302,22 @@ struct Lookup {
 
 /// Interned label names, so that every target shares them.
 struct LabelNames {
-    address: Str,
-    name: Str,
-    srv_target: Str,
-    srv_port: Str,
-    mx_target: Str,
-    ns_target: Str,
+    address: LabelName,
+    name: LabelName,
+    srv_target: LabelName,
+    srv_port: LabelName,
+    mx_target: LabelName,
+    ns_target: LabelName,
     empty: Str,
 }
 
 static LABEL_NAMES: LazyLock<LabelNames> = LazyLock::new(|| LabelNames {
-    address: intern(promsd_actors::ADDRESS_LABEL),
-    name: intern(NAME_LABEL),
-    srv_target: intern(SRV_TARGET_LABEL),
-    srv_port: intern(SRV_PORT_LABEL),
-    mx_target: intern(MX_TARGET_LABEL),
-    ns_target: intern(NS_TARGET_LABEL),
+    address: LabelName::new(promsd_actors::ADDRESS_LABEL),
+    name: LabelName::new(NAME_LABEL),
+    srv_target: LabelName::new(SRV_TARGET_LABEL),
+    srv_port: LabelName::new(SRV_PORT_LABEL),
+    mx_target: LabelName::new(MX_TARGET_LABEL),
+    ns_target: LabelName::new(NS_TARGET_LABEL),
     empty: intern(""),
 });
 
@@ -498,12 +498,12 @@ impl Lookup {
             }
         };
         Some(LabelSet::from_sorted(vec![
-            (l.address.clone(), Str::from(address)),
-            (l.mx_target.clone(), mx_target),
-            (l.name.clone(), name.clone()),
-            (l.ns_target.clone(), ns_target),
-            (l.srv_port.clone(), srv_port),
-            (l.srv_target.clone(), srv_target),
+            (l.address, Str::from(address)),
+            (l.mx_target, mx_target),
+            (l.name, name.clone()),
+            (l.ns_target, ns_target),
+            (l.srv_port, srv_port),
+            (l.srv_target, srv_target),
         ]))
     }
 }

@@ -14,7 +14,7 @@ use std::cmp::Ordering;
 use std::fmt;
 
 use md5::{Digest, Md5};
-use promsd_actors::model::{intern, LabelSet, Str};
+use promsd_actors::model::{intern, LabelSet, Name, Str};
 
 use super::config::{Action, RelabelConfig};
 use super::gofmt::{to_lower, to_upper};
@@ -23,11 +23,11 @@ use super::regexp::Slots;
 /// A target's labels while rules run, plus reusable scratch space.
 #[derive(Clone, Default)]
 pub struct LabelBuilder {
-    labels: Vec<(Str, Str)>,
+    labels: Vec<(Name, Str)>,
     /// Boxed so that taking it out while rules run moves a pointer, not the buffers.
     scratch: Option<Box<Scratch>>,
     /// A second vector for merges, kept for its capacity.
-    spare: Vec<(Str, Str)>,
+    spare: Vec<(Name, Str)>,
     hints: PositionHints,
 }
 
@@ -95,15 +95,15 @@ struct Scratch {
     target: String,
     value: String,
     slots: Slots,
-    pending: Vec<(Str, Str)>,
+    pending: Vec<(Name, Str)>,
     names: NameCache,
 }
 
 /// What a name-based rule (`labelmap`, `labeldrop`, `labelkeep`) decided for a label name:
 /// `None` when the regex does not match, else the mapped name (for `labelmap`; the name itself
-/// for the others). A direct-mapped cache keyed by (rule id, name pointer); an entry holds its
-/// name, so the pointer cannot be reused while cached. Label names repeat across targets, so
-/// most lookups hit.
+/// for the others). A direct-mapped cache keyed by (rule id, name); names are interned and
+/// never freed, so a name's address identifies it. Label names repeat across targets, so most
+/// lookups hit.
 #[derive(Clone, Default)]
 struct NameCache {
     slots: Vec<Option<NameEntry>>,
@@ -112,8 +112,8 @@ struct NameCache {
 #[derive(Clone)]
 struct NameEntry {
     rule: u64,
-    name: Str,
-    decision: Option<Str>,
+    name: Name,
+    decision: Option<Name>,
 }
 
 /// Entries in the cache (a power of two).
@@ -123,26 +123,26 @@ impl NameCache {
     fn get_or(
         &mut self,
         rule: u64,
-        name: &Str,
-        decide: impl FnOnce() -> Option<Str>,
-    ) -> Option<&Str> {
+        name: Name,
+        decide: impl FnOnce() -> Option<Name>,
+    ) -> Option<Name> {
         if self.slots.is_empty() {
             self.slots = vec![None; NAME_CACHE_SLOTS];
         }
-        let ptr = Str::as_ptr(name) as *const u8 as usize as u64;
+        let ptr = name.addr() as u64;
         let hash = (ptr ^ rule.rotate_left(32)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let slot = &mut self.slots[(hash >> 52) as usize & (NAME_CACHE_SLOTS - 1)];
         match slot {
-            Some(e) if e.rule == rule && Str::ptr_eq(&e.name, name) => {}
+            Some(e) if e.rule == rule && e.name == name => {}
             _ => {
                 *slot = Some(NameEntry {
                     rule,
-                    name: name.clone(),
+                    name,
                     decision: decide(),
                 })
             }
         }
-        slot.as_ref().and_then(|e| e.decision.as_ref())
+        slot.as_ref().and_then(|e| e.decision)
     }
 }
 
@@ -190,8 +190,8 @@ impl LabelBuilder {
 
     /// Like `find`, but the very same (interned) name is recognized without comparing bytes,
     /// and the position it had last time is tried first.
-    fn find_shared(&self, name: &Str) -> Result<usize, usize> {
-        let key = Str::as_ptr(name) as *const u8 as usize;
+    fn find_name(&self, name: Name) -> Result<usize, usize> {
+        let key = name.addr();
         if let Some(hint) = self.hints.get(key) {
             let len = self.labels.len();
             let from_start = hint.from_start as usize;
@@ -206,7 +206,7 @@ impl LabelBuilder {
                 }
             }
         }
-        let found = self.find_shared_unhinted(name, key);
+        let found = self.find_name_unhinted(name, key);
         let i = found.unwrap_or_else(|i| i);
         self.hints.put(Hint {
             key,
@@ -218,26 +218,22 @@ impl LabelBuilder {
 
     /// Whether `name` is at `i` (`Ok`) or belongs at `i` (`Err`); `None` when neither.
     #[inline]
-    fn check_hint(&self, name: &Str, key: usize, i: usize) -> Option<Result<usize, usize>> {
+    fn check_hint(&self, name: Name, key: usize, i: usize) -> Option<Result<usize, usize>> {
         let labels = &self.labels;
         match labels.get(i) {
-            Some((n, _)) if Str::as_ptr(n) as *const u8 as usize == key => return Some(Ok(i)),
+            Some((n, _)) if n.addr() == key => return Some(Ok(i)),
             None if i > labels.len() => return None,
             _ => {}
         }
-        let after_previous = i == 0 || compare_names(&labels[i - 1].0, name) == Ordering::Less;
-        let before_next = i == labels.len() || compare_names(name, &labels[i].0) == Ordering::Less;
+        let after_previous = i == 0 || compare_names(labels[i - 1].0, name) == Ordering::Less;
+        let before_next = i == labels.len() || compare_names(name, labels[i].0) == Ordering::Less;
         (after_previous && before_next).then_some(Err(i))
     }
 
-    fn find_shared_unhinted(&self, name: &Str, key: usize) -> Result<usize, usize> {
-        match self
-            .labels
-            .iter()
-            .position(|(n, _)| Str::as_ptr(n) as *const u8 as usize == key)
-        {
+    fn find_name_unhinted(&self, name: Name, key: usize) -> Result<usize, usize> {
+        match self.labels.iter().position(|(n, _)| n.addr() == key) {
             Some(i) => Ok(i),
-            None => self.find(name),
+            None => self.find(&name),
         }
     }
 
@@ -246,32 +242,20 @@ impl LabelBuilder {
         self.find(name).map_or("", |i| &*self.labels[i].1)
     }
 
-    /// [`get`](Self::get) for an interned name, faster.
-    pub fn get_interned(&self, name: &Str) -> &str {
-        self.find_shared(name).map_or("", |i| &*self.labels[i].1)
+    /// [`get`](Self::get) for a [`Name`], faster.
+    pub fn get_name(&self, name: Name) -> &str {
+        self.find_name(name).map_or("", |i| &*self.labels[i].1)
     }
 
-    pub(crate) fn get_shared(&self, name: &Str) -> Option<&Str> {
-        self.find_shared(name).ok().map(|i| &self.labels[i].1)
+    pub(crate) fn get_shared(&self, name: Name) -> Option<&Str> {
+        self.find_name(name).ok().map(|i| &self.labels[i].1)
     }
 
     /// Sets `name` to `value`; an empty value deletes `name`.
-    pub fn set(&mut self, name: Str, value: Str) {
-        match (self.find_shared(&name), value.is_empty()) {
+    pub fn set(&mut self, name: Name, value: Str) {
+        match (self.find_name(name), value.is_empty()) {
             (Ok(i), false) => self.labels[i].1 = value,
             (Err(i), false) => self.labels.insert(i, (name, value)),
-            (Ok(i), true) => {
-                self.labels.remove(i);
-            }
-            (Err(_), true) => {}
-        }
-    }
-
-    /// [`set`](Self::set) that clones `name` only when it is not present yet.
-    pub(crate) fn set_shared(&mut self, name: &Str, value: Str) {
-        match (self.find_shared(name), value.is_empty()) {
-            (Ok(i), false) => self.labels[i].1 = value,
-            (Err(i), false) => self.labels.insert(i, (name.clone(), value)),
             (Ok(i), true) => {
                 self.labels.remove(i);
             }
@@ -302,7 +286,7 @@ impl LabelBuilder {
     }
 
     /// The labels, sorted by name.
-    pub fn pairs(&self) -> &[(Str, Str)] {
+    pub fn pairs(&self) -> &[(Name, Str)] {
         &self.labels
     }
 
@@ -331,18 +315,18 @@ impl LabelBuilder {
 
     /// Adds the pairs of `sorted` (sorted by name, unique) whose names are not present; pairs
     /// with an empty value are no labels.
-    pub(crate) fn merge_sorted_absent(&mut self, sorted: &[(Str, Str)]) {
+    pub(crate) fn merge_sorted_absent(&mut self, sorted: &[(Name, Str)]) {
         let mut spare = std::mem::take(&mut self.spare);
         spare.clear();
         spare.reserve(self.labels.len() + sorted.len());
         let mut extra = sorted.iter().filter(|(_, v)| !v.is_empty()).peekable();
         for pair in self.labels.drain(..) {
             while let Some(next) =
-                extra.next_if(|(n, _)| compare_names(n, &pair.0) == Ordering::Less)
+                extra.next_if(|(n, _)| compare_names(*n, pair.0) == Ordering::Less)
             {
                 spare.push(next.clone());
             }
-            extra.next_if(|(n, _)| compare_names(n, &pair.0) == Ordering::Equal);
+            extra.next_if(|(n, _)| compare_names(*n, pair.0) == Ordering::Equal);
             spare.push(pair);
         }
         spare.extend(extra.cloned());
@@ -350,7 +334,7 @@ impl LabelBuilder {
     }
 
     /// Appends pairs known to be sorted, unique, greater than every present name and non-empty.
-    pub(crate) fn push_sorted_unchecked(&mut self, name: Str, value: Str) {
+    pub(crate) fn push_sorted_unchecked(&mut self, name: Name, value: Str) {
         debug_assert!(self.labels.last().is_none_or(|(n, _)| *n < name));
         self.labels.push((name, value));
     }
@@ -358,8 +342,8 @@ impl LabelBuilder {
 
 /// Label-name order, recognizing the very same (interned) name without reading it.
 #[inline]
-pub(crate) fn compare_names(a: &Str, b: &Str) -> Ordering {
-    if Str::ptr_eq(a, b) {
+pub(crate) fn compare_names(a: Name, b: Name) -> Ordering {
+    if a == b {
         Ordering::Equal
     } else {
         compare_bytes(a.as_bytes(), b.as_bytes())
@@ -476,7 +460,7 @@ fn apply_rule_with(rule: &RelabelConfig, lb: &mut LabelBuilder, sc: &mut Scratch
     // nothing.
     let sources = rule.source_labels();
     let single: Option<&Str> = match sources {
-        [one] => lb.get_shared(one),
+        [one] => lb.get_shared(*one),
         _ => None,
     };
     let val: &str = match sources {
@@ -488,7 +472,7 @@ fn apply_rule_with(rule: &RelabelConfig, lb: &mut LabelBuilder, sc: &mut Scratch
                 if i > 0 {
                     sc.joined.push_str(rule.separator());
                 }
-                sc.joined.push_str(lb.get_interned(name));
+                sc.joined.push_str(lb.get_name(*name));
             }
             &sc.joined
         }
@@ -508,12 +492,12 @@ fn apply_rule_with(rule: &RelabelConfig, lb: &mut LabelBuilder, sc: &mut Scratch
             }
         }
         Action::DropEqual => {
-            if lb.get_interned(rule.target_label_shared()) == val {
+            if lb.get_name(rule.target_label_name()) == val {
                 return false;
             }
         }
         Action::KeepEqual => {
-            if lb.get_interned(rule.target_label_shared()) != val {
+            if lb.get_name(rule.target_label_name()) != val {
                 return false;
             }
         }
@@ -524,17 +508,13 @@ fn apply_rule_with(rule: &RelabelConfig, lb: &mut LabelBuilder, sc: &mut Scratch
                 && !compiled.target_has_var
                 && !compiled.replacement_has_var
             {
-                lb.set_shared(
-                    rule.target_label_shared(),
-                    rule.replacement_shared().clone(),
-                );
+                lb.set(rule.target_label_name(), rule.replacement_shared().clone());
                 return true;
             }
             if !regex.captures_at(val, 0, &mut sc.slots) {
                 return true;
             }
-            let expanded_target: Str;
-            let target: &Str = if compiled.target_has_var {
+            let target: Name = if compiled.target_has_var {
                 sc.target.clear();
                 compiled
                     .target_template
@@ -542,14 +522,13 @@ fn apply_rule_with(rule: &RelabelConfig, lb: &mut LabelBuilder, sc: &mut Scratch
                 if !rule.name_validation().is_valid_label_name(&sc.target) {
                     return true;
                 }
-                expanded_target = intern(&sc.target);
-                &expanded_target
+                Name::new(&sc.target)
             } else {
-                rule.target_label_shared()
+                rule.target_label_name()
             };
             let value: Str = if let Some(lit) = &compiled.replacement_literal {
                 if lit.is_empty() {
-                    lb.del(target);
+                    lb.del(&target);
                     return true;
                 }
                 lit.clone()
@@ -567,14 +546,14 @@ fn apply_rule_with(rule: &RelabelConfig, lb: &mut LabelBuilder, sc: &mut Scratch
                             .replacement_template
                             .expand(val, &sc.slots, &mut sc.value);
                         if sc.value.is_empty() {
-                            lb.del(target);
+                            lb.del(&target);
                             return true;
                         }
                         Str::from(sc.value.as_str())
                     }
                 }
             };
-            lb.set_shared(target, value);
+            lb.set(target, value);
         }
         Action::Lowercase => {
             let value = match single {
@@ -583,7 +562,7 @@ fn apply_rule_with(rule: &RelabelConfig, lb: &mut LabelBuilder, sc: &mut Scratch
                 }
                 _ => Str::from(to_lower(val)),
             };
-            lb.set_shared(rule.target_label_shared(), value);
+            lb.set(rule.target_label_name(), value);
         }
         Action::Uppercase => {
             let value = match single {
@@ -592,7 +571,7 @@ fn apply_rule_with(rule: &RelabelConfig, lb: &mut LabelBuilder, sc: &mut Scratch
                 }
                 _ => Str::from(to_upper(val)),
             };
-            lb.set_shared(rule.target_label_shared(), value);
+            lb.set(rule.target_label_name(), value);
         }
         Action::HashMod => {
             let digest = Md5::digest(val.as_bytes());
@@ -603,21 +582,21 @@ fn apply_rule_with(rule: &RelabelConfig, lb: &mut LabelBuilder, sc: &mut Scratch
                 Some(v) => v.clone(),
                 None => hashmod_value(n, rule.modulus()),
             };
-            lb.set_shared(rule.target_label_shared(), value);
+            lb.set(rule.target_label_name(), value);
         }
         Action::LabelMap => {
             // Every label as it was when the rule started is mapped; new names are set after.
             sc.pending.clear();
             for (name, value) in &lb.labels {
                 let (slots, target) = (&mut sc.slots, &mut sc.target);
-                let mapped = sc.names.get_or(compiled.id, name, || {
+                let mapped = sc.names.get_or(compiled.id, *name, || {
                     regex.is_match_in(name, slots).then(|| {
                         regex.replace_all(name, &compiled.replacement_template, slots, target);
-                        intern(target)
+                        Name::new(target)
                     })
                 });
                 if let Some(mapped) = mapped {
-                    sc.pending.push((mapped.clone(), value.clone()));
+                    sc.pending.push((mapped, value.clone()));
                 }
             }
             for (name, value) in sc.pending.drain(..) {
@@ -632,8 +611,8 @@ fn apply_rule_with(rule: &RelabelConfig, lb: &mut LabelBuilder, sc: &mut Scratch
                 let (names, slots) = (&mut sc.names, &mut sc.slots);
                 lb.labels.retain(|(name, _)| {
                     let matched = names
-                        .get_or(compiled.id, name, || {
-                            regex.is_match_in(name, slots).then(|| name.clone())
+                        .get_or(compiled.id, *name, || {
+                            regex.is_match_in(name, slots).then_some(*name)
                         })
                         .is_some();
                     matched == keep_matching

@@ -12,7 +12,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, LazyLock};
 
-use promsd_actors::model::{intern, Str};
+use promsd_actors::model::{intern, Name, Str};
 use serde::de::{self, Deserializer};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
@@ -127,13 +127,13 @@ impl NameValidation {
 /// One relabel rule, compiled: its regex and templates are parsed once and shared by clones.
 #[derive(Clone, Debug)]
 pub struct RelabelConfig {
-    source_labels: Vec<Str>,
+    source_labels: Vec<Name>,
     /// `source_labels` was given (even as `[]`); `labeldrop`/`labelkeep` refuse it.
     source_labels_given: bool,
     separator: Str,
     regex: Regexp,
     modulus: u64,
-    target_label: Str,
+    target_label: Name,
     replacement: Str,
     action: Option<Action>,
     name_validation: NameValidation,
@@ -204,7 +204,7 @@ impl Default for RelabelConfig {
             compiled: Compiled::new(&regex, "", "$1", Some(Action::Replace), 0),
             regex,
             modulus: 0,
-            target_label: intern(""),
+            target_label: Name::new(""),
             replacement: intern("$1"),
             action: Some(Action::Replace),
             name_validation: NameValidation::Utf8,
@@ -230,7 +230,7 @@ impl PartialEq for RelabelConfig {
 impl Eq for RelabelConfig {}
 
 impl RelabelConfig {
-    pub fn source_labels(&self) -> &[Str] {
+    pub fn source_labels(&self) -> &[Name] {
         &self.source_labels
     }
     pub fn separator(&self) -> &str {
@@ -248,8 +248,8 @@ impl RelabelConfig {
     pub fn replacement(&self) -> &str {
         &self.replacement
     }
-    pub(crate) fn target_label_shared(&self) -> &Str {
-        &self.target_label
+    pub(crate) fn target_label_name(&self) -> Name {
+        self.target_label
     }
     pub(crate) fn replacement_shared(&self) -> &Str {
         &self.replacement
@@ -363,7 +363,7 @@ fn go_modulus<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> 
 }
 
 /// `source_labels`: `None` when absent or null, else the names (each checked as a label name).
-fn go_label_names<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<Str>>, D::Error> {
+fn go_label_names<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<Name>>, D::Error> {
     let Some(names) = Option::<Vec<Option<String>>>::deserialize(d)? else {
         return Ok(None);
     };
@@ -371,12 +371,12 @@ fn go_label_names<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<Str>>, D
         .into_iter()
         .map(|n| match n {
             // A null item is Go's zero value, which the decoder does not check.
-            None => Ok(intern("")),
+            None => Ok(Name::new("")),
             Some(n) if n.is_empty() => Err(de::Error::custom(format!(
                 "{} is not a valid label name",
                 quote(&n)
             ))),
-            Some(n) => Ok(intern(&n)),
+            Some(n) => Ok(Name::new(&n)),
         })
         .collect::<Result<Vec<_>, _>>()
         .map(Some)
@@ -386,7 +386,7 @@ fn go_label_names<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<Str>>, D
 #[serde(deny_unknown_fields)]
 struct RawRelabelConfig {
     #[serde(default, deserialize_with = "go_label_names")]
-    source_labels: Option<Vec<Str>>,
+    source_labels: Option<Vec<Name>>,
     #[serde(default, deserialize_with = "go_string")]
     separator: Option<String>,
     #[serde(default, deserialize_with = "go_regex")]
@@ -407,7 +407,7 @@ impl RelabelConfig {
         let regex = raw.regex.unwrap_or(default.regex);
         let target_label = raw
             .target_label
-            .map_or(default.target_label, |t| intern(&t));
+            .map_or(default.target_label, |t| Name::new(&t));
         let replacement = raw.replacement.map_or(default.replacement, |r| intern(&r));
         let mut config = RelabelConfig {
             source_labels_given: raw.source_labels.is_some(),

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-use promsd_actors::model::{intern, LabelSet, Str, TargetGroup, ADDRESS_LABEL};
+use promsd_actors::model::{intern, LabelSet, Name, Str, TargetGroup, ADDRESS_LABEL};
 
 use std::cmp::Ordering;
 
@@ -111,7 +111,7 @@ impl PopulatedTarget {
 #[derive(Clone, Debug)]
 pub struct Populator {
     /// The defaults and the URL parameters, sorted by name.
-    sorted_defaults: Vec<(Str, Str)>,
+    sorted_defaults: Vec<(Name, Str)>,
     /// The default interval and timeout, parsed (nanoseconds), to skip parsing them again.
     default_interval: (Str, u64),
     default_timeout: (Str, u64),
@@ -122,48 +122,48 @@ pub struct Populator {
 /// Interned names of the labels population reads.
 #[derive(Clone, Debug)]
 struct Names {
-    address: Str,
-    instance: Str,
-    interval: Str,
-    timeout: Str,
-    switches: [(Str, &'static str); 3],
+    address: Name,
+    instance: Name,
+    interval: Name,
+    timeout: Name,
+    switches: [(Name, &'static str); 3],
 }
 
 impl Populator {
     pub fn new(params: &ScrapeParams) -> Self {
         let go_bool = |b: bool| intern(if b { "true" } else { "false" });
         let mut defaults = vec![
-            (intern(JOB_LABEL), Str::from(params.job_name.as_str())),
+            (Name::new(JOB_LABEL), Str::from(params.job_name.as_str())),
             (
-                intern(SCRAPE_INTERVAL_LABEL),
+                Name::new(SCRAPE_INTERVAL_LABEL),
                 intern(&params.scrape_interval.to_string()),
             ),
             (
-                intern(SCRAPE_TIMEOUT_LABEL),
+                Name::new(SCRAPE_TIMEOUT_LABEL),
                 intern(&params.scrape_timeout.to_string()),
             ),
             (
-                intern(METRICS_PATH_LABEL),
+                Name::new(METRICS_PATH_LABEL),
                 Str::from(params.metrics_path.as_str()),
             ),
-            (intern(SCHEME_LABEL), Str::from(params.scheme.as_str())),
+            (Name::new(SCHEME_LABEL), Str::from(params.scheme.as_str())),
             (
-                intern(CONVERT_CLASSIC_HISTOGRAMS_TO_NHCB_LABEL),
+                Name::new(CONVERT_CLASSIC_HISTOGRAMS_TO_NHCB_LABEL),
                 go_bool(params.convert_classic_histograms_to_nhcb),
             ),
             (
-                intern(ALWAYS_SCRAPE_CLASSIC_HISTOGRAMS_LABEL),
+                Name::new(ALWAYS_SCRAPE_CLASSIC_HISTOGRAMS_LABEL),
                 go_bool(params.always_scrape_classic_histograms),
             ),
             (
-                intern(SCRAPE_NATIVE_HISTOGRAMS_LABEL),
+                Name::new(SCRAPE_NATIVE_HISTOGRAMS_LABEL),
                 go_bool(params.scrape_native_histograms),
             ),
         ];
         for (name, values) in &params.params {
             if let Some(first) = values.first() {
                 defaults.push((
-                    intern(&format!("{PARAM_LABEL_PREFIX}{name}")),
+                    Name::new(&format!("{PARAM_LABEL_PREFIX}{name}")),
                     Str::from(first.as_str()),
                 ));
             }
@@ -184,21 +184,21 @@ impl Populator {
             sorted_defaults: defaults,
             rules: params.relabel_configs.clone().into(),
             names: Names {
-                address: intern(ADDRESS_LABEL),
-                instance: intern(INSTANCE_LABEL),
-                interval: intern(SCRAPE_INTERVAL_LABEL),
-                timeout: intern(SCRAPE_TIMEOUT_LABEL),
+                address: Name::new(ADDRESS_LABEL),
+                instance: Name::new(INSTANCE_LABEL),
+                interval: Name::new(SCRAPE_INTERVAL_LABEL),
+                timeout: Name::new(SCRAPE_TIMEOUT_LABEL),
                 switches: [
                     (
-                        intern(CONVERT_CLASSIC_HISTOGRAMS_TO_NHCB_LABEL),
+                        Name::new(CONVERT_CLASSIC_HISTOGRAMS_TO_NHCB_LABEL),
                         "convert classic histograms to nhcb",
                     ),
                     (
-                        intern(ALWAYS_SCRAPE_CLASSIC_HISTOGRAMS_LABEL),
+                        Name::new(ALWAYS_SCRAPE_CLASSIC_HISTOGRAMS_LABEL),
                         "always scrape classic histograms",
                     ),
                     (
-                        intern(SCRAPE_NATIVE_HISTOGRAMS_LABEL),
+                        Name::new(SCRAPE_NATIVE_HISTOGRAMS_LABEL),
                         "scrape native histograms",
                     ),
                 ],
@@ -223,7 +223,7 @@ impl Populator {
             let (mut i, mut j) = (0, 0);
             while i < t.len() || j < g.len() {
                 let order = match (t.get(i), g.get(j)) {
-                    (Some(a), Some(b)) => compare_names(&a.0, &b.0),
+                    (Some(a), Some(b)) => compare_names(a.0, b.0),
                     (Some(_), None) => Ordering::Less,
                     _ => Ordering::Greater,
                 };
@@ -241,7 +241,7 @@ impl Populator {
                     i += 1;
                 }
                 if !value.is_empty() {
-                    lb.push_sorted_unchecked(name.clone(), value.clone());
+                    lb.push_sorted_unchecked(*name, value.clone());
                 }
             }
         }
@@ -279,14 +279,14 @@ impl Populator {
         process(&self.rules, lb).map_err(NotScraped::Dropped)?;
         let invalid = |msg: String| Err(NotScraped::Invalid(msg));
         let names = &self.names;
-        let addr = lb.get_interned(&names.address);
+        let addr = lb.get_name(names.address);
         if addr.is_empty() {
             return invalid("no address".into());
         }
         if addr.contains('/') {
             return invalid(format!("{} is not a valid hostname", quote(addr)));
         }
-        let interval = lb.get_interned(&names.interval);
+        let interval = lb.get_name(names.interval);
         let known = |default: &(Str, u64), value: &str| {
             std::ptr::eq(default.0.as_ptr(), value.as_ptr()) && default.0.len() == value.len()
         };
@@ -302,7 +302,7 @@ impl Populator {
         if interval_ns == 0 {
             return invalid("scrape interval cannot be 0".into());
         }
-        let timeout = lb.get_interned(&names.timeout);
+        let timeout = lb.get_name(names.timeout);
         let parsed_timeout = if known(&self.default_timeout, timeout) {
             Ok(self.default_timeout.1)
         } else {
@@ -323,7 +323,7 @@ impl Populator {
             ));
         }
         for (name, desc) in &names.switches {
-            let v = lb.get_interned(name);
+            let v = lb.get_name(*name);
             if !v.is_empty() && parse_go_bool(v).is_none() {
                 return invalid(format!(
                     "error parsing {desc}: strconv.ParseBool: parsing {}: invalid syntax",
@@ -332,12 +332,12 @@ impl Populator {
             }
         }
         let addr: Str = lb
-            .get_shared(&names.address)
+            .get_shared(names.address)
             .cloned()
             .expect("checked above");
         lb.remove_prefixed(META_LABEL_PREFIX);
-        if lb.get_interned(&names.instance).is_empty() {
-            lb.set(names.instance.clone(), addr);
+        if lb.get_name(names.instance).is_empty() {
+            lb.set(names.instance, addr);
         }
         // Label values are Rust strings, always valid UTF-8: Prometheus' last check holds.
         Ok(lb.take_label_set())
@@ -380,7 +380,7 @@ impl Populator {
         mut then: impl FnMut(&mut LabelBuilder) -> T,
     ) -> Vec<T> {
         self.discovered_labels(&LabelSet::new(), &group.labels, lb);
-        let base: Vec<(Str, Str)> = lb.pairs().to_vec();
+        let base: Vec<(Name, Str)> = lb.pairs().to_vec();
         let targets = &group.targets;
         targets
             .iter()
@@ -414,7 +414,7 @@ pub fn prefetch_ahead(targets: &[LabelSet], i: usize) {
 
 /// Fills `lb` with `top` and the pairs of `base` whose names `top` lacks; both sorted by name
 /// with unique, non-empty values.
-fn merge_over(top: &[(Str, Str)], base: &[(Str, Str)], lb: &mut LabelBuilder) {
+fn merge_over(top: &[(Name, Str)], base: &[(Name, Str)], lb: &mut LabelBuilder) {
     lb.clear();
     let (mut i, mut j) = (0, 0);
     while i < top.len() || j < base.len() {
@@ -444,7 +444,7 @@ fn merge_over(top: &[(Str, Str)], base: &[(Str, Str)], lb: &mut LabelBuilder) {
             }
             (None, None) => unreachable!(),
         };
-        lb.push_sorted_unchecked(pair.0.clone(), pair.1.clone());
+        lb.push_sorted_unchecked(pair.0, pair.1.clone());
     }
 }
 

@@ -315,7 +315,7 @@ impl PieceTable {
     }
 
     /// The number of the piece `"name":"value"`, rendered into `scratch` if not seen yet.
-    fn label_number(&mut self, name: &Str, value: &Str, scratch: &mut Vec<u8>) -> u32 {
+    fn label_number(&mut self, name: &str, value: &Str, scratch: &mut Vec<u8>) -> u32 {
         let address = (name.as_ptr() as usize, value.as_ptr() as usize);
         if let Some(&number) = self.by_address.get(&address) {
             return number;

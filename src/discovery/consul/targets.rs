@@ -22,7 +22,7 @@
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-use promsd_actors::{intern, LabelSet, Str, TargetGroup, ADDRESS_LABEL};
+use promsd_actors::{LabelSet, Name, Str, TargetGroup, ADDRESS_LABEL};
 use serde::{Deserialize, Deserializer};
 
 /// A JSON value that may be `null` (Go decodes it as the zero value).
@@ -139,33 +139,33 @@ pub fn sanitize_label_name(name: &str) -> String {
 
 /// Label names shared by every target.
 struct Names {
-    address: Str,
-    consul_address: Str,
-    node: Str,
-    namespace: Str,
-    partition: Str,
-    tags: Str,
-    service_address: Str,
-    service_port: Str,
-    service_id: Str,
-    health: Str,
-    service: Str,
-    dc: Str,
+    address: Name,
+    consul_address: Name,
+    node: Name,
+    namespace: Name,
+    partition: Name,
+    tags: Name,
+    service_address: Name,
+    service_port: Name,
+    service_id: Name,
+    health: Name,
+    service: Name,
+    dc: Name,
 }
 
 static NAMES: LazyLock<Names> = LazyLock::new(|| Names {
-    address: intern(ADDRESS_LABEL),
-    consul_address: intern("__meta_consul_address"),
-    node: intern("__meta_consul_node"),
-    namespace: intern("__meta_consul_namespace"),
-    partition: intern("__meta_consul_partition"),
-    tags: intern("__meta_consul_tags"),
-    service_address: intern("__meta_consul_service_address"),
-    service_port: intern("__meta_consul_service_port"),
-    service_id: intern("__meta_consul_service_id"),
-    health: intern("__meta_consul_health"),
-    service: intern("__meta_consul_service"),
-    dc: intern("__meta_consul_dc"),
+    address: Name::new(ADDRESS_LABEL),
+    consul_address: Name::new("__meta_consul_address"),
+    node: Name::new("__meta_consul_node"),
+    namespace: Name::new("__meta_consul_namespace"),
+    partition: Name::new("__meta_consul_partition"),
+    tags: Name::new("__meta_consul_tags"),
+    service_address: Name::new("__meta_consul_service_address"),
+    service_port: Name::new("__meta_consul_service_port"),
+    service_id: Name::new("__meta_consul_service_id"),
+    health: Name::new("__meta_consul_health"),
+    service: Name::new("__meta_consul_service"),
+    dc: Name::new("__meta_consul_dc"),
 });
 
 const METADATA_PREFIX: &str = "__meta_consul_metadata_";
@@ -176,8 +176,8 @@ const TAGGED_ADDRESS_PREFIX: &str = "__meta_consul_tagged_address_";
 pub fn group_labels(service: &str, datacenter: &str) -> LabelSet {
     let n = &*NAMES;
     LabelSet::from_pairs([
-        (n.service.clone(), Str::from(service)),
-        (n.dc.clone(), Str::from(datacenter)),
+        (n.service, Str::from(service)),
+        (n.dc, Str::from(datacenter)),
     ])
 }
 
@@ -196,25 +196,19 @@ pub fn target(entry: &ServiceEntry, tag_separator: &str) -> LabelSet {
         "{tag_separator}{}{tag_separator}",
         service.tags.join(tag_separator)
     );
-    let mut pairs: Vec<(Str, Str)> =
+    let mut pairs: Vec<(Name, Str)> =
         Vec::with_capacity(10 + node.meta.len() + service.meta.len() + node.tagged_addresses.len());
     pairs.extend([
-        (n.address.clone(), Str::from(join_host_port(host, &port))),
-        (n.consul_address.clone(), Str::from(node.address.as_str())),
-        (n.node.clone(), Str::from(node.node.as_str())),
-        (n.namespace.clone(), Str::from(service.namespace.as_str())),
-        (n.partition.clone(), Str::from(service.partition.as_str())),
-        (n.tags.clone(), Str::from(tags)),
-        (
-            n.service_address.clone(),
-            Str::from(service.address.as_str()),
-        ),
-        (n.service_port.clone(), Str::from(port)),
-        (n.service_id.clone(), Str::from(service.id.as_str())),
-        (
-            n.health.clone(),
-            Str::from(aggregated_status(&entry.checks)),
-        ),
+        (n.address, Str::from(join_host_port(host, &port))),
+        (n.consul_address, Str::from(node.address.as_str())),
+        (n.node, Str::from(node.node.as_str())),
+        (n.namespace, Str::from(service.namespace.as_str())),
+        (n.partition, Str::from(service.partition.as_str())),
+        (n.tags, Str::from(tags)),
+        (n.service_address, Str::from(service.address.as_str())),
+        (n.service_port, Str::from(port)),
+        (n.service_id, Str::from(service.id.as_str())),
+        (n.health, Str::from(aggregated_status(&entry.checks))),
     ]);
     for (prefix, map) in [
         (METADATA_PREFIX, &node.meta),
@@ -223,7 +217,7 @@ pub fn target(entry: &ServiceEntry, tag_separator: &str) -> LabelSet {
     ] {
         for (key, value) in map {
             let name = format!("{prefix}{}", sanitize_label_name(key));
-            pairs.push((intern(&name), Str::from(value.as_str())));
+            pairs.push((Name::new(&name), Str::from(value.as_str())));
         }
     }
     LabelSet::from_pairs(pairs)

@@ -14,7 +14,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-use promsd_actors::{intern, LabelSet, Str, TargetGroup, ADDRESS_LABEL};
+use promsd_actors::{LabelSet, Name, Str, TargetGroup, ADDRESS_LABEL};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 /// The label Prometheus' file SD adds to every group: the path of the file it came from.
@@ -96,8 +96,8 @@ pub(crate) fn parse_groups_from(
     let path = origin;
     let ctx = Ctx {
         strict: format == Format::Yaml,
-        address: intern(ADDRESS_LABEL),
-        filepath_name: intern(origin_label),
+        address: Name::new(ADDRESS_LABEL),
+        filepath_name: Name::new(origin_label),
         filepath: Arc::from(path),
     };
     let groups = match format {
@@ -165,8 +165,8 @@ pub(crate) fn source(path: &str, index: usize) -> Str {
 struct Ctx {
     /// YAML's strict mode: repeated keys are errors (JSON keeps the last).
     strict: bool,
-    address: Str,
-    filepath_name: Str,
+    address: Name,
+    filepath_name: Name,
     filepath: Str,
 }
 
@@ -276,9 +276,9 @@ impl<'de> Visitor<'de> for GroupSeed<'_> {
         let mut labels = labels.unwrap_or_default();
         match labels.iter_mut().find(|(n, _)| *n == ctx.filepath_name) {
             Some(pair) => pair.1 = ctx.filepath.clone(),
-            None => labels.push((ctx.filepath_name.clone(), ctx.filepath.clone())),
+            None => labels.push((ctx.filepath_name, ctx.filepath.clone())),
         }
-        labels.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        labels.sort_unstable_by_key(|a| a.0);
         Ok(TargetGroup {
             source: ctx.filepath.clone(),
             targets: targets.unwrap_or_default(),
@@ -291,7 +291,7 @@ impl<'de> Visitor<'de> for GroupSeed<'_> {
 #[derive(Default)]
 struct Fields {
     targets: Option<Vec<LabelSet>>,
-    labels: Option<Vec<(Str, Str)>>,
+    labels: Option<Vec<(Name, Str)>>,
 }
 
 /// Reads a group's keys. A YAML merge key (`<<: *base`, or a list of such) sets the fields
@@ -358,7 +358,7 @@ impl<'de> MapReader<'de> for GroupFieldsReader<'_> {
 struct LabelsReader<'c>(&'c Ctx);
 
 impl<'de> MapReader<'de> for LabelsReader<'_> {
-    type Out = Vec<(Str, Str)>;
+    type Out = Vec<(Name, Str)>;
     fn read<A: MapAccess<'de>>(self, map: A) -> Result<Self::Out, A::Error> {
         LabelsSeed(self.0).visit_map(map)
     }
@@ -447,10 +447,7 @@ impl<'de> Visitor<'de> for TargetsSeed<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut targets = Vec::with_capacity(seq.size_hint().unwrap_or(8));
         while let Some(address) = seq.next_element_seed(ValueSeed)? {
-            targets.push(LabelSet::from_sorted(vec![(
-                self.0.address.clone(),
-                address,
-            )]));
+            targets.push(LabelSet::from_sorted(vec![(self.0.address, address)]));
         }
         // Held as long as the group is: no room to spare.
         targets.shrink_to_fit();
@@ -462,14 +459,14 @@ impl<'de> Visitor<'de> for TargetsSeed<'_> {
 struct LabelsSeed<'c>(&'c Ctx);
 
 impl<'de> DeserializeSeed<'de> for LabelsSeed<'_> {
-    type Value = Vec<(Str, Str)>;
+    type Value = Vec<(Name, Str)>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_option(self)
     }
 }
 
 impl<'de> Visitor<'de> for LabelsSeed<'_> {
-    type Value = Vec<(Str, Str)>;
+    type Value = Vec<(Name, Str)>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a map of label names to label values")
     }
@@ -483,9 +480,9 @@ impl<'de> Visitor<'de> for LabelsSeed<'_> {
         d.deserialize_map(self)
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut pairs: Vec<(Str, Str)> = Vec::with_capacity(map.size_hint().unwrap_or(4) + 1);
+        let mut pairs: Vec<(Name, Str)> = Vec::with_capacity(map.size_hint().unwrap_or(4) + 1);
         let strict = self.0.strict;
-        let set = |pairs: &mut Vec<(Str, Str)>, name: Str, value: Str| match pairs
+        let set = |pairs: &mut Vec<(Name, Str)>, name: Name, value: Str| match pairs
             .iter_mut()
             .find(|(n, _)| *n == name)
         {
@@ -524,7 +521,7 @@ impl<'de> Visitor<'de> for LabelsSeed<'_> {
 struct NameSeed;
 
 impl<'de> DeserializeSeed<'de> for NameSeed {
-    type Value = Str;
+    type Value = Name;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         let name = ValueSeed.deserialize(d)?;
         if name.is_empty() {
@@ -533,7 +530,7 @@ impl<'de> DeserializeSeed<'de> for NameSeed {
                 &*name
             )));
         }
-        Ok(intern(&name))
+        Ok(Name::new(&name))
     }
 }
 
@@ -606,10 +603,10 @@ mod tests {
         );
         assert_eq!(groups[1].labels.get(FILEPATH_LABEL), Some(PATH));
         // Names are interned: one copy serves every group.
-        assert!(Arc::ptr_eq(
-            &groups[0].labels.pairs()[0].0,
-            &groups[1].labels.pairs()[0].0
-        ));
+        assert_eq!(
+            groups[0].labels.pairs()[0].0.addr(),
+            groups[1].labels.pairs()[0].0.addr()
+        );
     }
 
     #[test]

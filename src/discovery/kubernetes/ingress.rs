@@ -7,7 +7,7 @@ use std::sync::Arc;
 use promsd_actors::{Str, TargetGroup};
 
 use super::discoverer::{Lookup, RoleBuilder};
-use super::labels::{add_object_meta, names, Labels, ADDRESS, NAMESPACE};
+use super::labels::{add_object_meta, names, values, Labels, ADDRESS, NAMESPACE};
 use super::objects::{Kind, Object};
 use super::pod::add_namespace_labels;
 use super::AttachMetadata;
@@ -18,6 +18,9 @@ names! {
     HOST = "__meta_kubernetes_ingress_host";
     PATH = "__meta_kubernetes_ingress_path";
     CLASS_NAME = "__meta_kubernetes_ingress_class_name";
+}
+
+values! {
     HTTP = "http";
     HTTPS = "https";
     ROOT = "/";

@@ -4,26 +4,38 @@
 
 use std::sync::{Arc, LazyLock};
 
-use promsd_actors::{intern, LabelSet, Str};
+use promsd_actors::{intern, LabelSet, Name, Str};
 
 use super::objects::Meta;
 
 /// `__meta_kubernetes_`.
 pub const PREFIX: &str = "__meta_kubernetes_";
 
-/// Declares interned label names (and common values) once.
+/// Declares interned label names once.
 macro_rules! names {
+    ($($vis:vis $id:ident = $value:expr;)*) => {
+        $($vis static $id: std::sync::LazyLock<promsd_actors::Name> =
+            std::sync::LazyLock::new(|| promsd_actors::Name::new($value));)*
+    };
+}
+pub(crate) use names;
+
+/// Declares common label values once, shared by every target that has them.
+macro_rules! values {
     ($($vis:vis $id:ident = $value:expr;)*) => {
         $($vis static $id: std::sync::LazyLock<promsd_actors::Str> =
             std::sync::LazyLock::new(|| promsd_actors::intern($value));)*
     };
 }
-pub(crate) use names;
+pub(crate) use values;
 
 names! {
     pub ADDRESS = "__address__";
     pub INSTANCE = "instance";
     pub NAMESPACE = "__meta_kubernetes_namespace";
+}
+
+values! {
     pub TRUE = "true";
     pub FALSE = "false";
 }
@@ -66,7 +78,7 @@ pub fn join_host_port(host: &str, port: i64) -> Str {
 
 /// Collects label pairs, then sorts them into a [`LabelSet`].
 #[derive(Default, Clone)]
-pub struct Labels(Vec<(Str, Str)>);
+pub struct Labels(Vec<(Name, Str)>);
 
 impl Labels {
     pub fn with_capacity(n: usize) -> Self {
@@ -75,13 +87,13 @@ impl Labels {
 
     /// Sets `name` (already interned) to `value` (a [`Str`], or a `&Sym` whose shared string
     /// it takes); a later set of the same name wins.
-    pub fn set(&mut self, name: &LazyLock<Str>, value: impl Into<Str>) {
-        self.0.push(((**name).clone(), value.into()));
+    pub fn set(&mut self, name: &LazyLock<Name>, value: impl Into<Str>) {
+        self.0.push((**name, value.into()));
     }
 
     /// Sets a label whose name is built at run time.
     pub fn set_dynamic(&mut self, name: &str, value: impl Into<Str>) {
-        self.0.push((intern(name), value.into()));
+        self.0.push((Name::new(name), value.into()));
     }
 
     /// Adds every pair of `other` (its values win).
@@ -91,8 +103,8 @@ impl Labels {
 
     pub fn finish(mut self) -> LabelSet {
         // Stable: among equal names the last pushed comes last; keep it.
-        self.0.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut out: Vec<(Str, Str)> = Vec::with_capacity(self.0.len());
+        self.0.sort_by_key(|a| a.0);
+        let mut out: Vec<(Name, Str)> = Vec::with_capacity(self.0.len());
         for pair in self.0 {
             match out.last_mut() {
                 Some(last) if last.0 == pair.0 => *last = pair,
@@ -131,7 +143,7 @@ pub fn add_labels_and_annotations(labels: &mut Labels, meta: &Meta, resource: &s
 }
 
 /// Prometheus' `addObjectMetaLabels`: `<prefix><role>_name` and the labels and annotations.
-pub fn add_object_meta(labels: &mut Labels, meta: &Meta, role: &str, name_label: &LazyLock<Str>) {
+pub fn add_object_meta(labels: &mut Labels, meta: &Meta, role: &str, name_label: &LazyLock<Name>) {
     labels.set(name_label, meta.name.clone());
     add_labels_and_annotations(labels, meta, role);
 }
