@@ -46,8 +46,9 @@ static NAMES: LazyLock<RwLock<HashSet<&'static str>>> = LazyLock::new(Default::d
 
 /// A label name, interned: there is one copy of each distinct name for the life of the
 /// process, so two names are equal exactly when they are the same copy, and a `Name` is
-/// copied like a pointer. Names are few (they come from configs and from the label keys of
-/// discovered objects), so keeping each forever costs little.
+/// copied like a pointer. Names are few (configs, the label keys of discovered objects, and
+/// the names relabel rules build with `labelmap` or a templated `target_label`), so keeping
+/// each forever costs little; the interner of [`Str`]s before it kept every name forever too.
 #[derive(Clone, Copy)]
 pub struct Name(&'static str);
 
