@@ -40,6 +40,10 @@ const DIFFERENCES: &[(&str, &str)] = &[
         "3.x accepts UTF-8 label names; 2.42 only legacy ones",
     ),
     (
+        "valid/utf8_relabel_target_label.yml",
+        "3.x accepts UTF-8 label names; 2.42 only legacy ones",
+    ),
+    (
         "invalid/alertmanager_api_v1.yml",
         "3.x dropped Alertmanager API v1; 2.42 still accepts it",
     ),

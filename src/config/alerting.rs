@@ -9,7 +9,8 @@ use serde::de::{Deserializer, IgnoredAny};
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::error::{at, PathError};
-use super::scrape::{non_null_rules, SdKeys};
+use super::global::NameValidation;
+use super::scrape::{non_null_rules, validate_rules, SdKeys};
 use crate::common::http_config::{deserialize_with_inline, HttpClientConfig, WithInline};
 use crate::common::Duration;
 use crate::relabel::RelabelConfig;
@@ -31,6 +32,29 @@ pub struct AlertingConfig {
 }
 
 impl AlertingConfig {
+    /// Prometheus' `AlertingConfig.Validate`: every relabel rule under the global scheme.
+    pub(crate) fn validate(&mut self, scheme: NameValidation) -> Result<(), PathError> {
+        validate_rules(
+            &mut self.alert_relabel_configs,
+            scheme,
+            "alerting.alert_relabel_configs",
+        )?;
+        for (i, am) in self.alertmanagers.iter_mut().enumerate() {
+            let path = format!("alerting.alertmanagers[{i}]");
+            validate_rules(
+                &mut am.alert_relabel_configs,
+                scheme,
+                &format!("{path}.alert_relabel_configs"),
+            )?;
+            validate_rules(
+                &mut am.relabel_configs,
+                scheme,
+                &format!("{path}.relabel_configs"),
+            )?;
+        }
+        Ok(())
+    }
+
     pub fn is_empty(&self) -> bool {
         self.alert_relabel_configs.is_empty() && self.alertmanagers.is_empty()
     }

@@ -143,6 +143,14 @@ impl NameValidation {
         }
     }
 
+    /// The same scheme for relabel rules.
+    pub(crate) fn for_relabel(self) -> crate::relabel::NameValidation {
+        match self {
+            NameValidation::Utf8 => crate::relabel::NameValidation::Utf8,
+            NameValidation::Legacy => crate::relabel::NameValidation::Legacy,
+        }
+    }
+
     /// Whether `name` is a valid label name under this scheme.
     pub fn is_valid_label_name(self, name: &str) -> bool {
         match self {

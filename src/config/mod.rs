@@ -429,6 +429,10 @@ impl Config {
             }
             sc.finish(dir);
         }
+        config
+            .alerting
+            .validate(config.global.name_validation())
+            .map_err(|e| source.error(e))?;
         sections
             .check_whole(&config.global)
             .map_err(|e| source.error(e))?;

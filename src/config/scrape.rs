@@ -198,6 +198,21 @@ pub(crate) fn non_null_list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     d.deserialize_any(V(message, std::marker::PhantomData))
 }
 
+/// Prometheus' `relabel.Config.Validate(scheme)` for each rule of the list at YAML path `key`:
+/// rules were checked as read under the UTF-8 scheme; a config under the legacy scheme checks
+/// (and applies) them again under it.
+pub(crate) fn validate_rules(
+    rules: &mut [RelabelConfig],
+    scheme: NameValidation,
+    key: &str,
+) -> Result<(), PathError> {
+    for (i, rule) in rules.iter_mut().enumerate() {
+        rule.validate(scheme.for_relabel())
+            .map_err(|e| at(format!("{key}[{i}]"), e))?;
+    }
+    Ok(())
+}
+
 /// A list of relabel rules where a null entry is an error with `message`.
 pub(crate) fn non_null_rules<'de, D: Deserializer<'de>>(
     d: D,
@@ -500,7 +515,16 @@ impl ScrapeConfig {
             .get_or_insert(global.convert_classic_histograms_to_nhcb);
         self.always_scrape_classic_histograms
             .get_or_insert(global.always_scrape_classic_histograms);
-        Ok(())
+        validate_rules(
+            &mut self.relabel_configs,
+            scheme,
+            &format!("{path}.relabel_configs"),
+        )?;
+        validate_rules(
+            &mut self.metric_relabel_configs,
+            scheme,
+            &format!("{path}.metric_relabel_configs"),
+        )
     }
 
     /// Prometheus' `SetDirectory`, plus handing the discovery configs to the engine's form.

@@ -19,7 +19,7 @@ use serde::Deserialize;
 
 use super::error::{at, PathError};
 use super::global::{GlobalConfig, NameValidation};
-use super::scrape::non_null_rules;
+use super::scrape::{non_null_rules, validate_rules};
 use crate::common::Duration;
 use crate::relabel::RelabelConfig;
 
@@ -456,14 +456,11 @@ impl Sections {
                     format!("found multiple remote write configs with job name {name:?}"),
                 ));
             }
-            let rule_scheme = match scheme {
-                NameValidation::Utf8 => crate::relabel::NameValidation::Utf8,
-                NameValidation::Legacy => crate::relabel::NameValidation::Legacy,
-            };
-            for (j, rule) in rw.write_relabel_configs.iter_mut().enumerate() {
-                rule.validate(rule_scheme)
-                    .map_err(|e| at(format!("{path}.write_relabel_configs[{j}]"), e))?;
-            }
+            validate_rules(
+                &mut rw.write_relabel_configs,
+                scheme,
+                &format!("{path}.write_relabel_configs"),
+            )?;
         }
         let mut names = HashSet::new();
         for (i, rr) in self.remote_read.iter().enumerate() {
