@@ -106,7 +106,7 @@ impl RunningConfig for LoadedConfig {
             relabel_steps(rules, discovered)
                 .into_iter()
                 .map(|step| RelabelStep {
-                    rule: serde_json::to_value(&rules[step.rule]).unwrap_or_default(),
+                    rule: rules[step.rule].to_json(),
                     keep: step.labels.is_some(),
                     output: step.labels.unwrap_or_default(),
                 })

@@ -441,17 +441,26 @@ impl<'de> Deserialize<'de> for RelabelConfig {
     }
 }
 
-impl Serialize for RelabelConfig {
-    /// Prometheus' shape: `separator` and `replacement` always; `regex` unless it is the default
-    /// one; `source_labels`, `modulus`, `target_label` when set.
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+impl RelabelConfig {
+    /// The rule as Prometheus writes it in JSON (`encoding/json`, as the `relabel_steps` API
+    /// shows it): as in YAML, except that `regex` is always written, the default `(.*)` too
+    /// (Go's `omitempty` never omits a struct).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(GoJson(self)).unwrap_or_default()
+    }
+
+    fn serialize_fields<S: Serializer>(
+        &self,
+        s: S,
+        default_regex: bool,
+    ) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(None)?;
         if !self.source_labels.is_empty() {
             let names: Vec<&str> = self.source_labels.iter().map(|n| &**n).collect();
             map.serialize_entry("source_labels", &names)?;
         }
         map.serialize_entry("separator", &*self.separator)?;
-        if !self.regex.is_default_instance() {
+        if default_regex || !self.regex.is_default_instance() {
             map.serialize_entry("regex", self.regex.as_str())?;
         }
         if self.modulus != 0 {
@@ -465,5 +474,22 @@ impl Serialize for RelabelConfig {
             map.serialize_entry("action", action.as_str())?;
         }
         map.end()
+    }
+}
+
+/// A rule serialized in Go's `encoding/json` shape.
+struct GoJson<'a>(&'a RelabelConfig);
+
+impl Serialize for GoJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize_fields(s, true)
+    }
+}
+
+impl Serialize for RelabelConfig {
+    /// Prometheus' YAML shape: `separator` and `replacement` always; `regex` unless it is the
+    /// default one; `source_labels`, `modulus`, `target_label` when set. (JSON: [`Self::to_json`].)
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.serialize_fields(s, false)
     }
 }

@@ -53,6 +53,12 @@ const CASES: &[Case] = &[
         Some(&[("a", "abc"), ("d", "b")]),
     ),
     (
+        "drop with other labels present",
+        &[("a", "foo"), ("b", "bar")],
+        "- {source_labels: [a], regex: '.*o.*', action: drop}",
+        None,
+    ),
+    (
         "drop without a match keeps",
         &[("a", "foo")],
         "- {source_labels: [a], regex: no-match, action: drop}",
@@ -135,6 +141,7 @@ const CASES: &[Case] = &[
         "target label from a missing group is empty: rule skipped",
         &[("a", "some-name-0")],
         "- {source_labels: [a], regex: 'some-([^-]+)-([^,]+)', replacement: '${1}', target_label: '${3}'}
+         - {source_labels: [a], regex: 'some-([^-]+)-([^,]+)', replacement: '${1}', target_label: '${3}'}
          - {source_labels: [a], regex: 'some-([^-]+)(-[^,]+)', replacement: '${1}', target_label: '${3}'}",
         Some(&[("a", "some-name-0")]),
     ),
@@ -238,6 +245,49 @@ const CASES: &[Case] = &[
         &[("utf-8.label", "line1\nline2")],
         "- {source_labels: [utf-8.label], regex: 'line1.*line2', target_label: 'utf-8.target', replacement: 'match'}",
         Some(&[("utf-8.label", "line1\nline2"), ("utf-8.target", "match")]),
+    ),
+    (
+        "UTF-8 source label name",
+        &[("utf-8.label", "line1\nline2"), ("b", "bar"), ("c", "baz")],
+        "- {source_labels: [utf-8.label], regex: 'line1.*line2', target_label: d, replacement: 'match${1}'}",
+        Some(&[("utf-8.label", "line1\nline2"), ("b", "bar"), ("c", "baz"), ("d", "match")]),
+    ),
+    (
+        "UTF-8 target label name",
+        &[("a", "line1\nline2"), ("b", "bar"), ("c", "baz")],
+        "- {source_labels: [a], regex: 'line1.*line2', target_label: utf-8.label, replacement: 'match${1}'}",
+        Some(&[("a", "line1\nline2"), ("b", "bar"), ("c", "baz"), ("utf-8.label", "match")]),
+    ),
+    (
+        "UTF-8 target label name with a reference to a missing group",
+        &[("a", "line1\nline2"), ("b", "bar"), ("c", "baz")],
+        "- {source_labels: [a], regex: 'line1.*line2', target_label: 'utf-8.label${1}', replacement: 'match${1}'}",
+        Some(&[("a", "line1\nline2"), ("b", "bar"), ("c", "baz"), ("utf-8.label", "match")]),
+    ),
+    (
+        "target and replacement with $1, ${1}, $name and ${name}",
+        &[("a", "line1\nline2"), ("b", "bar"), ("c", "baz")],
+        "- {source_labels: [a], regex: '(line1).*(?<second>line2)', target_label: 'label1_${1}', replacement: 'val_${second}'}
+         - {source_labels: [a], regex: '(line1).*(?<second>line2)', target_label: 'label2_$1', replacement: 'val_$second'}",
+        Some(&[
+            ("a", "line1\nline2"),
+            ("b", "bar"),
+            ("c", "baz"),
+            ("label1_line1", "val_line2"),
+            ("label2_line1", "val_line2"),
+        ]),
+    ),
+    (
+        "__type__ from the metric name (a $ inside the anchored regex)",
+        &[("__name__", "http_requests_total")],
+        "- {source_labels: [__name__], regex: '.*_total$', target_label: __type__, replacement: counter}",
+        Some(&[("__name__", "http_requests_total"), ("__type__", "counter")]),
+    ),
+    (
+        "__unit__ from the metric name",
+        &[("__name__", "disk_usage_bytes")],
+        "- {source_labels: [__name__], regex: '.*_bytes$', target_label: __unit__, replacement: bytes}",
+        Some(&[("__name__", "disk_usage_bytes"), ("__unit__", "bytes")]),
     ),
     (
         "static label pair without sources (the fast path)",
@@ -526,6 +576,55 @@ fn legacy_validation_is_stricter() {
     }
 }
 
+/// Rules Prometheus' `TestRelabelValidate` accepts, and under which schemes.
+#[test]
+fn valid_rules_are_accepted_under_their_schemes() {
+    use NameValidation::{Legacy, Utf8};
+    let cases: &[(&str, &[NameValidation])] = &[
+        // With UTF-8 names `${3}` is a valid target (it expands to a name at run time).
+        ("{action: lowercase, target_label: '${3}'}", &[Utf8]),
+        (
+            "{source_labels: [a], regex: 'some-([^-]+)-([^,]+)', replacement: '${1}', target_label: '${3}'}",
+            &[Utf8, Legacy],
+        ),
+        (
+            "{source_labels: [a], regex: 'some-([^-]+)-([^,]+)', replacement: '${1}', target_label: '0${3}'}",
+            &[Utf8],
+        ),
+        (
+            "{source_labels: [a], regex: 'some-([^-]+)-([^,]+)', replacement: '${1}', target_label: '-${3}'}",
+            &[Utf8],
+        ),
+        (
+            "{regex: '__meta_kubernetes_pod_label_(strimzi_io_.+)', action: labelmap, replacement: '$1'}",
+            &[Utf8, Legacy],
+        ),
+        (
+            "{regex: '__meta_(.+)', action: labelmap, replacement: '${1}'}",
+            &[Utf8, Legacy],
+        ),
+    ];
+    for (yaml, schemes) in cases {
+        let rule: RelabelConfig =
+            serde_yaml::from_str(yaml).unwrap_or_else(|e| panic!("{yaml}: {e}"));
+        for scheme in [Utf8, Legacy] {
+            let got = rule.clone().validate(scheme);
+            assert_eq!(
+                got.is_ok(),
+                schemes.contains(&scheme),
+                "{yaml} {scheme:?}: {got:?}"
+            );
+        }
+    }
+    // Under the legacy scheme `0${3}` and `-${3}` fail with the target message.
+    let mut rule: RelabelConfig =
+        serde_yaml::from_str("{source_labels: [a], target_label: '0${3}'}").unwrap();
+    assert_eq!(
+        rule.validate(Legacy).unwrap_err(),
+        r#""0${3}" is invalid 'target_label' for replace action"#
+    );
+}
+
 #[test]
 fn legacy_target_templates_match_prometheus_table() {
     for (s, valid) in [
@@ -584,10 +683,75 @@ fn serializes_in_prometheus_shape() {
         let rule: RelabelConfig = serde_yaml::from_str(yaml).unwrap();
         assert_eq!(serde_yaml::to_string(&rule).unwrap(), yaml);
     }
+}
+
+/// Prometheus' `TestConfig_UnmarshalThenMarshal` inputs, verbatim: what we write reads back as
+/// the same rule, explicit empty `separator`/`regex`/`replacement` included (prometheus#18652).
+/// (Our YAML writer's layout differs from go-yaml's: block lists and `''`; the values do not.)
+#[test]
+fn prometheus_round_trip_inputs_survive_a_round_trip() {
+    for yaml in [
+        "source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_port]\nseparator: ;\nregex: \\\\d+\ntarget_label: __meta_kubernetes_pod_container_port_number\nreplacement: $1\naction: replace\n",
+        "source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_port]\nseparator: ;\ntarget_label: __meta_kubernetes_pod_container_port_number\nreplacement: $1\naction: keepequal\n",
+        "source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_port]\nseparator: ;\nregex: (.*)\ntarget_label: __meta_kubernetes_pod_container_port_number\nreplacement: $1\naction: replace\n",
+        "source_labels: [namespace, k8s_app]\nseparator: \"\"\nregex: \"\"\ntarget_label: target_cluster\nreplacement: \"\"\naction: replace\n",
+        // A null regex is the empty regex, written as such.
+        "target_label: t\nregex:\n",
+    ] {
+        let rule: RelabelConfig = serde_yaml::from_str(yaml).unwrap();
+        let written = serde_yaml::to_string(&rule).unwrap();
+        let again: RelabelConfig = serde_yaml::from_str(&written).unwrap();
+        assert_eq!(again, rule, "{yaml} -> {written}");
+        assert_eq!(again.regex().as_str(), rule.regex().as_str(), "{yaml}");
+        assert_eq!(
+            written.contains("regex:"),
+            yaml.contains("regex:"),
+            "{yaml} -> {written}"
+        );
+    }
+    let explicit: RelabelConfig = serde_yaml::from_str(
+        "{source_labels: [a, b], separator: '', regex: '', target_label: t, replacement: ''}",
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            explicit.separator(),
+            explicit.regex().as_str(),
+            explicit.replacement()
+        ),
+        ("", "", "")
+    );
+}
+
+/// JSON as Prometheus' `encoding/json` writes a rule (the `relabel_steps` API): `regex` is
+/// always present, its text without the anchors (`TestRegexp_JSONUnmarshalThenMarshal`).
+#[test]
+fn json_is_go_encoding_json_shape() {
     let defaulted: RelabelConfig = serde_yaml::from_str("{target_label: x}").unwrap();
     assert_eq!(
-        serde_json::to_string(&defaulted).unwrap(),
-        r#"{"separator":";","target_label":"x","replacement":"$1","action":"replace"}"#
+        defaulted.to_json(),
+        serde_json::json!({"separator": ";", "regex": "(.*)", "target_label": "x",
+                           "replacement": "$1", "action": "replace"})
+    );
+    for regex in ["", "foo", ".*foo.*"] {
+        let rule: RelabelConfig = serde_yaml::from_str(&format!(
+            "{{separator: '', regex: '{regex}', replacement: '', target_label: t}}"
+        ))
+        .unwrap();
+        assert_eq!(
+            rule.to_json(),
+            serde_json::json!({"separator": "", "regex": regex, "target_label": "t",
+                               "replacement": "", "action": "replace"})
+        );
+    }
+    let hashmod: RelabelConfig =
+        serde_yaml::from_str("{source_labels: [a], modulus: 8, target_label: b, action: hashmod}")
+            .unwrap();
+    assert_eq!(
+        hashmod.to_json(),
+        serde_json::json!({"source_labels": ["a"], "separator": ";", "regex": "(.*)",
+                           "modulus": 8, "target_label": "b", "replacement": "$1",
+                           "action": "hashmod"})
     );
 }
 
@@ -815,6 +979,243 @@ fn populate_relabeling_may_supply_the_address() {
     assert_eq!(
         (out.get("__address__"), out.get("instance")),
         (Some("h:9"), Some("h:9"))
+    );
+}
+
+/// Prometheus' `TestPopulateLabels` entries that succeed, exactly: the job uses `https`, 1s/1s.
+/// (target, relabel rules, convert_classic_histograms_to_nhcb, final labels, discovered labels).
+#[test]
+fn populate_matches_prometheus_table() {
+    type Pairs = &'static [(&'static str, &'static str)];
+    const JOB: Pairs = &[
+        ("__scheme__", "https"),
+        ("__metrics_path__", "/metrics"),
+        ("job", "job"),
+        ("__scrape_interval__", "1s"),
+        ("__scrape_timeout__", "1s"),
+        ("__always_scrape_classic_histograms__", "false"),
+        ("__scrape_native_histograms__", "false"),
+    ];
+    const NHCB_FALSE: Pairs = &[("__convert_classic_histograms_to_nhcb__", "false")];
+    const NHCB_TRUE: Pairs = &[("__convert_classic_histograms_to_nhcb__", "true")];
+    const FROM_CUSTOM: &str =
+        "- {action: replace, regex: '(.*)', source_labels: [custom], replacement: '${1}', target_label: __address__}";
+    const NHCB_ON: &str = "- {action: replace, regex: 'false', source_labels: [__convert_classic_histograms_to_nhcb__], replacement: 'true', target_label: __convert_classic_histograms_to_nhcb__}";
+    /// (name, target, rules, nhcb, final labels in parts, discovered labels in parts).
+    type PopulateCase = (
+        &'static str,
+        Pairs,
+        &'static str,
+        bool,
+        &'static [Pairs],
+        &'static [Pairs],
+    );
+    let cases: &[PopulateCase] = &[
+        (
+            "regular population",
+            &[("__address__", "1.2.3.4:1000"), ("custom", "value")],
+            "",
+            false,
+            &[
+                JOB,
+                NHCB_FALSE,
+                &[
+                    ("__address__", "1.2.3.4:1000"),
+                    ("instance", "1.2.3.4:1000"),
+                    ("custom", "value"),
+                ],
+            ],
+            &[
+                JOB,
+                NHCB_FALSE,
+                &[("__address__", "1.2.3.4:1000"), ("custom", "value")],
+            ],
+        ),
+        (
+            "target overrides job labels, no port added",
+            &[
+                ("__address__", "1.2.3.4"),
+                ("__scheme__", "http"),
+                ("__metrics_path__", "/custom"),
+                ("job", "custom-job"),
+                ("__scrape_interval__", "2s"),
+                ("__scrape_timeout__", "2s"),
+            ],
+            "",
+            false,
+            &[
+                NHCB_FALSE,
+                &[
+                    ("__address__", "1.2.3.4"),
+                    ("instance", "1.2.3.4"),
+                    ("__scheme__", "http"),
+                    ("__metrics_path__", "/custom"),
+                    ("job", "custom-job"),
+                    ("__scrape_interval__", "2s"),
+                    ("__scrape_timeout__", "2s"),
+                    ("__always_scrape_classic_histograms__", "false"),
+                    ("__scrape_native_histograms__", "false"),
+                ],
+            ],
+            &[
+                NHCB_FALSE,
+                &[
+                    ("__address__", "1.2.3.4"),
+                    ("__scheme__", "http"),
+                    ("__metrics_path__", "/custom"),
+                    ("job", "custom-job"),
+                    ("__scrape_interval__", "2s"),
+                    ("__scrape_timeout__", "2s"),
+                    ("__always_scrape_classic_histograms__", "false"),
+                    ("__scrape_native_histograms__", "false"),
+                ],
+            ],
+        ),
+        (
+            "own instance label, IPv6 address without port",
+            &[("__address__", "[::1]"), ("instance", "custom-instance")],
+            "",
+            false,
+            &[
+                JOB,
+                NHCB_FALSE,
+                &[("__address__", "[::1]"), ("instance", "custom-instance")],
+            ],
+            &[
+                JOB,
+                NHCB_FALSE,
+                &[("__address__", "[::1]"), ("instance", "custom-instance")],
+            ],
+        ),
+        (
+            "address added by relabeling",
+            &[("custom", "host:1234")],
+            FROM_CUSTOM,
+            false,
+            &[
+                JOB,
+                NHCB_FALSE,
+                &[
+                    ("__address__", "host:1234"),
+                    ("instance", "host:1234"),
+                    ("custom", "host:1234"),
+                ],
+            ],
+            &[JOB, NHCB_FALSE, &[("custom", "host:1234")]],
+        ),
+        (
+            "no default port",
+            &[("__address__", "1.2.3.4")],
+            "",
+            false,
+            &[
+                JOB,
+                NHCB_FALSE,
+                &[("__address__", "1.2.3.4"), ("instance", "1.2.3.4")],
+            ],
+            &[JOB, NHCB_FALSE, &[("__address__", "1.2.3.4")]],
+        ),
+        (
+            "the https port stays",
+            &[("__address__", "1.2.3.4:443")],
+            "",
+            false,
+            &[
+                JOB,
+                NHCB_FALSE,
+                &[("__address__", "1.2.3.4:443"), ("instance", "1.2.3.4:443")],
+            ],
+            &[JOB, NHCB_FALSE, &[("__address__", "1.2.3.4:443")]],
+        ),
+        (
+            "convert_classic_histograms_to_nhcb from the job",
+            &[("__address__", "1.2.3.4:1000")],
+            "",
+            true,
+            &[
+                JOB,
+                NHCB_TRUE,
+                &[
+                    ("__address__", "1.2.3.4:1000"),
+                    ("instance", "1.2.3.4:1000"),
+                ],
+            ],
+            &[JOB, NHCB_TRUE, &[("__address__", "1.2.3.4:1000")]],
+        ),
+        (
+            "convert_classic_histograms_to_nhcb set by relabeling",
+            &[("__address__", "1.2.3.4:1000")],
+            NHCB_ON,
+            false,
+            &[
+                JOB,
+                NHCB_TRUE,
+                &[
+                    ("__address__", "1.2.3.4:1000"),
+                    ("instance", "1.2.3.4:1000"),
+                ],
+            ],
+            &[JOB, NHCB_FALSE, &[("__address__", "1.2.3.4:1000")]],
+        ),
+    ];
+    for (name, target, relabel, nhcb, result, discovered) in cases {
+        let mut p = job(relabel);
+        p.job_name = "job".into();
+        p.scheme = "https".into();
+        p.convert_classic_histograms_to_nhcb = *nhcb;
+        let got = populate(&p, target, &[]);
+        assert_eq!(got.result, Ok(labels(&result.concat())), "{name}");
+        assert_eq!(got.discovered, labels(&discovered.concat()), "{name}");
+        // The lazily recomputed discovered labels agree.
+        let mut lb = LabelBuilder::new();
+        Populator::new(&p).discovered_labels(&labels(target), &labels(&[]), &mut lb);
+        assert_eq!(lb.take_label_set(), got.discovered, "{name}");
+    }
+    // The http port stays too.
+    let got = populate(&job(""), &[("__address__", "1.2.3.4:80")], &[]);
+    assert_eq!(got.result.unwrap().get("instance"), Some("1.2.3.4:80"));
+    // An invalid boolean.
+    let got = populate(
+        &job(""),
+        &[
+            ("__address__", "1.2.3.4:1000"),
+            ("__convert_classic_histograms_to_nhcb__", "maybe"),
+        ],
+        &[],
+    );
+    assert_eq!(
+        got.result,
+        Err(NotScraped::Invalid(
+            r#"error parsing convert classic histograms to nhcb: strconv.ParseBool: parsing "maybe": invalid syntax"#.into()
+        ))
+    );
+}
+
+/// `TargetsFromGroup`'s message for a target without an address, and
+/// `TestTargetsFromGroupWithLabelKeepDrop`: `labelkeep`/`labeldrop` see `__address__` too.
+#[test]
+fn group_errors_name_the_instance_and_group() {
+    let no_address =
+        |p: &ScrapeParams| match populate(p, &[("__address__", "localhost:9090")], &[]).result {
+            Err(NotScraped::Invalid(m)) => group_error_message(0, "", &m),
+            other => panic!("expected an error, got {other:?}"),
+        };
+    assert_eq!(
+        group_error_message(0, "", "no address"),
+        "instance 0 in group : no address"
+    );
+    assert!(
+        populate(&job(""), &[("__address__", "localhost:9090")], &[])
+            .result
+            .is_ok()
+    );
+    assert_eq!(
+        no_address(&job("- {regex: foo, action: labelkeep}")),
+        "instance 0 in group : no address"
+    );
+    assert_eq!(
+        no_address(&job("- {regex: __address__, action: labeldrop}")),
+        "instance 0 in group : no address"
     );
 }
 
