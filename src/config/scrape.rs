@@ -22,7 +22,7 @@ use crate::common::http_config::{
 use crate::common::http_config::{opt_yaml11_bool, yaml11_bool};
 use crate::common::Duration;
 use crate::discovery::{self, static_sd::StaticConfig, SdConfig, SdConfigs};
-use crate::relabel::RelabelConfig;
+use crate::relabel::{RelabelConfig, Unvalidated};
 
 fn yes() -> bool {
     true
@@ -198,9 +198,8 @@ pub(crate) fn non_null_list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     d.deserialize_any(V(message, std::marker::PhantomData))
 }
 
-/// Prometheus' `relabel.Config.Validate(scheme)` for each rule of the list at YAML path `key`:
-/// rules were checked as read under the UTF-8 scheme; a config under the legacy scheme checks
-/// (and applies) them again under it.
+/// Prometheus' `relabel.Config.Validate(scheme)` for each rule of the list at YAML path `key`
+/// (read by [`non_null_rules`]); the rules are then applied under that scheme.
 pub(crate) fn validate_rules(
     rules: &mut [RelabelConfig],
     scheme: NameValidation,
@@ -213,12 +212,15 @@ pub(crate) fn validate_rules(
     Ok(())
 }
 
-/// A list of relabel rules where a null entry is an error with `message`.
+/// A list of relabel rules where a null entry is an error with `message`. The rules are read,
+/// not validated: [`validate_rules`] checks them under the scheme that applies, as Prometheus'
+/// `Validate` does after reading the whole config.
 pub(crate) fn non_null_rules<'de, D: Deserializer<'de>>(
     d: D,
     message: &'static str,
 ) -> Result<Vec<RelabelConfig>, D::Error> {
-    non_null_list(d, message)
+    let rules: Vec<Unvalidated> = non_null_list(d, message)?;
+    Ok(rules.into_iter().map(|rule| rule.0).collect())
 }
 
 /// `static_configs`: target groups, none of them null.

@@ -403,13 +403,19 @@ struct RawRelabelConfig {
 
 impl RelabelConfig {
     fn from_raw(raw: RawRelabelConfig) -> Result<RelabelConfig, String> {
+        let mut config = RelabelConfig::from_raw_unvalidated(raw);
+        config.validate(NameValidation::Utf8)?;
+        Ok(config)
+    }
+
+    fn from_raw_unvalidated(raw: RawRelabelConfig) -> RelabelConfig {
         let default = RelabelConfig::default();
         let regex = raw.regex.unwrap_or(default.regex);
         let target_label = raw
             .target_label
             .map_or(default.target_label, |t| Name::new(&t));
         let replacement = raw.replacement.map_or(default.replacement, |r| intern(&r));
-        let mut config = RelabelConfig {
+        RelabelConfig {
             source_labels_given: raw.source_labels.is_some(),
             source_labels: raw.source_labels.unwrap_or_default(),
             separator: raw.separator.map_or(default.separator, |s| intern(&s)),
@@ -426,9 +432,21 @@ impl RelabelConfig {
             replacement,
             action: raw.action.unwrap_or(default.action),
             name_validation: NameValidation::Utf8,
-        };
-        config.validate(NameValidation::Utf8)?;
-        Ok(config)
+        }
+    }
+}
+
+/// A rule as read, not validated yet: Prometheus 3.x's `UnmarshalYAML` only reads a rule, and
+/// the config's `Validate` checks it under the name validation scheme of the job (or of the
+/// config) that holds it, so that the error reported is the one that scheme finds first. A
+/// config loader reading rules this way must call [`RelabelConfig::validate`] on each before
+/// it is used; deserializing a [`RelabelConfig`] directly validates under the UTF-8 scheme.
+pub struct Unvalidated(pub RelabelConfig);
+
+impl<'de> Deserialize<'de> for Unvalidated {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        RawRelabelConfig::deserialize(d)
+            .map(|raw| Unvalidated(RelabelConfig::from_raw_unvalidated(raw)))
     }
 }
 

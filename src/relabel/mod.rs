@@ -38,7 +38,7 @@ mod re2;
 mod regexp;
 
 pub use apply::{process, relabel, relabel_steps, Dropped, LabelBuilder, Step};
-pub use config::{Action, NameValidation, RelabelConfig};
+pub use config::{Action, NameValidation, RelabelConfig, Unvalidated};
 pub use populate::{
     group_error_message, parse_go_duration, prefetch_ahead, NotScraped, PopulatedTarget, Populator,
     ScrapeParams,
