@@ -206,7 +206,7 @@ impl LabelBuilder {
                 }
             }
         }
-        let found = self.find_name_unhinted(name, key);
+        let found = self.find_name_unhinted(name);
         let i = found.unwrap_or_else(|i| i);
         self.hints.put(Hint {
             key,
@@ -230,11 +230,11 @@ impl LabelBuilder {
         (after_previous && before_next).then_some(Err(i))
     }
 
-    fn find_name_unhinted(&self, name: Name, key: usize) -> Result<usize, usize> {
-        match self.labels.iter().position(|(n, _)| n.addr() == key) {
-            Some(i) => Ok(i),
-            None => self.find(&name),
-        }
+    /// A binary search in which the very same name is recognized by its address (a `Name` is
+    /// equal to another exactly when it is the same copy).
+    fn find_name_unhinted(&self, name: Name) -> Result<usize, usize> {
+        self.labels
+            .binary_search_by(|(n, _)| compare_names(*n, name))
     }
 
     /// The value of `name`, `""` when missing (Prometheus' `Builder.Get`).
