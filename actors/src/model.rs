@@ -188,14 +188,21 @@ impl LabelSet {
         V: Into<Str>,
         I: IntoIterator<Item = (N, V)>,
     {
-        let mut v: Vec<(Name, Str)> = pairs
-            .into_iter()
-            .map(|(n, v)| (Name::new(n.as_ref()), v.into()))
-            .collect();
+        LabelSet::from_labels(
+            pairs
+                .into_iter()
+                .map(|(n, v)| (Name::new(n.as_ref()), v.into()))
+                .collect(),
+        )
+    }
+
+    /// [`from_pairs`](Self::from_pairs) for names already interned: pairs in any order, a
+    /// later pair with the same name wins.
+    pub fn from_labels(mut pairs: Vec<(Name, Str)>) -> Self {
         // Stable sort keeps insertion order among equal names; keep the last of each run.
-        v.sort_by_key(|pair| pair.0);
-        let mut out: Vec<(Name, Str)> = Vec::with_capacity(v.len());
-        for pair in v {
+        pairs.sort_by_key(|pair| pair.0);
+        let mut out: Vec<(Name, Str)> = Vec::with_capacity(pairs.len());
+        for pair in pairs {
             match out.last_mut() {
                 Some(last) if last.0 == pair.0 => *last = pair,
                 _ => out.push(pair),
@@ -228,7 +235,7 @@ impl LabelSet {
         self.0.iter().map(|(n, v)| (&**n, &**v))
     }
 
-    /// The pairs as shared strings, sorted by name.
+    /// The pairs (interned names, shared values), sorted by name.
     pub fn pairs(&self) -> &[(Name, Str)] {
         &self.0
     }
@@ -250,8 +257,11 @@ impl LabelSet {
         {
             use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
             let bytes = std::mem::size_of_val::<[(Name, Str)]>(&self.0);
+            // From the start of the first cache line, so that the last line is asked for too.
             let start = self.0.as_ptr().cast::<i8>();
-            for offset in (0..bytes).step_by(64) {
+            let misalignment = start as usize % 64;
+            let start = start.wrapping_sub(misalignment);
+            for offset in (0..bytes + misalignment).step_by(64) {
                 // SAFETY: a prefetch is only a hint and never faults; the address is computed
                 // without being dereferenced.
                 unsafe { _mm_prefetch::<_MM_HINT_T0>(start.wrapping_add(offset)) };

@@ -36,7 +36,7 @@ pub struct LabelBuilder {
 /// the previous target, counted from the start (names before those that vary) or from the end
 /// (names after them). A hint is only a guess, checked before use (the name at that index is
 /// the very same name, or the index is between a smaller and a greater name), so a stale hint
-/// costs a search, never a wrong answer. Direct-mapped, keyed by the name's address.
+/// costs a search, never a wrong answer. Two-way set-associative, keyed by the name's address.
 #[derive(Clone)]
 struct PositionHints(Box<[Cell<Hint>; HINT_SLOTS]>);
 
@@ -577,7 +577,11 @@ fn apply_rule_with(rule: &RelabelConfig, lb: &mut LabelBuilder, sc: &mut Scratch
             let digest = Md5::digest(val.as_bytes());
             // The last 8 bytes, big-endian, as earlier Prometheus versions did.
             let tail: [u8; 8] = digest[8..16].try_into().expect("md5 is 16 bytes");
-            let n = u64::from_be_bytes(tail) % rule.modulus();
+            // A modulus of 0 fails validation; a rule that skipped it (only the config loader
+            // reads rules unvalidated, and validates them all) leaves the target as it is.
+            let Some(n) = u64::from_be_bytes(tail).checked_rem(rule.modulus()) else {
+                return true;
+            };
             let value = match compiled.hashmod_values.get(n as usize) {
                 Some(v) => v.clone(),
                 None => hashmod_value(n, rule.modulus()),

@@ -4,9 +4,10 @@
 //! Reading follows Go's YAML decoder: an absent key keeps its default (`separator: ;`,
 //! `regex: (.*)`, `replacement: $1`, `action: replace`), a key present with a null value takes
 //! the zero value (`action:` → "relabel action cannot be empty", `regex:` → the empty regex), and
-//! scalars that are not strings are read as their text. Label names are checked with the UTF-8
-//! scheme (Prometheus 3.x's default); a scrape config that selects the legacy scheme calls
-//! [`RelabelConfig::validate`] again with [`NameValidation::Legacy`].
+//! scalars that are not strings are read as their text. Deserializing a [`RelabelConfig`] checks
+//! it under the UTF-8 scheme (Prometheus 3.x's default). The config loader reads its rules with
+//! [`Unvalidated`] instead and validates each once, under the scheme of the job or config that
+//! holds it, as Prometheus' `Config.Validate` does.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
@@ -263,8 +264,8 @@ impl RelabelConfig {
     }
 
     /// Prometheus' `Config.Validate(scheme)`: checks the rule under a label-name scheme and keeps
-    /// that scheme for applying it. Deserializing already validated under [`NameValidation::Utf8`];
-    /// call this again for a scrape config using the legacy scheme.
+    /// that scheme for applying it. Deserializing a rule validates it under
+    /// [`NameValidation::Utf8`]; a rule read as [`Unvalidated`] must be validated with this.
     pub fn validate(&mut self, scheme: NameValidation) -> Result<(), String> {
         use Action::*;
         let Some(action) = self.action else {
@@ -441,7 +442,7 @@ impl RelabelConfig {
 /// config) that holds it, so that the error reported is the one that scheme finds first. A
 /// config loader reading rules this way must call [`RelabelConfig::validate`] on each before
 /// it is used; deserializing a [`RelabelConfig`] directly validates under the UTF-8 scheme.
-pub struct Unvalidated(pub RelabelConfig);
+pub(crate) struct Unvalidated(pub RelabelConfig);
 
 impl<'de> Deserialize<'de> for Unvalidated {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -38,7 +38,8 @@ mod re2;
 mod regexp;
 
 pub use apply::{process, relabel, relabel_steps, Dropped, LabelBuilder, Step};
-pub use config::{Action, NameValidation, RelabelConfig, Unvalidated};
+pub(crate) use config::Unvalidated;
+pub use config::{Action, NameValidation, RelabelConfig};
 pub use populate::{
     group_error_message, parse_go_duration, prefetch_ahead, NotScraped, PopulatedTarget, Populator,
     ScrapeParams,

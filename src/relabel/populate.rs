@@ -419,7 +419,7 @@ fn merge_over(top: &[(Name, Str)], base: &[(Name, Str)], lb: &mut LabelBuilder) 
     let (mut i, mut j) = (0, 0);
     while i < top.len() || j < base.len() {
         let pair = match (top.get(i), base.get(j)) {
-            (Some(a), Some(b)) => match a.0.cmp(&b.0) {
+            (Some(a), Some(b)) => match compare_names(a.0, b.0) {
                 std::cmp::Ordering::Less => {
                     i += 1;
                     a

@@ -1339,3 +1339,13 @@ mod reused_builder {
         }
     }
 }
+
+#[test]
+fn an_unvalidated_hashmod_without_modulus_leaves_the_target_alone() {
+    // Only the config loader reads rules unvalidated, and it validates every one; should a rule
+    // escape that, applying it must not divide by zero.
+    let rule: super::Unvalidated =
+        serde_yaml::from_str("{source_labels: [a], target_label: h, action: hashmod}").unwrap();
+    let target = labels(&[("a", "x")]);
+    assert_eq!(relabel(&[rule.0], &target), Ok(target.clone()));
+}

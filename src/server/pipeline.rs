@@ -555,12 +555,18 @@ fn as_bytes(numbers: &[u32]) -> &[u8] {
 #[inline(always)]
 fn prefetch(bytes: &[u8]) {
     #[cfg(target_arch = "x86_64")]
-    for offset in (0..bytes.len()).step_by(64) {
-        // SAFETY: a prefetch is a hint; the address is within `bytes`.
-        unsafe {
-            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                bytes.as_ptr().add(offset).cast(),
-            );
+    {
+        // From the start of the first cache line, so that the last line is asked for too.
+        let misalignment = bytes.as_ptr() as usize % 64;
+        let start = bytes.as_ptr().wrapping_sub(misalignment);
+        for offset in (0..bytes.len() + misalignment).step_by(64) {
+            // SAFETY: a prefetch is only a hint and never faults; the address is computed
+            // without being dereferenced.
+            unsafe {
+                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                    start.wrapping_add(offset).cast(),
+                );
+            }
         }
     }
     #[cfg(not(target_arch = "x86_64"))]

@@ -175,7 +175,7 @@ const TAGGED_ADDRESS_PREFIX: &str = "__meta_consul_tagged_address_";
 /// The labels of a service's group: `__meta_consul_service` and `__meta_consul_dc`.
 pub fn group_labels(service: &str, datacenter: &str) -> LabelSet {
     let n = &*NAMES;
-    LabelSet::from_pairs([
+    LabelSet::from_labels(vec![
         (n.service, Str::from(service)),
         (n.dc, Str::from(datacenter)),
     ])
@@ -220,7 +220,7 @@ pub fn target(entry: &ServiceEntry, tag_separator: &str) -> LabelSet {
             pairs.push((Name::new(&name), Str::from(value.as_str())));
         }
     }
-    LabelSet::from_pairs(pairs)
+    LabelSet::from_labels(pairs)
 }
 
 /// The group of one service: its instances as targets, in Consul's order.

@@ -101,17 +101,9 @@ impl Labels {
         self.0.extend(other.0.iter().cloned());
     }
 
-    pub fn finish(mut self) -> LabelSet {
-        // Stable: among equal names the last pushed comes last; keep it.
-        self.0.sort_by_key(|a| a.0);
-        let mut out: Vec<(Name, Str)> = Vec::with_capacity(self.0.len());
-        for pair in self.0 {
-            match out.last_mut() {
-                Some(last) if last.0 == pair.0 => *last = pair,
-                _ => out.push(pair),
-            }
-        }
-        LabelSet::from_sorted(out)
+    /// The labels as a set; of pairs with the same name, the one set last.
+    pub fn finish(self) -> LabelSet {
+        LabelSet::from_labels(self.0)
     }
 }
 
