@@ -171,6 +171,39 @@ impl<'de> Deserialize<'de> for Name {
     }
 }
 
+/// Asks the CPU to bring the memory of `value` into its cache: a hint for loops over data
+/// that lies all over the heap; no effect on the program's meaning.
+#[inline(always)]
+pub fn prefetch<T: ?Sized>(value: &T) {
+    prefetch_range(
+        (value as *const T).cast::<u8>(),
+        std::mem::size_of_val(value),
+    );
+}
+
+/// [`prefetch`] of `len` bytes from `start`, which is never dereferenced (any address will do).
+#[inline(always)]
+fn prefetch_range(start: *const u8, len: usize) {
+    // From the start of the first cache line, so that the last line is asked for too.
+    let misalignment = start as usize % 64;
+    let start = start.wrapping_sub(misalignment);
+    for offset in (0..len + misalignment).step_by(64) {
+        prefetch_line(start.wrapping_add(offset));
+    }
+}
+
+/// Asks for the cache line holding `address`, which is never dereferenced.
+#[inline(always)]
+fn prefetch_line(address: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint and never faults; the address is not dereferenced.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(address.cast())
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = address;
+}
+
 /// A set of labels, sorted by name, each name at most once.
 #[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LabelSet(Box<[(Name, Str)]>);
@@ -253,30 +286,13 @@ impl LabelSet {
     /// for loops over many label sets, which lie all over the heap; no effect on the meaning.
     #[inline]
     pub fn prefetch(&self, values: bool) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            let bytes = std::mem::size_of_val::<[(Name, Str)]>(&self.0);
-            // From the start of the first cache line, so that the last line is asked for too.
-            let start = self.0.as_ptr().cast::<i8>();
-            let misalignment = start as usize % 64;
-            let start = start.wrapping_sub(misalignment);
-            for offset in (0..bytes + misalignment).step_by(64) {
-                // SAFETY: a prefetch is only a hint and never faults; the address is computed
-                // without being dereferenced.
-                unsafe { _mm_prefetch::<_MM_HINT_T0>(start.wrapping_add(offset)) };
-            }
-            if values {
-                for (_, value) in self.0.iter() {
-                    // The reference counts sit just before the string.
-                    let header = Arc::as_ptr(value).cast::<i8>().wrapping_sub(16);
-                    // SAFETY: as above.
-                    unsafe { _mm_prefetch::<_MM_HINT_T0>(header) };
-                }
+        prefetch(&*self.0);
+        if values {
+            for (_, value) in self.0.iter() {
+                // The reference counts sit just before the string.
+                prefetch_line(Arc::as_ptr(value).cast::<u8>().wrapping_sub(16));
             }
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = values;
     }
 
     /// Heap bytes owned by this set alone, not counting interned names or values shared elsewhere.

@@ -15,7 +15,8 @@ use actix::prelude::*;
 use bytes::Bytes;
 use prometheus_client::metrics::gauge::Gauge;
 use promsd_actors::{
-    Delta, GroupKey, JobDelta, LabelSet, Snapshot, Str, SyncTargets, TargetGroup, ADDRESS_LABEL,
+    prefetch, Delta, GroupKey, JobDelta, LabelSet, Snapshot, Str, SyncTargets, TargetGroup,
+    ADDRESS_LABEL,
 };
 
 use crate::shard::{Shard, ShardOwner};
@@ -503,22 +504,13 @@ impl Rendered {
                 // Entries in identity order lie all over the heap: ask for the group of one
                 // far ahead, then for the parts of a nearer one (its group is cached by then).
                 if let Some(&(g, _)) = rendered.order.get(next + 2 * PREFETCH_AHEAD) {
-                    let group: *const GroupEntries = Arc::as_ptr(&rendered.groups[g as usize]);
-                    // SAFETY: only the address is used, as a hint; the group is alive.
-                    prefetch(unsafe {
-                        std::slice::from_raw_parts(
-                            group.cast::<u8>(),
-                            std::mem::size_of::<GroupEntries>(),
-                        )
-                    });
+                    prefetch(&*rendered.groups[g as usize]);
                 }
                 if let Some(&(g, e)) = rendered.order.get(next + PREFETCH_AHEAD) {
                     let group = &rendered.groups[g as usize];
-                    prefetch(as_bytes(group.pieces(e as usize)));
+                    prefetch(group.pieces(e as usize));
                     prefetch(&group.text[..group.text.len().min(512)]);
-                    prefetch(as_bytes(
-                        &group.piece_ends[..group.piece_ends.len().min(16)],
-                    ));
+                    prefetch(&group.piece_ends[..group.piece_ends.len().min(16)]);
                 }
                 let (g, e) = rendered.order[next];
                 rendered.groups[g as usize].write(e as usize, &mut chunk);
@@ -544,34 +536,6 @@ impl Rendered {
 
 /// How many entries ahead of the one being copied the next is fetched from memory.
 const PREFETCH_AHEAD: usize = 8;
-
-/// The memory of `numbers`, to prefetch.
-fn as_bytes(numbers: &[u32]) -> &[u8] {
-    // SAFETY: any initialized memory may be viewed as bytes; the length is in bytes.
-    unsafe { std::slice::from_raw_parts(numbers.as_ptr().cast(), std::mem::size_of_val(numbers)) }
-}
-
-/// Asks the CPU to bring `bytes` into its cache; no effect on the program's meaning.
-#[inline(always)]
-fn prefetch(bytes: &[u8]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        // From the start of the first cache line, so that the last line is asked for too.
-        let misalignment = bytes.as_ptr() as usize % 64;
-        let start = bytes.as_ptr().wrapping_sub(misalignment);
-        for offset in (0..bytes.len() + misalignment).step_by(64) {
-            // SAFETY: a prefetch is only a hint and never faults; the address is computed
-            // without being dereferenced.
-            unsafe {
-                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                    start.wrapping_add(offset).cast(),
-                );
-            }
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = bytes;
-}
 
 /// The bodies rendered for one way of asking: the whole job (`None`), or every shard of a
 /// shard count (rendered together: one pass assigns every target to its shard).
