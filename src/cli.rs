@@ -234,6 +234,9 @@ pub fn run(cli: Cli) -> u8 {
             check_config(&args, &mut std::io::stdout(), &mut std::io::stderr())
         }
         Command::Check(Check::ServiceDiscovery(args)) => {
+            // Discovery errors (refused, TLS, auth) go to standard error as promtool logs
+            // them; the JSON on standard output stays clean.
+            let _ = crate::logging::init("warn", "logfmt");
             check_service_discovery(&args, &mut std::io::stdout(), &mut std::io::stderr())
         }
         Command::Run(args) => run_daemon(&args),
