@@ -1,8 +1,6 @@
 //! Through the engine from a prometheus.yml: `promsd check service-discovery CONFIG JOB`, one
 //! case per mechanism and role, the discovered labels compared with upstream's tables.
 
-use std::process::Command;
-
 use super::fixture::Engine;
 use super::*;
 
@@ -12,22 +10,8 @@ fn check_service_discovery(yaml: &str, job: &str) -> Vec<(Labels, Labels)> {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("prometheus.yml");
     std::fs::write(&config, yaml).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_promsd"))
-        .args([
-            "check",
-            "service-discovery",
-            "--timeout=60s",
-            config.to_str().unwrap(),
-            job,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let entries: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let (json, _) = crate::support::check_sd(&config, job, &[]).unwrap();
+    let entries: Vec<serde_json::Value> = serde_json::from_value(json).unwrap();
     entries
         .iter()
         .map(|e| {
