@@ -195,6 +195,24 @@ async fn the_api_version_is_negotiated() {
     assert_eq!(got.len(), 5);
     assert_eq!(engine.uris(), ["/_ping", "/v1.43/nodes"]);
 
+    // Older than the client supports: not negotiated, the request goes at the highest version
+    // and the next request pings again.
+    let engine = Engine::start_with("swarmprom", set(Some("1.30")));
+    engine.repeat();
+    let config = swarm_config(&format!("host: {}\nrole: nodes\n", engine.http_host()));
+    let mut running = Running::start(&config);
+    assert!(running.next().await.is_err());
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while engine.uris().len() < 3 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the refresh is retried"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(engine.uris()[..3], ["/_ping", "/v1.55/nodes", "/_ping"]);
+    drop(running);
+
     // No version header: the client's highest version.
     let engine = Engine::start_with("swarmprom", set(None));
     let config = swarm_config(&format!("host: {}\nrole: nodes\n", engine.http_host()));
@@ -278,4 +296,25 @@ async fn a_host_the_go_client_cannot_use_fails_to_start() {
         };
         assert!(config.build(&ctx).is_err(), "{host}");
     }
+}
+
+#[test]
+fn secrets_tell_configs_apart_and_are_never_printed() {
+    let a = swarm_config(
+        "host: http://a\nrole: nodes\nbasic_auth: {username: u, password: hunter-one}\n",
+    );
+    let b = swarm_config(
+        "host: http://a\nrole: nodes\nbasic_auth: {username: u, password: hunter-two}\n",
+    );
+    assert_ne!(a.identity(), b.identity());
+    assert!(!format!("{a:?}").contains("hunter"));
+    let c = docker_config("host: http://a\nauthorization: {credentials: hunter-three}\n");
+    let d = docker_config("host: http://a\nauthorization: {credentials: hunter-four}\n");
+    assert_ne!(c.identity(), d.identity());
+    assert!(!format!("{c:?}").contains("hunter"));
+    // Same settings, same provider.
+    assert_eq!(
+        docker_config("host: unix:///a\n").identity(),
+        docker_config("host: unix:///a\nport: 80\n").identity()
+    );
 }
