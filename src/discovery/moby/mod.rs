@@ -33,6 +33,14 @@
 //! - IPv6 zones in addresses are dropped; Docker does not send them.
 //! - Over `http(s)`, the User-Agent is promsd's, as for every mechanism; over unix sockets and
 //!   TCP it is the Go client's, as Prometheus sends it.
+//! - Redirects are followed over unix sockets and TCP too (the Go client returns a redirect
+//!   as the answer, whose body then fails to decode); `http(s)` follows them as Prometheus.
+//! - An `http(s)` host with a path uses it as a prefix of API paths (the Go client would dial
+//!   `host:port/path` and fail).
+//! - An unknown key inside a `filters` entry is reported in `config.plain` (Prometheus says
+//!   `moby.Filter`): the config loader names Go types by position.
+//! - Metrics: Prometheus has none of its own for these mechanisms; the engine's
+//!   `prometheus_sd_refresh_*` series cover them.
 
 pub mod api;
 pub mod client;
