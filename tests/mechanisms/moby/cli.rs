@@ -92,3 +92,38 @@ fn services_filtered_by_the_daemon() {
         "filtered services",
     );
 }
+
+/// A remote daemon over TLS behind a corporate proxy: `https://` host, `proxy_url`,
+/// `tls_config.ca_file` and authentication, as Prometheus' HTTP settings apply to `https`.
+#[test]
+fn swarm_nodes_over_https_through_a_proxy() {
+    use crate::support::tls_proxy::{proxy_ca_file, TlsProxy};
+    let engine = Engine::start("swarmprom");
+    engine.require_bearer("swarm-token");
+    let proxy = TlsProxy::start(([127, 0, 0, 1], engine.port).into());
+    let yaml = format!(
+        "scrape_configs:\n  - job_name: swarm\n    dockerswarm_sd_configs:\n      - host: https://swarm-manager.example:2376\n        role: nodes\n        proxy_url: {}\n        tls_config:\n          ca_file: {}\n        authorization:\n          credentials: swarm-token\n",
+        proxy.url(),
+        proxy_ca_file().display()
+    );
+    let got: Vec<Labels> = check_service_discovery(&yaml, "swarm")
+        .into_iter()
+        .map(|(d, _)| d)
+        .collect();
+    assert_sets(
+        &got,
+        &printed(expected("TestDockerSwarmNodesSDRefresh")),
+        "https through a proxy",
+    );
+    let seen = proxy.seen();
+    assert!(!seen.is_empty());
+    for s in seen {
+        assert_eq!(s.connect, "swarm-manager.example:2376");
+        assert_eq!(s.sni.as_deref(), Some("swarm-manager.example"));
+    }
+    assert_eq!(engine.uris(), ["/_ping", "/v1.40/nodes"]);
+    assert!(engine
+        .seen()
+        .iter()
+        .all(|s| s.host == "swarm-manager.example:2376"));
+}
