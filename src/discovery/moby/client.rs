@@ -270,13 +270,36 @@ impl DockerClient {
             .request(Method::GET, &target)
             .send()
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(daemon_error)?;
         let url = answer.url.clone();
         let body = answer.body;
         tokio::task::spawn_blocking(move || api::decode_list::<T>(&body))
             .await
             .map_err(|e| format!("decoding panicked: {e}"))?
             .map_err(|e| format!("decoding the answer of {url}: {e}"))
+    }
+}
+
+/// An error answer as the Go client words it (`Error response from daemon: <message>`), with
+/// the request for context.
+fn daemon_error(e: ApiError) -> String {
+    #[derive(serde::Deserialize)]
+    struct ErrorResponse {
+        message: String,
+    }
+    match &e {
+        ApiError::Status {
+            method, url, body, ..
+        } => match serde_json::from_str::<ErrorResponse>(body) {
+            Ok(r) if !r.message.is_empty() => {
+                format!(
+                    "{method} {url}: Error response from daemon: {}",
+                    r.message.trim()
+                )
+            }
+            _ => e.to_string(),
+        },
+        _ => e.to_string(),
     }
 }
 

@@ -148,6 +148,44 @@ fn a_missing_address_fails_the_refresh() {
     );
 }
 
+/// Containers sharing a network stack (`container:<id>`) take the networks of the first one
+/// along the chain that has some; a cycle ends (Prometheus would loop forever).
+#[test]
+fn shared_network_stacks_are_followed_and_cycles_end() {
+    let containers: Vec<Container> = api::decode_list(
+        br#"[
+        {"Id":"a","Names":["/a"],"HostConfig":{"NetworkMode":"container:b"},"Ports":[{"PrivatePort":9100,"Type":"tcp"}]},
+        {"Id":"b","Names":["/b"],"HostConfig":{"NetworkMode":"container:c"},"NetworkSettings":{"Networks":{}}},
+        {"Id":"c","Names":["/c"],"HostConfig":{"NetworkMode":"net"},"NetworkSettings":{"Networks":{"net":{"NetworkID":"n1","IPAddress":"10.0.0.3"}}}},
+        {"Id":"x","Names":["/x"],"HostConfig":{"NetworkMode":"container:y"}},
+        {"Id":"y","Names":["/y"],"HostConfig":{"NetworkMode":"container:x"}},
+        {"Id":"z","Names":[],"HostConfig":{"NetworkMode":"net"},"NetworkSettings":{"Networks":{"net":{"NetworkID":"n1","IPAddress":"10.0.0.9"}}}}
+    ]"#,
+    )
+    .unwrap();
+    let targets: Vec<Labels> = docker_targets(&containers, &[], &options(true))
+        .iter()
+        .map(to_map)
+        .collect();
+    let addresses: Vec<(&str, &str)> = targets
+        .iter()
+        .map(|t| {
+            (
+                t["__meta_docker_container_name"].as_str(),
+                t["__address__"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        addresses,
+        [
+            ("/a", "10.0.0.3:9100"),
+            ("/b", "10.0.0.3:80"),
+            ("/c", "10.0.0.3:80")
+        ]
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // The same cases through the fixture daemon and the discoverer, as upstream runs them.
 

@@ -318,3 +318,17 @@ fn secrets_tell_configs_apart_and_are_never_printed() {
         docker_config("host: unix:///a\nport: 80\n").identity()
     );
 }
+
+#[actix_rt::test]
+async fn a_failing_daemon_is_reported_as_prometheus_words_it() {
+    let engine = Engine::start("swarmprom");
+    engine.fail(true);
+    let config = swarm_config(&format!("host: {}\nrole: nodes\n", engine.unix_host()));
+    let mut running = Running::start(&config);
+    let err = running.next().await.unwrap_err();
+    assert!(
+        err.contains("error while listing swarm nodes: ")
+            && err.contains("Error response from daemon: the fixture fails on purpose"),
+        "{err}"
+    );
+}
