@@ -50,6 +50,7 @@ struct State {
     fail: bool,
     repeat: bool,
     bearer: Option<String>,
+    go_mux: bool,
 }
 
 /// A running fixture daemon.
@@ -166,6 +167,12 @@ impl Engine {
         self.state.lock().unwrap().repeat = true;
     }
 
+    /// Redirect `/v<version>/networks` to `/v<version>/networks/` (301) as Go's `ServeMux`
+    /// does in upstream's mock, where only the subtree is registered.
+    pub fn go_mux(&self) {
+        self.state.lock().unwrap().go_mux = true;
+    }
+
     /// Require `Authorization: Bearer <token>` (401 otherwise).
     pub fn require_bearer(&self, token: &str) {
         self.state.lock().unwrap().bearer = Some(token.to_owned());
@@ -231,6 +238,11 @@ async fn handle(req: HttpRequest, state: web::Data<Mutex<State>>) -> HttpRespons
         None => "/".to_owned(),
     };
     let path = req.path();
+    if state.go_mux && path.ends_with("/networks") && path.starts_with(&prefix) {
+        return HttpResponse::MovedPermanently()
+            .append_header(("Location", format!("{path}/")))
+            .finish();
+    }
     let file = if path == "/_ping" {
         Some("_ping".to_owned())
     } else if let Some(rest) = path.strip_prefix(&prefix) {

@@ -187,7 +187,8 @@ fn shared_network_stacks_are_followed_and_cycles_end() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The same cases through the fixture daemon and the discoverer, as upstream runs them.
+// The same cases through the fixture daemon and the discoverer, as upstream runs them (its
+// mock's Go mux redirects `/networks` to `/networks/`).
 
 #[actix_rt::test]
 async fn upstream_docker_cases_through_the_daemon() {
@@ -201,9 +202,12 @@ async fn upstream_docker_cases_through_the_daemon() {
         ("dockeripv6", "", "TestDockerSDRefreshIPv6Only"),
     ] {
         let engine = Engine::start(dir);
+        engine.go_mux();
         let config = docker_config(&format!("host: {}\n{extra}", engine.http_host()));
         let got = by_address(refresh_once(&config, "Docker").await);
         assert_sets(&got, &by_address(expected(name)), name);
+        // Go's mux redirected the network list, as in upstream's test.
+        assert!(engine.uris().contains(&"/v1.40/networks/".to_owned()));
     }
 }
 
@@ -225,6 +229,7 @@ async fn upstream_swarm_cases_through_the_daemon() {
         ("swarmprom", "role: nodes\n", "TestDockerSwarmNodesSDRefresh"),
     ] {
         let engine = Engine::start(dir);
+        engine.go_mux();
         let config = swarm_config(&format!("host: {}\n{yaml}", engine.http_host()));
         let got = refresh_once(&config, "DockerSwarm").await;
         assert_sets(&got, &expected(name), name);
