@@ -25,6 +25,8 @@ pub enum Command {
     Check(Check),
     /// Run the daemon.
     Run(Run),
+    /// Show what changing OLD to NEW does to the targets (exit 0: no difference, 1: some, 2: error).
+    Diff(Diff),
 }
 
 #[derive(Debug, Subcommand)]
@@ -44,6 +46,23 @@ pub struct CheckConfig {
     /// The configuration files to check.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct Diff {
+    /// The running configuration.
+    pub old: PathBuf,
+    /// The candidate configuration.
+    pub new: PathBuf,
+    /// Compare only these jobs (repeatable); all jobs of both configs by default.
+    #[arg(long = "job")]
+    pub jobs: Vec<String>,
+    /// `text` (a summary per job) or `json`.
+    #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+    pub format: String,
+    /// How long to wait for a mechanism that never answers.
+    #[arg(long, default_value = "30s")]
+    pub timeout: crate::common::Duration,
 }
 
 #[derive(Debug, Args)]
@@ -253,5 +272,17 @@ pub fn run(cli: Cli) -> u8 {
             check_service_discovery(&args, &mut std::io::stdout(), &mut std::io::stderr())
         }
         Command::Run(args) => run_daemon(&args),
+        Command::Diff(args) => {
+            let _ = crate::logging::init("warn", "logfmt");
+            crate::diff::run(
+                &args.old,
+                &args.new,
+                &args.jobs,
+                args.format == "json",
+                args.timeout.as_std(),
+                &mut std::io::stdout(),
+                &mut std::io::stderr(),
+            )
+        }
     }
 }
