@@ -15,6 +15,8 @@ use serde::de::{self, DeserializeOwned, MapAccess};
 // The mechanisms, each behind its cargo feature (all on by default), and the kit they share.
 #[cfg(feature = "sd-consul")]
 pub mod consul;
+#[cfg(feature = "sd-digitalocean")]
+pub mod digitalocean;
 #[cfg(feature = "sd-dns")]
 pub mod dns;
 #[cfg(feature = "sd-file")]
@@ -124,6 +126,7 @@ macro_rules! mechanisms {
 // Prometheus implements it in, the cargo feature that builds it, and its own metrics.
 mechanisms! {
     "consul" => consul::ConsulSdConfig, go "consul", feature "sd-consul", metrics consul::register_metrics;
+    "digitalocean" => digitalocean::DigitalOceanSdConfig, go "digitalocean", feature "sd-digitalocean";
     "dns" => dns::DnsSdConfig, go "dns", feature "sd-dns", metrics dns::register_metrics;
     "file" => file::FileSdConfig, go "file", feature "sd-file", metrics file::register_metrics;
     "hetzner" => hetzner::HetznerSdConfig, go "hetzner", feature "sd-hetzner";
