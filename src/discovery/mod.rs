@@ -28,6 +28,8 @@ pub mod http;
 pub mod kit;
 #[cfg(feature = "sd-kubernetes")]
 pub mod kubernetes;
+#[cfg(feature = "sd-linode")]
+pub mod linode;
 pub mod static_sd;
 
 /// A mechanism's config as the product sees it: the engine's contract plus what loading needs.
@@ -132,6 +134,7 @@ mechanisms! {
     "hetzner" => hetzner::HetznerSdConfig, go "hetzner", feature "sd-hetzner";
     "http" => http::HttpSdConfig, go "http", feature "sd-http", metrics http::register_metrics;
     "kubernetes" => kubernetes::KubernetesSdConfig, go "kubernetes", feature "sd-kubernetes", metrics kubernetes::register_metrics;
+    "linode" => linode::LinodeSdConfig, go "linode", feature "sd-linode", metrics linode::register_metrics;
 }
 
 /// Every mechanism Prometheus 3.x knows (`<name>_sd_configs`), implemented here or not.

@@ -10,3 +10,4 @@ mod support;
 mod digitalocean;
 mod hetzner;
 mod kit;
+mod linode;
