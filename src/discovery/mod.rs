@@ -31,6 +31,8 @@ pub mod kubernetes;
 #[cfg(feature = "sd-linode")]
 pub mod linode;
 pub mod static_sd;
+#[cfg(feature = "sd-vultr")]
+pub mod vultr;
 
 /// A mechanism's config as the product sees it: the engine's contract plus what loading needs.
 pub trait SdConfig: DiscoveryConfig {
@@ -135,6 +137,7 @@ mechanisms! {
     "http" => http::HttpSdConfig, go "http", feature "sd-http", metrics http::register_metrics;
     "kubernetes" => kubernetes::KubernetesSdConfig, go "kubernetes", feature "sd-kubernetes", metrics kubernetes::register_metrics;
     "linode" => linode::LinodeSdConfig, go "linode", feature "sd-linode", metrics linode::register_metrics;
+    "vultr" => vultr::VultrSdConfig, go "vultr", feature "sd-vultr";
 }
 
 /// Every mechanism Prometheus 3.x knows (`<name>_sd_configs`), implemented here or not.

@@ -11,3 +11,4 @@ mod digitalocean;
 mod hetzner;
 mod kit;
 mod linode;
+mod vultr;
