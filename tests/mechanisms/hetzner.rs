@@ -296,8 +296,8 @@ fn robot_without_credentials_fails_with_prometheus_message() {
         .all(|r| r.header("authorization").is_none()));
 }
 
-/// A failing refresh (500, then 429) keeps the last good targets; the next good answer
-/// replaces them.
+/// An unchanged answer sends no update; a failing refresh (500, then 429) keeps the last good
+/// targets; the next good answer replaces them.
 #[test]
 fn failed_refreshes_keep_the_last_good_targets() {
     let mode = Arc::new(AtomicUsize::new(0));
@@ -325,6 +325,21 @@ fn failed_refreshes_keep_the_last_good_targets() {
     wait_for("both robot servers", || {
         get_ok(port, "/api/v1/sd/robot").filter(|b| count(b) == 2)
     });
+    // An unchanged answer sends no update to the engine.
+    let received = || {
+        get_ok(port, "/metrics")
+            .unwrap()
+            .lines()
+            .find(|l| l.starts_with("prometheus_sd_received_updates_total{name=\"scrape\"}"))
+            .map(|l| l.rsplit(' ').next().unwrap().to_owned())
+            .unwrap()
+    };
+    let updates = received();
+    let before = api.requests().len();
+    wait_for("two unchanged refreshes", || {
+        (api.requests().len() >= before + 2).then_some(())
+    });
+    assert_eq!(received(), updates);
     for failing in [1, 2] {
         mode.store(failing, Ordering::SeqCst);
         let before = api.requests().len();
