@@ -27,7 +27,7 @@
 //!   (Prometheus picks one at random); decoding and target building run off the engine's
 //!   thread, and label values that repeat across servers are shared.
 
-mod api;
+pub mod api;
 mod refresh;
 pub mod targets;
 
