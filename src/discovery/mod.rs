@@ -30,6 +30,8 @@ pub mod kit;
 pub mod kubernetes;
 #[cfg(feature = "sd-linode")]
 pub mod linode;
+#[cfg(feature = "sd-moby")]
+pub mod moby;
 pub mod static_sd;
 #[cfg(feature = "sd-vultr")]
 pub mod vultr;
@@ -121,6 +123,7 @@ macro_rules! mechanisms {
         /// Registers every mechanism's own metrics (`prometheus_sd_<mechanism>_*`), once per
         /// process.
         pub fn register_metrics(registry: &mut prometheus_client::registry::Registry) {
+            let _ = &registry; // a build whose mechanisms have no metrics of their own
             $($(#[cfg(feature = $feature)] $metrics(registry);)?)*
         }
     };
@@ -132,6 +135,8 @@ mechanisms! {
     "consul" => consul::ConsulSdConfig, go "consul", feature "sd-consul", metrics consul::register_metrics;
     "digitalocean" => digitalocean::DigitalOceanSdConfig, go "digitalocean", feature "sd-digitalocean";
     "dns" => dns::DnsSdConfig, go "dns", feature "sd-dns", metrics dns::register_metrics;
+    "docker" => moby::DockerSdConfig, go "moby", feature "sd-moby";
+    "dockerswarm" => moby::DockerSwarmSdConfig, go "moby", feature "sd-moby";
     "file" => file::FileSdConfig, go "file", feature "sd-file", metrics file::register_metrics;
     "hetzner" => hetzner::HetznerSdConfig, go "hetzner", feature "sd-hetzner";
     "http" => http::HttpSdConfig, go "http", feature "sd-http", metrics http::register_metrics;

@@ -11,4 +11,5 @@ mod digitalocean;
 mod hetzner;
 mod kit;
 mod linode;
+mod moby;
 mod vultr;
