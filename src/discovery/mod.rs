@@ -15,18 +15,26 @@ use serde::de::{self, DeserializeOwned, MapAccess};
 // The mechanisms, each behind its cargo feature (all on by default), and the kit they share.
 #[cfg(feature = "sd-consul")]
 pub mod consul;
+#[cfg(feature = "sd-digitalocean")]
+pub mod digitalocean;
 #[cfg(feature = "sd-dns")]
 pub mod dns;
 #[cfg(feature = "sd-file")]
 pub mod file;
+#[cfg(feature = "sd-hetzner")]
+pub mod hetzner;
 #[cfg(feature = "sd-http")]
 pub mod http;
 pub mod kit;
 #[cfg(feature = "sd-kubernetes")]
 pub mod kubernetes;
+#[cfg(feature = "sd-linode")]
+pub mod linode;
 #[cfg(feature = "sd-moby")]
 pub mod moby;
 pub mod static_sd;
+#[cfg(feature = "sd-vultr")]
+pub mod vultr;
 
 /// A mechanism's config as the product sees it: the engine's contract plus what loading needs.
 pub trait SdConfig: DiscoveryConfig {
@@ -125,12 +133,16 @@ macro_rules! mechanisms {
 // Prometheus implements it in, the cargo feature that builds it, and its own metrics.
 mechanisms! {
     "consul" => consul::ConsulSdConfig, go "consul", feature "sd-consul", metrics consul::register_metrics;
+    "digitalocean" => digitalocean::DigitalOceanSdConfig, go "digitalocean", feature "sd-digitalocean";
     "dns" => dns::DnsSdConfig, go "dns", feature "sd-dns", metrics dns::register_metrics;
     "docker" => moby::DockerSdConfig, go "moby", feature "sd-moby";
     "dockerswarm" => moby::DockerSwarmSdConfig, go "moby", feature "sd-moby";
     "file" => file::FileSdConfig, go "file", feature "sd-file", metrics file::register_metrics;
+    "hetzner" => hetzner::HetznerSdConfig, go "hetzner", feature "sd-hetzner";
     "http" => http::HttpSdConfig, go "http", feature "sd-http", metrics http::register_metrics;
     "kubernetes" => kubernetes::KubernetesSdConfig, go "kubernetes", feature "sd-kubernetes", metrics kubernetes::register_metrics;
+    "linode" => linode::LinodeSdConfig, go "linode", feature "sd-linode", metrics linode::register_metrics;
+    "vultr" => vultr::VultrSdConfig, go "vultr", feature "sd-vultr";
 }
 
 /// Every mechanism Prometheus 3.x knows (`<name>_sd_configs`), implemented here or not.

@@ -7,5 +7,9 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod digitalocean;
+mod hetzner;
 mod kit;
+mod linode;
 mod moby;
+mod vultr;
