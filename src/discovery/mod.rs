@@ -12,6 +12,8 @@ use std::sync::Arc;
 use promsd_actors::DiscoveryConfig;
 use serde::de::{self, DeserializeOwned, MapAccess};
 
+#[cfg(feature = "sd-aws")]
+pub mod aws;
 pub mod consul;
 pub mod dns;
 pub mod file;
@@ -98,11 +100,18 @@ macro_rules! mechanisms {
 // One line per implemented mechanism: its name (the YAML key is `<name>_sd_configs`) and its
 // config type.
 mechanisms! {
+    "aws" => aws::AwsSdConfig,
     "consul" => consul::ConsulSdConfig,
     "dns" => dns::DnsSdConfig,
+    "ec2" => aws::Ec2SdConfig,
+    "ecs" => aws::EcsSdConfig,
+    "elasticache" => aws::ElasticacheSdConfig,
     "file" => file::FileSdConfig,
     "http" => http::HttpSdConfig,
     "kubernetes" => kubernetes::KubernetesSdConfig,
+    "lightsail" => aws::LightsailSdConfig,
+    "msk" => aws::MskSdConfig,
+    "rds" => aws::RdsSdConfig,
 }
 
 /// Registers every mechanism's own metrics (`prometheus_sd_<mechanism>_*`), once per process.

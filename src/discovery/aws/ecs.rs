@@ -1,0 +1,15 @@
+//! Ecs: not implemented yet.
+
+use super::{RefreshFuture, Service, Session};
+
+pub struct Ecs;
+
+impl Service for Ecs {
+    fn new(_session: &Session) -> Self {
+        Ecs
+    }
+
+    fn refresh<'a>(&'a mut self, _session: &'a Session) -> RefreshFuture<'a> {
+        Box::pin(async { Err("promsd does not implement this AWS role yet".to_owned()) })
+    }
+}

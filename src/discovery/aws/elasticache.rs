@@ -1,0 +1,15 @@
+//! Elasticache: not implemented yet.
+
+use super::{RefreshFuture, Service, Session};
+
+pub struct Elasticache;
+
+impl Service for Elasticache {
+    fn new(_session: &Session) -> Self {
+        Elasticache
+    }
+
+    fn refresh<'a>(&'a mut self, _session: &'a Session) -> RefreshFuture<'a> {
+        Box::pin(async { Err("promsd does not implement this AWS role yet".to_owned()) })
+    }
+}

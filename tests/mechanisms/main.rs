@@ -1,0 +1,4 @@
+//! Every discovery mechanism against a fixture of its real API, one module each.
+
+#[cfg(feature = "sd-aws")]
+mod aws;
