@@ -131,7 +131,9 @@ fn profile_keys(profile: &str) -> Option<HashMap<String, String>> {
 
 fn static_from_keys(keys: &HashMap<String, String>) -> Option<Credentials> {
     let id = keys.get("aws_access_key_id").filter(|v| !v.is_empty())?;
-    let secret = keys.get("aws_secret_access_key").filter(|v| !v.is_empty())?;
+    let secret = keys
+        .get("aws_secret_access_key")
+        .filter(|v| !v.is_empty())?;
     Some(Credentials {
         access_key_id: id.clone(),
         secret_access_key: secret.clone(),
@@ -414,9 +416,8 @@ async fn container_credentials(timeout: Duration) -> Result<Credentials, String>
 }
 
 async fn instance_credentials(timeout: Duration) -> Result<Credentials, String> {
-    let failed = |e: String| {
-        format!("failed to refresh cached credentials, no EC2 IMDS role found, {e}")
-    };
+    let failed =
+        |e: String| format!("failed to refresh cached credentials, no EC2 IMDS role found, {e}");
     let imds = Imds::from_env(timeout).map_err(failed)?;
     let roles = imds
         .get("/latest/meta-data/iam/security-credentials/")
@@ -429,7 +430,9 @@ async fn instance_credentials(timeout: Duration) -> Result<Credentials, String> 
         .filter(|r| !r.is_empty())
         .ok_or_else(|| failed("empty role list".to_owned()))?;
     let body = imds
-        .get(&format!("/latest/meta-data/iam/security-credentials/{role}"))
+        .get(&format!(
+            "/latest/meta-data/iam/security-credentials/{role}"
+        ))
         .await
         .map_err(failed)?;
     serde_json::from_str::<JsonCredentials>(&body)
@@ -490,7 +493,9 @@ async fn assume_role(role: &AssumeRole, base: &Credentials) -> Result<Credential
         &[],
     )
     .await
-    .map_err(|e| format!("failed to refresh cached credentials, operation error STS: AssumeRole, {e}"))?;
+    .map_err(|e| {
+        format!("failed to refresh cached credentials, operation error STS: AssumeRole, {e}")
+    })?;
     let parsed: AssumeRoleResponse = quick_xml::de::from_reader(&response[..])
         .map_err(|e| format!("failed to refresh cached credentials, STS answer: {e}"))?;
     let c = parsed.assume_role_result.credentials;
@@ -561,8 +566,16 @@ pub async fn send_signed(
     if let Some(token) = &creds.session_token {
         unsigned.push(("x-amz-security-token", token));
     }
-    let signed = sign(method.as_str(), url, &unsigned, &body, creds, region, service)
-        .map_err(AwsError::other)?;
+    let signed = sign(
+        method.as_str(),
+        url,
+        &unsigned,
+        &body,
+        creds,
+        region,
+        service,
+    )
+    .map_err(AwsError::other)?;
     let mut headers = HeaderMap::new();
     let all = unsigned
         .iter()
@@ -572,7 +585,8 @@ pub async fn send_signed(
         if name == "host" {
             continue;
         }
-        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| AwsError::other(e.to_string()))?;
+        let name =
+            HeaderName::from_bytes(name.as_bytes()).map_err(|e| AwsError::other(e.to_string()))?;
         let value = HeaderValue::from_str(value).map_err(|e| AwsError::other(e.to_string()))?;
         headers.insert(name, value);
     }

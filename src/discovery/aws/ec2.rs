@@ -300,9 +300,7 @@ pub fn targets(
                 }
             }
             out.push(LabelSet::from_pairs(
-                l.into_iter()
-                    .map(|(k, v)| (k.to_owned(), v))
-                    .chain(tags),
+                l.into_iter().map(|(k, v)| (k.to_owned(), v)).chain(tags),
             ));
         }
     }
@@ -358,7 +356,9 @@ impl Ec2 {
                 .query("DescribeInstances", VERSION, params)
                 .await
                 .map_err(|e| {
-                    format!("could not describe instances: operation error EC2: DescribeInstances, {e}")
+                    format!(
+                        "could not describe instances: operation error EC2: DescribeInstances, {e}"
+                    )
                 })?;
             let answer: DescribeInstancesResponse = xml::decode("DescribeInstances", &body)?;
             targets(
@@ -387,5 +387,19 @@ impl Service for Ec2 {
 
     fn refresh<'a>(&'a mut self, session: &'a Session) -> RefreshFuture<'a> {
         Box::pin(self.pass(session))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_owner_id_is_a_label() {
+        let body = "<DescribeInstancesResponse>\n  <reservationSet>\n    <item>\n      <ownerId></ownerId>\n      <groupSet/>\n      <instancesSet><item><instanceId>i</instanceId><privateIpAddress>1.2.3.4</privateIpAddress></item></instancesSet>\n    </item>\n  </reservationSet>\n</DescribeInstancesResponse>";
+        let answer: DescribeInstancesResponse = xml::decode("x", body.as_bytes()).unwrap();
+        let mut out = Vec::new();
+        targets("r", 80, None, &answer, &mut out);
+        assert_eq!(out[0].get("__meta_ec2_owner_id"), Some(""));
     }
 }

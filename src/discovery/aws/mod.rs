@@ -46,8 +46,8 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use promsd_actors::{
-    refresh_discoverer, BuildContext, Discoverer, DiscoveryConfig, DiscoveryError,
-    RefreshSchedule, Refreshed, TargetGroup,
+    refresh_discoverer, BuildContext, Discoverer, DiscoveryConfig, DiscoveryError, RefreshSchedule,
+    Refreshed, TargetGroup,
 };
 use serde::{Deserialize, Deserializer, Serialize};
 use tokio::sync::Mutex;
@@ -392,13 +392,25 @@ macro_rules! common_settings {
 
 impl Ec2SdConfig {
     fn settings(&self) -> Result<Settings, String> {
-        Ok(common_settings!(self, Role::Ec2, self.filters.clone(), Vec::new(), 10))
+        Ok(common_settings!(
+            self,
+            Role::Ec2,
+            self.filters.clone(),
+            Vec::new(),
+            10
+        ))
     }
 }
 
 impl LightsailSdConfig {
     fn settings(&self) -> Result<Settings, String> {
-        Ok(common_settings!(self, Role::Lightsail, Vec::new(), Vec::new(), 10))
+        Ok(common_settings!(
+            self,
+            Role::Lightsail,
+            Vec::new(),
+            Vec::new(),
+            10
+        ))
     }
 }
 
@@ -452,8 +464,8 @@ impl RdsSdConfig {
 
 impl AwsSdConfig {
     fn settings(&self) -> Result<Settings, String> {
-        let role =
-            Role::parse(&self.role).ok_or_else(|| format!("unknown AWS SD role {:?}", self.role))?;
+        let role = Role::parse(&self.role)
+            .ok_or_else(|| format!("unknown AWS SD role {:?}", self.role))?;
         // Prometheus copies each key that is set over the role's defaults; `filters` only for
         // ec2 and rds, `clusters` for ecs, elasticache, msk and rds.
         let filters = match role {
@@ -466,13 +478,8 @@ impl AwsSdConfig {
             }
             _ => Vec::new(),
         };
-        let mut settings = common_settings!(
-            self,
-            role,
-            filters,
-            clusters,
-            role.default_concurrency()
-        );
+        let mut settings =
+            common_settings!(self, role, filters, clusters, role.default_concurrency());
         if settings.port == 0 {
             settings.port = 80;
         }
@@ -527,8 +534,9 @@ async fn open_session(settings: &Settings) -> Result<Session, String> {
 }
 
 /// A role's refresh: the groups of one pass over the service.
-pub type RefreshFuture<'a> =
-    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<TargetGroup>, String>> + Send + 'a>>;
+pub type RefreshFuture<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Vec<TargetGroup>, String>> + Send + 'a>,
+>;
 
 /// What each service module provides: its state across refreshes and one pass.
 pub trait Service: Send + 'static {
@@ -607,7 +615,13 @@ pub fn join_host_port(host: &str, port: impl std::fmt::Display) -> String {
 /// Prometheus' `strutil.SanitizeLabelName`: every byte outside `[a-zA-Z0-9_]` becomes `_`.
 pub fn sanitize(name: &str) -> String {
     name.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 

@@ -330,8 +330,14 @@ fn upstream_refresh_cases() {
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(got, expected, "case {name}");
     }
-    let filters = "        filters:\n          - name: instance-state-name\n            values: [running]\n";
-    let got = check_sd(&ec2_config(&fixture.url, "region-filter-match", filters), "ec2", &[]).unwrap();
+    let filters =
+        "        filters:\n          - name: instance-state-name\n            values: [running]\n";
+    let got = check_sd(
+        &ec2_config(&fixture.url, "region-filter-match", filters),
+        "ec2",
+        &[],
+    )
+    .unwrap();
     assert_eq!(
         got,
         label_sets(&[&[
@@ -349,7 +355,12 @@ fn upstream_refresh_cases() {
         "case FiltersMatchSingleInstance"
     );
     let filters = "        filters:\n          - name: instance-state-name\n            values: [terminated]\n";
-    let got = check_sd(&ec2_config(&fixture.url, "region-filter-none", filters), "ec2", &[]).unwrap();
+    let got = check_sd(
+        &ec2_config(&fixture.url, "region-filter-none", filters),
+        "ec2",
+        &[],
+    )
+    .unwrap();
     assert_eq!(got, Vec::<Labels>::new(), "case FiltersMatchNoInstances");
     assert!(fixture.rejected().is_empty(), "{:?}", fixture.rejected());
     // The wire form of the filters.
@@ -407,7 +418,9 @@ fn pages_are_followed() {
     let fixture = Fixture::start(&[(AK, SK)], responder);
     let got = check_sd(&ec2_config(&fixture.url, "us-east-1", ""), "ec2", &[]).unwrap();
     assert_eq!(got.len(), 12);
-    assert!(got.iter().all(|t| t["__meta_ec2_availability_zone_id"] == "use1-az1"));
+    assert!(got
+        .iter()
+        .all(|t| t["__meta_ec2_availability_zone_id"] == "use1-az1"));
     let tokens: Vec<Option<String>> = fixture
         .calls()
         .iter()

@@ -70,7 +70,8 @@ impl Drop for Verifier {
 
 impl Verifier {
     fn start(secrets: &BTreeMap<String, String>) -> Verifier {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mechanisms/aws/sigv4_verify.py");
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mechanisms/aws/sigv4_verify.py");
         let mut child = Command::new("python3")
             .arg(script)
             .arg(serde_json::to_string(secrets).unwrap())
@@ -128,7 +129,11 @@ fn decode_form(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn handle(req: HttpRequest, body: web::Bytes, shared: web::Data<Arc<Shared>>) -> HttpResponse {
+async fn handle(
+    req: HttpRequest,
+    body: web::Bytes,
+    shared: web::Data<Arc<Shared>>,
+) -> HttpResponse {
     let host = req
         .headers()
         .get("host")
@@ -151,6 +156,21 @@ async fn handle(req: HttpRequest, body: web::Bytes, shared: web::Data<Arc<Shared
         "headers": headers,
         "body_b64": base64::engine::general_purpose::STANDARD.encode(&body),
     });
+    // The instance metadata service is not signed (IMDSv2 uses its own session token).
+    if req.path().starts_with("/latest/") {
+        let call = Call {
+            method: req.method().as_str().to_owned(),
+            path: req.path().to_owned(),
+            headers,
+            ..Call::default()
+        };
+        shared.calls.lock().unwrap().push(call.clone());
+        let responder = shared.responder.lock().unwrap().clone();
+        let (status, content_type, body) = responder(&call);
+        return HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
+            .content_type(content_type)
+            .body(body);
+    }
     let shared2 = shared.get_ref().clone();
     let verdict = web::block(move || shared2.verifier.lock().unwrap().verify(&request))
         .await
@@ -166,7 +186,10 @@ async fn handle(req: HttpRequest, body: web::Bytes, shared: web::Data<Arc<Shared
         return if is_json {
             HttpResponse::Forbidden()
                 .content_type("application/x-amz-json-1.1")
-                .body(serde_json::json!({"__type": "InvalidSignatureException", "message": why}).to_string())
+                .body(
+                    serde_json::json!({"__type": "InvalidSignatureException", "message": why})
+                        .to_string(),
+                )
         } else {
             HttpResponse::Forbidden().content_type("text/xml").body(format!(
                 "<ErrorResponse><Error><Type>Sender</Type><Code>SignatureDoesNotMatch</Code><Message>{}</Message></Error></ErrorResponse>",
@@ -175,10 +198,11 @@ async fn handle(req: HttpRequest, body: web::Bytes, shared: web::Data<Arc<Shared
         };
     }
     let text = String::from_utf8_lossy(&body).into_owned();
-    let form = req
-        .headers()
-        .get("content-type")
-        .is_some_and(|v| v.to_str().unwrap_or("").starts_with("application/x-www-form-urlencoded"));
+    let form = req.headers().get("content-type").is_some_and(|v| {
+        v.to_str()
+            .unwrap_or("")
+            .starts_with("application/x-www-form-urlencoded")
+    });
     let mut params = decode_form(req.uri().query().unwrap_or(""));
     if form {
         params.extend(decode_form(&text));
@@ -336,11 +360,18 @@ pub fn check_sd(yaml: &str, job: &str, env: &[(&str, &str)]) -> Result<Vec<Label
     Ok(targets)
 }
 
-/// Label sets from literal pairs, sorted as [`check_sd`] returns them.
+/// Label sets from literal pairs, sorted as [`check_sd`] returns them. Empty values are left
+/// out: Prometheus 3's label builder drops them before `discoveredLabels` too (upstream tables
+/// list `"__meta_ec2_owner_id": ""` as the discoverer makes it).
 pub fn label_sets(sets: &[&[(&str, &str)]]) -> Vec<Labels> {
     let mut out: Vec<Labels> = sets
         .iter()
-        .map(|s| s.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        .map(|s| {
+            s.iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        })
         .collect();
     out.sort();
     out
