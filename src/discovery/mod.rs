@@ -12,12 +12,19 @@ use std::sync::Arc;
 use promsd_actors::DiscoveryConfig;
 use serde::de::{self, DeserializeOwned, MapAccess};
 
+// The mechanisms, each behind its cargo feature (all on by default), and the kit they share.
 #[cfg(feature = "sd-aws")]
 pub mod aws;
+#[cfg(feature = "sd-consul")]
 pub mod consul;
+#[cfg(feature = "sd-dns")]
 pub mod dns;
+#[cfg(feature = "sd-file")]
 pub mod file;
+#[cfg(feature = "sd-http")]
 pub mod http;
+pub mod kit;
+#[cfg(feature = "sd-kubernetes")]
 pub mod kubernetes;
 pub mod static_sd;
 
@@ -73,16 +80,17 @@ where
 }
 
 macro_rules! mechanisms {
-    ($($name:literal => $ty:ty),* $(,)?) => {
+    ($($name:literal => $ty:ty, go $go:literal, feature $feature:literal $(, metrics $metrics:path)?;)*) => {
         /// Reads the value of `key` if it is a discovery key: `Ok(None)` for other keys, an error
-        /// for a mechanism promsd does not implement yet.
+        /// for a mechanism promsd does not implement (or was built without).
         pub fn next_sd_configs<'de, A: MapAccess<'de>>(
             key: &str,
             map: &mut A,
         ) -> Result<Option<SdConfigs>, A::Error> {
             match key {
                 "static_configs" => static_sd::read_static_configs(map).map(Some),
-                $(k if k == concat!($name, "_sd_configs") => read_list::<A, $ty>(map, key).map(Some),)*
+                $(#[cfg(feature = $feature)]
+                k if k == concat!($name, "_sd_configs") => read_list::<A, $ty>(map, key).map(Some),)*
                 _ => match key.strip_suffix("_sd_configs") {
                     Some(name) if PROMETHEUS_MECHANISMS.contains(&name) => Err(de::Error::custom(format!(
                         "{key}: promsd does not implement {name} service discovery yet"
@@ -92,34 +100,41 @@ macro_rules! mechanisms {
             }
         }
 
-        /// Mechanisms promsd implements, by name.
-        pub const IMPLEMENTED: &[&str] = &["static", $($name),*];
+        /// Mechanisms this build of promsd implements, by name.
+        pub const IMPLEMENTED: &[&str] = &["static", $(#[cfg(feature = $feature)] $name),*];
+
+        /// The Go package of a mechanism in Prometheus' source, which its config errors name
+        /// (`field x not found in type aws.plain`).
+        pub fn go_package(mechanism: &str) -> &str {
+            match mechanism {
+                $($name => $go,)*
+                other => other,
+            }
+        }
+
+        /// Registers every mechanism's own metrics (`prometheus_sd_<mechanism>_*`), once per
+        /// process.
+        pub fn register_metrics(registry: &mut prometheus_client::registry::Registry) {
+            $($(#[cfg(feature = $feature)] $metrics(registry);)?)*
+        }
     };
 }
 
-// One line per implemented mechanism: its name (the YAML key is `<name>_sd_configs`) and its
-// config type.
+// The registry: one line per `<name>_sd_configs` key: its config type, the Go package
+// Prometheus implements it in, the cargo feature that builds it, and its own metrics.
 mechanisms! {
-    "aws" => aws::AwsSdConfig,
-    "consul" => consul::ConsulSdConfig,
-    "dns" => dns::DnsSdConfig,
-    "ec2" => aws::Ec2SdConfig,
-    "ecs" => aws::EcsSdConfig,
-    "elasticache" => aws::ElasticacheSdConfig,
-    "file" => file::FileSdConfig,
-    "http" => http::HttpSdConfig,
-    "kubernetes" => kubernetes::KubernetesSdConfig,
-    "lightsail" => aws::LightsailSdConfig,
-    "msk" => aws::MskSdConfig,
-    "rds" => aws::RdsSdConfig,
-}
-
-/// Registers every mechanism's own metrics (`prometheus_sd_<mechanism>_*`), once per process.
-pub fn register_metrics(registry: &mut prometheus_client::registry::Registry) {
-    consul::register_metrics(registry);
-    dns::register_metrics(registry);
-    file::register_metrics(registry);
-    http::register_metrics(registry);
+    "aws" => aws::AwsSdConfig, go "aws", feature "sd-aws";
+    "consul" => consul::ConsulSdConfig, go "consul", feature "sd-consul", metrics consul::register_metrics;
+    "dns" => dns::DnsSdConfig, go "dns", feature "sd-dns", metrics dns::register_metrics;
+    "ec2" => aws::Ec2SdConfig, go "aws", feature "sd-aws";
+    "ecs" => aws::EcsSdConfig, go "aws", feature "sd-aws";
+    "elasticache" => aws::ElasticacheSdConfig, go "aws", feature "sd-aws";
+    "file" => file::FileSdConfig, go "file", feature "sd-file", metrics file::register_metrics;
+    "http" => http::HttpSdConfig, go "http", feature "sd-http", metrics http::register_metrics;
+    "kubernetes" => kubernetes::KubernetesSdConfig, go "kubernetes", feature "sd-kubernetes", metrics kubernetes::register_metrics;
+    "lightsail" => aws::LightsailSdConfig, go "aws", feature "sd-aws";
+    "msk" => aws::MskSdConfig, go "aws", feature "sd-aws";
+    "rds" => aws::RdsSdConfig, go "aws", feature "sd-aws";
 }
 
 /// Every mechanism Prometheus 3.x knows (`<name>_sd_configs`), implemented here or not.

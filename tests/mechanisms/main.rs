@@ -1,4 +1,12 @@
-//! Every discovery mechanism against a fixture of its real API, one module each.
+//! The discovery mechanisms' end-to-end tests, one module each, in ONE test binary (thirty
+//! mechanisms must not link thirty binaries). Each drives the real client code against a
+//! fixture that speaks the API's wire protocol, through the engine from a prometheus.yml.
+//! `kit` tests what every HTTP-based mechanism shares: Prometheus' client settings, the
+//! intercepting proxy, TLS.
+
+#[path = "../support/mod.rs"]
+mod support;
 
 #[cfg(feature = "sd-aws")]
 mod aws;
+mod kit;
