@@ -392,29 +392,6 @@ impl HttpClient {
     }
 }
 
-impl HttpClient {
-    /// A request of any method with every configured header, then `extra` (which wins, e.g. a
-    /// request signature's `Authorization`), and an optional body.
-    pub async fn send(
-        &self,
-        method: reqwest::Method,
-        url: &str,
-        extra: HeaderMap,
-        body: Option<bytes::Bytes>,
-    ) -> Result<reqwest::Response, String> {
-        let mut headers = self.headers().await?;
-        for name in extra.keys() {
-            headers.remove(name);
-        }
-        headers.extend(extra);
-        let mut request = self.inner.client.request(method, url).headers(headers);
-        if let Some(body) = body {
-            request = request.body(body);
-        }
-        request.send().await.map_err(|e| describe_error(&e))
-    }
-}
-
 /// reqwest's error with its causes, which hold the useful part (refused, timed out, TLS...).
 pub fn describe_error(error: &reqwest::Error) -> String {
     let mut message = error.to_string();

@@ -26,13 +26,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::Method;
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
-use crate::common::http_client::HttpClient;
+use futures::future::BoxFuture;
+
 use crate::common::http_config::HttpClientConfig;
+use crate::discovery::kit::{ApiClient, SignRequest, Signer};
 
 /// A set of AWS credentials.
 #[derive(Clone, PartialEq, Eq)]
@@ -291,7 +293,7 @@ pub struct AssumeRole {
     pub role_arn: String,
     pub external_id: String,
     pub region: String,
-    pub sts: HttpClient,
+    pub sts: ApiClient,
 }
 
 impl CredentialsProvider {
@@ -539,10 +541,62 @@ pub fn query_escape(s: &str, out: &mut String) {
     }
 }
 
+/// The kit's [`Signer`] for AWS: SigV4 over `host`, `content-type`, `x-amz-target` and
+/// `x-amz-security-token` (the configured headers, user agent and `http_headers`, travel
+/// unsigned, as the Go SDK adds them after signing); its `Authorization` replaces any other.
+pub struct SigV4 {
+    pub creds: Credentials,
+    pub region: String,
+    pub service: String,
+}
+
+impl Signer for SigV4 {
+    fn sign<'a>(&'a self, request: &'a mut SignRequest) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let host = match (request.url.host_str(), request.url.port()) {
+                (Some(h), Some(p)) => format!("{h}:{p}"),
+                (Some(h), None) => h.to_owned(),
+                _ => return Err(format!("no host in {}", request.url)),
+            };
+            if let Some(token) = &self.creds.session_token {
+                request.headers.insert(
+                    "x-amz-security-token",
+                    HeaderValue::from_str(token).map_err(|e| e.to_string())?,
+                );
+            }
+            let mut to_sign: Vec<(String, String)> = vec![("host".into(), host)];
+            for name in ["content-type", "x-amz-target", "x-amz-security-token"] {
+                if let Some(v) = request.headers.get(name).and_then(|v| v.to_str().ok()) {
+                    to_sign.push((name.into(), v.to_owned()));
+                }
+            }
+            let pairs: Vec<(&str, &str)> = to_sign
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect();
+            let signed = sign(
+                request.method.as_str(),
+                request.url.as_str(),
+                &pairs,
+                &request.body,
+                &self.creds,
+                &self.region,
+                &self.service,
+            )?;
+            for (name, value) in signed {
+                let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| e.to_string())?;
+                let value = HeaderValue::from_str(&value).map_err(|e| e.to_string())?;
+                request.headers.insert(name, value);
+            }
+            Ok(())
+        })
+    }
+}
+
 /// Signs and sends one request; a non-2xx answer is an error carrying AWS's error code.
 #[allow(clippy::too_many_arguments)]
 pub async fn send_signed(
-    client: &HttpClient,
+    client: &ApiClient,
     method: Method,
     url: &str,
     content_type: &str,
@@ -552,58 +606,30 @@ pub async fn send_signed(
     service: &str,
     extra: &[(&str, &str)],
 ) -> Result<bytes::Bytes, AwsError> {
-    let parsed = url::Url::parse(url).map_err(|e| AwsError::other(e.to_string()))?;
-    let host = match (parsed.host_str(), parsed.port()) {
-        (Some(h), Some(p)) => format!("{h}:{p}"),
-        (Some(h), None) => h.to_owned(),
-        _ => return Err(AwsError::other(format!("no host in {url}"))),
-    };
-    let mut unsigned: Vec<(&str, &str)> = vec![("host", &host)];
-    if !content_type.is_empty() {
-        unsigned.push(("content-type", content_type));
+    let mut request = client.request(method.clone(), url);
+    if !content_type.is_empty() || method == Method::POST {
+        request = request.body(body, content_type);
     }
-    unsigned.extend_from_slice(extra);
-    if let Some(token) = &creds.session_token {
-        unsigned.push(("x-amz-security-token", token));
+    for (name, value) in extra {
+        request = request.header(name, value);
     }
-    let signed = sign(
-        method.as_str(),
-        url,
-        &unsigned,
-        &body,
-        creds,
-        region,
-        service,
-    )
-    .map_err(AwsError::other)?;
-    let mut headers = HeaderMap::new();
-    let all = unsigned
-        .iter()
-        .map(|(n, v)| (*n, *v))
-        .chain(signed.iter().map(|(n, v)| (n.as_str(), v.as_str())));
-    for (name, value) in all {
-        if name == "host" {
-            continue;
-        }
-        let name =
-            HeaderName::from_bytes(name.as_bytes()).map_err(|e| AwsError::other(e.to_string()))?;
-        let value = HeaderValue::from_str(value).map_err(|e| AwsError::other(e.to_string()))?;
-        headers.insert(name, value);
-    }
-    let body = (!body.is_empty() || method == Method::POST).then_some(body);
-    let response = client
-        .send(method, url, headers, body)
+    let signer = Arc::new(SigV4 {
+        creds: creds.clone(),
+        region: region.to_owned(),
+        service: service.to_owned(),
+    });
+    let response = request
+        .sign(signer)
+        .send_raw()
         .await
-        .map_err(AwsError::other)?;
-    let status = response.status();
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| AwsError::other(crate::common::http_client::describe_error(&e)))?;
-    if status.is_success() {
-        return Ok(bytes);
+        .map_err(|e| AwsError::other(e.to_string()))?;
+    if response.status.is_success() {
+        return Ok(response.body);
     }
-    Err(AwsError::from_response(status.as_u16(), &bytes))
+    Err(AwsError::from_response(
+        response.status.as_u16(),
+        &response.body,
+    ))
 }
 
 /// SigV4 headers (`x-amz-date`, `authorization`, ...) for a request with `headers`.
@@ -747,8 +773,8 @@ pub fn client_and_credentials(
     external_id: &str,
     region: &str,
     timeout: Duration,
-) -> Result<(HttpClient, Arc<CredentialsProvider>), String> {
-    let client = HttpClient::new(http, Some(timeout))?;
+) -> Result<(ApiClient, Arc<CredentialsProvider>), String> {
+    let client = ApiClient::new(http, Some(timeout))?;
     let role = (!role_arn.is_empty()).then(|| AssumeRole {
         role_arn: role_arn.to_owned(),
         external_id: external_id.to_owned(),

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use reqwest::Method;
 
 use super::auth::{self, AwsError, CredentialsProvider};
-use crate::common::http_client::HttpClient;
+use crate::discovery::kit::ApiClient;
 
 /// The service's endpoint: the config's `endpoint`, else `AWS_ENDPOINT_URL_<SERVICE>`, else
 /// `AWS_ENDPOINT_URL`, else `https://<service>.<region>.amazonaws.com` (`.com.cn` in China).
@@ -39,7 +39,7 @@ pub fn service_endpoint(configured: &str, service_id: &str, region: &str) -> Str
 /// A client of one AWS service for one discoverer.
 #[derive(Clone)]
 pub struct ServiceClient {
-    pub http: HttpClient,
+    pub http: ApiClient,
     pub creds: Arc<CredentialsProvider>,
     pub region: String,
     pub endpoint: String,
@@ -49,7 +49,7 @@ pub struct ServiceClient {
 
 impl ServiceClient {
     pub fn new(
-        http: HttpClient,
+        http: ApiClient,
         creds: Arc<CredentialsProvider>,
         region: &str,
         configured_endpoint: &str,

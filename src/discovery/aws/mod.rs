@@ -45,10 +45,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use promsd_actors::{
-    refresh_discoverer, BuildContext, Discoverer, DiscoveryConfig, DiscoveryError, RefreshSchedule,
-    Refreshed, TargetGroup,
-};
+use promsd_actors::{BuildContext, Discoverer, DiscoveryConfig, DiscoveryError, TargetGroup};
 use serde::{Deserialize, Deserializer, Serialize};
 use tokio::sync::Mutex;
 
@@ -56,6 +53,7 @@ use super::SdConfig;
 use crate::common::http_config::HttpClientConfig;
 use crate::common::secret::identity_of;
 use crate::common::{Duration, Secret};
+use crate::discovery::kit::{check_interval, ApiClient};
 
 /// An EC2 or RDS filter: a name and the values it accepts.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -259,33 +257,41 @@ fn validate_ec2(c: &mut Ec2SdConfig) -> Result<(), String> {
     if c.filters.iter().any(|f| f.values.is_empty()) {
         return Err("EC2 SD configuration filter values cannot be empty".into());
     }
-    validate_http(&mut c.http_client_config)
+    validate_http(&mut c.http_client_config)?;
+    check_interval("refresh_interval", c.refresh_interval)
 }
 
 fn validate_lightsail(c: &mut LightsailSdConfig) -> Result<(), String> {
-    validate_http(&mut c.http_client_config)
+    validate_http(&mut c.http_client_config)?;
+    check_interval("refresh_interval", c.refresh_interval)
 }
 
 fn validate_ecs(c: &mut EcsSdConfig) -> Result<(), String> {
-    validate_http(&mut c.http_client_config)
+    validate_http(&mut c.http_client_config)?;
+    check_interval("refresh_interval", c.refresh_interval)
 }
 
 fn validate_elasticache(c: &mut ElasticacheSdConfig) -> Result<(), String> {
-    validate_http(&mut c.http_client_config)
+    validate_http(&mut c.http_client_config)?;
+    check_interval("refresh_interval", c.refresh_interval)
 }
 
 fn validate_msk(c: &mut MskSdConfig) -> Result<(), String> {
-    validate_http(&mut c.http_client_config)
+    validate_http(&mut c.http_client_config)?;
+    check_interval("refresh_interval", c.refresh_interval)
 }
 
 fn validate_rds(c: &mut RdsSdConfig) -> Result<(), String> {
-    validate_http(&mut c.http_client_config)
+    validate_http(&mut c.http_client_config)?;
+    check_interval("refresh_interval", c.refresh_interval)
 }
 
 fn validate_aws(c: &mut AwsSdConfig) -> Result<(), String> {
     if Role::parse(&c.role).is_none() {
         return Err(format!("unknown AWS SD role {:?}", c.role));
     }
+    // A zero `refresh_interval` here means "the role's default" (Prometheus copies only what
+    // is set), so it is no error.
     validate_http(&mut c.http_client_config)
 }
 
@@ -493,7 +499,7 @@ impl AwsSdConfig {
 /// The state a discoverer keeps between refreshes: its resolved clients.
 pub struct Session {
     pub settings: Settings,
-    pub http: crate::common::http_client::HttpClient,
+    pub http: ApiClient,
     pub creds: Arc<auth::CredentialsProvider>,
     pub region: String,
 }
@@ -563,22 +569,17 @@ fn new_service(role: Role, session: &Session) -> Box<dyn Service> {
 }
 
 fn build(settings: Settings, ctx: &BuildContext) -> Result<Discoverer, DiscoveryError> {
-    if settings.refresh_interval.is_zero() {
-        return Err(DiscoveryError::new(format!(
-            "{} SD refresh_interval must be greater than 0",
-            settings.role.mechanism()
-        )));
-    }
+    check_interval("refresh_interval", settings.refresh_interval).map_err(DiscoveryError::new)?;
     let interval: StdDuration = settings.refresh_interval.as_std();
     let settings = Arc::new(settings);
     let state = Arc::new(Mutex::new(Running {
         session: None,
         service: None,
     }));
-    Ok(refresh_discoverer(
+    Ok(crate::discovery::kit::poll(
         ctx,
         settings.role.mechanism(),
-        RefreshSchedule::every(interval),
+        interval,
         move || {
             let settings = settings.clone();
             let state = state.clone();
@@ -586,18 +587,14 @@ fn build(settings: Settings, ctx: &BuildContext) -> Result<Discoverer, Discovery
                 let mut state = state.lock().await;
                 let state = &mut *state;
                 if state.session.is_none() {
-                    let session = open_session(&settings).await.map_err(DiscoveryError::new)?;
+                    let session = open_session(&settings).await?;
                     state.service = Some(new_service(settings.role, &session));
                     state.session = Some(session);
                 }
                 let (Some(session), Some(service)) = (&state.session, &mut state.service) else {
                     unreachable!("opened above");
                 };
-                let groups = service
-                    .refresh(session)
-                    .await
-                    .map_err(DiscoveryError::new)?;
-                Ok(Refreshed::all(groups))
+                service.refresh(session).await
             }
         },
     ))

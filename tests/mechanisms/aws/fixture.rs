@@ -77,6 +77,7 @@ impl Verifier {
             .arg(serde_json::to_string(secrets).unwrap())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
+            .stderr(Stdio::null())
             .spawn()
             .expect("python3 with botocore");
         let stdin = child.stdin.take().unwrap();
@@ -107,7 +108,6 @@ struct Shared {
 /// The running fixture; stopped when dropped.
 pub struct Fixture {
     pub url: String,
-    pub port: u16,
     shared: Arc<Shared>,
     handle: actix_web::dev::ServerHandle,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -115,6 +115,10 @@ pub struct Fixture {
 
 impl Drop for Fixture {
     fn drop(&mut self) {
+        if let Ok(mut v) = self.shared.verifier.lock() {
+            let _ = v.child.kill();
+            let _ = v.child.wait();
+        }
         let stop = self.handle.stop(false);
         let _ = futures::executor::block_on(stop);
         if let Some(t) = self.thread.take() {
@@ -272,7 +276,6 @@ impl Fixture {
         let (port, handle) = rx.recv().unwrap();
         Fixture {
             url: format!("http://127.0.0.1:{port}"),
-            port,
             shared,
             handle,
             thread: Some(thread),
