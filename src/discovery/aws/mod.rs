@@ -627,6 +627,7 @@ pub fn rfc3339(text: &str) -> String {
     use time::format_description::well_known::Rfc3339;
     match time::OffsetDateTime::parse(text, &Rfc3339) {
         Ok(t) => {
+            let t = t.to_offset(time::UtcOffset::UTC);
             let t = t.replace_nanosecond(0).unwrap_or(t);
             t.format(&Rfc3339).unwrap_or_else(|_| text.to_owned())
         }
@@ -637,4 +638,39 @@ pub fn rfc3339(text: &str) -> String {
 /// A target group whose source is the region.
 pub fn group(region: &str, targets: Vec<promsd_actors::LabelSet>) -> TargetGroup {
     TargetGroup::new(region, targets, promsd_actors::LabelSet::new())
+}
+
+/// How an API field becomes a label value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A string: its text, even empty.
+    Str,
+    /// An enum: its text, left out when empty (Go compares it with `""`).
+    Enum,
+    /// A number or a boolean: its text as Go prints it.
+    Num,
+    /// A timestamp: Go's `time.RFC3339`.
+    Time,
+}
+
+/// Labels `<prefix><label>` of the fields of `node` a table names: (label, path, kind).
+pub fn field_labels(
+    node: &xml::Node,
+    prefix: &str,
+    table: &[(&str, &[&str], Kind)],
+    out: &mut Vec<(String, String)>,
+) {
+    for (label, path, kind) in table {
+        let Some(text) = node.text_at(path) else {
+            continue;
+        };
+        let value = match kind {
+            Kind::Str => text.to_owned(),
+            Kind::Enum if text.is_empty() => continue,
+            Kind::Enum => text.to_owned(),
+            Kind::Num => text.trim().to_owned(),
+            Kind::Time => rfc3339(text.trim()),
+        };
+        out.push((format!("{prefix}{label}"), value));
+    }
 }

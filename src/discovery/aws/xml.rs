@@ -67,3 +67,135 @@ mod tests {
         assert_eq!(r.d, None);
     }
 }
+
+/// An XML element read as a tree, for answers whose many optional fields become labels one
+/// by one (RDS, ElastiCache): the element name without namespace, its text, its children.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Node {
+    pub name: String,
+    pub text: String,
+    pub children: Vec<Node>,
+}
+
+impl Node {
+    /// The first child named `name`.
+    pub fn child(&self, name: &str) -> Option<&Node> {
+        self.children.iter().find(|c| c.name == name)
+    }
+
+    /// The node at a path of child names.
+    pub fn at(&self, path: &[&str]) -> Option<&Node> {
+        path.iter().try_fold(self, |node, name| node.child(name))
+    }
+
+    /// The text of the child at `path`, if that child exists (empty or not).
+    pub fn text_at(&self, path: &[&str]) -> Option<&str> {
+        self.at(path).map(|n| n.text.as_str())
+    }
+
+    /// The members of the list at `path` (every child, whatever its element name).
+    pub fn list(&self, path: &[&str]) -> &[Node] {
+        self.at(path).map(|n| n.children.as_slice()).unwrap_or(&[])
+    }
+}
+
+/// Reads an XML document into its root [`Node`].
+pub fn tree(operation: &str, body: &[u8]) -> Result<Node, String> {
+    use quick_xml::events::Event;
+    let fail = |e: String| format!("operation {operation}: decoding the answer: {e}");
+    let mut reader = quick_xml::Reader::from_reader(body);
+    let mut stack: Vec<Node> = vec![Node::default()];
+    let mut buf = Vec::new();
+    let local = |name: &str| {
+        let name = name.to_owned();
+        match name.split_once(':') {
+            Some((_, local)) => local.to_owned(),
+            None => name,
+        }
+    };
+    loop {
+        match reader
+            .read_event_into(&mut buf)
+            .map_err(|e| fail(e.to_string()))?
+        {
+            Event::Start(e) => stack.push(Node {
+                name: local(e.name().as_ref()),
+                ..Node::default()
+            }),
+            Event::Empty(e) => {
+                let node = Node {
+                    name: local(e.name().as_ref()),
+                    ..Node::default()
+                };
+                stack.last_mut().expect("root").children.push(node);
+            }
+            Event::Text(t) => {
+                stack.last_mut().expect("root").text.push_str(&t);
+            }
+            Event::GeneralRef(r) => {
+                let name: &str = &r;
+                let ch = match name {
+                    "lt" => "<".to_owned(),
+                    "gt" => ">".to_owned(),
+                    "amp" => "&".to_owned(),
+                    "apos" => "'".to_owned(),
+                    "quot" => "\"".to_owned(),
+                    other => match r.resolve_char_ref() {
+                        Ok(Some(c)) => c.to_string(),
+                        _ => format!("&{other};"),
+                    },
+                };
+                stack.last_mut().expect("root").text.push_str(&ch);
+            }
+            Event::CData(t) => {
+                stack.last_mut().expect("root").text.push_str(&t);
+            }
+            Event::End(_) => {
+                let node = stack.pop().expect("balanced");
+                let Some(parent) = stack.last_mut() else {
+                    return Err(fail("unbalanced end tag".into()));
+                };
+                parent.children.push(node);
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    let mut root = stack.pop().ok_or_else(|| fail("empty document".into()))?;
+    if !stack.is_empty() {
+        return Err(fail("unclosed element".into()));
+    }
+    // Element texts of leaf nodes only matter; whitespace around children is layout.
+    fn trim(node: &mut Node) {
+        if !node.children.is_empty() {
+            node.text.clear();
+        }
+        node.children.iter_mut().for_each(trim);
+    }
+    trim(&mut root);
+    root.children
+        .into_iter()
+        .next()
+        .ok_or_else(|| fail("no root element".into()))
+}
+
+#[cfg(test)]
+mod tree_tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_query_answer() {
+        let node = tree(
+            "x",
+            b"<?xml version=\"1.0\"?>\n<R xmlns=\"u\"><A>1 &amp; 2</A>\n  <L><member><K>a</K></member><member><K/></member></L><E></E></R>",
+        )
+        .unwrap();
+        assert_eq!(node.name, "R");
+        assert_eq!(node.text_at(&["A"]), Some("1 & 2"));
+        assert_eq!(node.list(&["L"]).len(), 2);
+        assert_eq!(node.list(&["L"])[1].text_at(&["K"]), Some(""));
+        assert_eq!(node.text_at(&["E"]), Some(""));
+        assert_eq!(node.text_at(&["Z"]), None);
+    }
+}

@@ -5,3 +5,4 @@ mod credentials;
 mod ec2;
 mod fixture;
 mod lightsail;
+mod rds;
