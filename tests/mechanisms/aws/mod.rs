@@ -3,6 +3,7 @@
 
 mod credentials;
 mod ec2;
+mod elasticache;
 mod fixture;
 mod lightsail;
 mod rds;
