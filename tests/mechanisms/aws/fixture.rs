@@ -15,7 +15,10 @@ use base64::Engine as _;
 #[derive(Clone, Debug, Default)]
 pub struct Call {
     pub method: String,
+    /// The path, percent-decoded.
     pub path: String,
+    /// The path as sent.
+    pub raw_path: String,
     /// Query string parameters (REST) or form parameters (Query protocol), decoded.
     pub params: Vec<(String, String)>,
     /// `X-Amz-Target` of a JSON 1.1 call.
@@ -213,7 +216,11 @@ async fn handle(
     }
     let call = Call {
         method: req.method().as_str().to_owned(),
-        path: req.path().to_owned(),
+        path: url::form_urlencoded::parse(format!("p={}", req.path().replace('+', "%2B")).as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default(),
+        raw_path: req.path().to_owned(),
         params,
         target: req
             .headers()

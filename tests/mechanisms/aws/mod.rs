@@ -6,4 +6,5 @@ mod ec2;
 mod elasticache;
 mod fixture;
 mod lightsail;
+mod msk;
 mod rds;
