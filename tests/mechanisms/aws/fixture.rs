@@ -216,10 +216,12 @@ async fn handle(
     }
     let call = Call {
         method: req.method().as_str().to_owned(),
-        path: url::form_urlencoded::parse(format!("p={}", req.path().replace('+', "%2B")).as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default(),
+        path: url::form_urlencoded::parse(
+            format!("p={}", req.path().replace('+', "%2B")).as_bytes(),
+        )
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default(),
         raw_path: req.path().to_owned(),
         params,
         target: req

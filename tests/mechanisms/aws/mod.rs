@@ -3,6 +3,7 @@
 
 mod credentials;
 mod ec2;
+mod ecs;
 mod elasticache;
 mod fixture;
 mod lightsail;

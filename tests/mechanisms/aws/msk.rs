@@ -305,8 +305,14 @@ fn upstream_refresh_cases() {
     assert!(f.rejected().is_empty(), "{:?}", f.rejected());
     // The ARN travels as one escaped path segment.
     let raw: Vec<String> = f.calls().iter().map(|c| c.raw_path.clone()).collect();
-    assert!(raw.contains(&format!("/api/v2/clusters/{}", escaped(ARN2))), "{raw:?}");
-    assert!(raw.contains(&format!("/v1/clusters/{}/nodes", escaped(ARN2))), "{raw:?}");
+    assert!(
+        raw.contains(&format!("/api/v2/clusters/{}", escaped(ARN2))),
+        "{raw:?}"
+    );
+    assert!(
+        raw.contains(&format!("/v1/clusters/{}/nodes", escaped(ARN2))),
+        "{raw:?}"
+    );
 }
 
 #[test]
