@@ -9,3 +9,4 @@ mod fixture;
 mod lightsail;
 mod msk;
 mod rds;
+mod throttle;
