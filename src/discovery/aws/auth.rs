@@ -33,7 +33,6 @@ use tokio::sync::Mutex;
 
 use futures::future::BoxFuture;
 
-use crate::common::http_config::HttpClientConfig;
 use crate::discovery::kit::{ApiClient, SignRequest, Signer};
 
 /// A set of AWS credentials.
@@ -765,24 +764,25 @@ fn xml_tag(text: &str, tag: &str) -> String {
 /// Builds the HTTP client of a discoverer (Prometheus' HTTP client settings) and the
 /// credentials provider, both off the engine's thread.
 pub fn client_and_credentials(
-    http: &HttpClientConfig,
-    access_key: &str,
-    secret_key: &str,
-    profile: &str,
-    role_arn: &str,
-    external_id: &str,
+    settings: &super::Settings,
     region: &str,
     timeout: Duration,
 ) -> Result<(ApiClient, Arc<CredentialsProvider>), String> {
-    let client = ApiClient::new(http, Some(timeout))?;
-    let role = (!role_arn.is_empty()).then(|| AssumeRole {
-        role_arn: role_arn.to_owned(),
-        external_id: external_id.to_owned(),
+    let client = ApiClient::new(&settings.http_client_config, Some(timeout))?;
+    let role = (!settings.role_arn.is_empty()).then(|| AssumeRole {
+        role_arn: settings.role_arn.clone(),
+        external_id: settings.external_id.clone(),
         region: region.to_owned(),
         sts: client.clone(),
     });
-    let provider = CredentialsProvider::new(access_key, secret_key, profile, role, timeout)
-        .map_err(|e| format!("could not create aws config: {e}"))?;
+    let provider = CredentialsProvider::new(
+        &settings.access_key,
+        settings.secret_key.expose(),
+        &settings.profile,
+        role,
+        timeout,
+    )
+    .map_err(|e| format!("could not create aws config: {e}"))?;
     Ok((client, Arc::new(provider)))
 }
 

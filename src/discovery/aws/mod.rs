@@ -521,16 +521,7 @@ impl Session {
 async fn open_session(settings: &Settings) -> Result<Session, String> {
     let timeout = client::REQUEST_TIMEOUT;
     let region = auth::resolve_region(&settings.region, timeout).await?;
-    let (http, creds) = auth::client_and_credentials(
-        &settings.http_client_config,
-        &settings.access_key,
-        settings.secret_key.expose(),
-        &settings.profile,
-        &settings.role_arn,
-        &settings.external_id,
-        &region,
-        timeout,
-    )?;
+    let (http, creds) = auth::client_and_credentials(settings, &region, timeout)?;
     Ok(Session {
         settings: settings.clone(),
         http,

@@ -123,7 +123,7 @@ impl Drop for Fixture {
             let _ = v.child.wait();
         }
         let stop = self.handle.stop(false);
-        let _ = futures::executor::block_on(stop);
+        futures::executor::block_on(stop);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }

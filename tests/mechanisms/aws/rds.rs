@@ -68,8 +68,11 @@ fn filter_instance(n: u32, engine: &str, port: u32) -> String {
     )
 }
 
-/// (cluster ARN, cluster XML, its instances) per case, by the signed region.
-fn data(region: &str) -> Vec<(String, String, Vec<(String, String)>)> {
+/// A cluster's ARN, its XML, and its instances (engine, XML).
+type ClusterData = (String, String, Vec<(String, String)>);
+
+/// The clusters of a case, by the signed region.
+fn data(region: &str) -> Vec<ClusterData> {
     let with_engine = |x: String| {
         let engine = x
             .split("<Engine>")
