@@ -30,6 +30,12 @@
 //!   `credential_process`); web identity tokens are not read.
 //! - `aws_sd_configs` validates its HTTP client settings as the other keys do (Prometheus skips
 //!   that validation for this key).
+//! - Requests of one refresh are made one after the other: `request_concurrency` is read and
+//!   kept, but does not fan calls out as Prometheus' errgroups do.
+//! - ElastiCache lists serverless caches and cache clusters once per refresh (Prometheus lists
+//!   them twice, before and after reading tags); the targets are the same.
+//! - Endpoints also honour the SDK's `AWS_ENDPOINT_URL_<SERVICE>` / `AWS_ENDPOINT_URL`
+//!   environment variables (STS, and ECS's EC2 calls, included), as the Go SDK v2 does.
 
 pub mod auth;
 pub mod client;

@@ -437,3 +437,31 @@ fn pages_are_followed() {
         ]
     );
 }
+
+/// Without `endpoint`, EC2 is `https://ec2.<region>.amazonaws.com`: reached here as a user
+/// behind a corporate proxy reaches it, through `proxy_url` and the proxy's CA in
+/// `tls_config.ca_file`; the signature covers the real host.
+#[test]
+fn real_endpoint_through_an_intercepting_proxy() {
+    use crate::support::tls_proxy::{proxy_ca_file, TlsProxy};
+    let fixture = Fixture::start(&[(AK, SK)], ec2_responder());
+    let backend: std::net::SocketAddr = fixture.url.trim_start_matches("http://").parse().unwrap();
+    let proxy = TlsProxy::start(backend);
+    let yaml = format!(
+        "scrape_configs:\n  - job_name: ec2\n    ec2_sd_configs:\n      - region: region-ipv6-only\n        access_key: {AK}\n        secret_key: {SK}\n        port: 4242\n        proxy_url: {}\n        tls_config:\n          ca_file: {}\n",
+        proxy.url(),
+        proxy_ca_file().display()
+    );
+    let got = check_sd(&yaml, "ec2", &[]).unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["__address__"], "[2001:db8:2::1:1]:4242");
+    let seen = proxy.seen();
+    assert!(!seen.is_empty());
+    assert!(seen.iter().all(|s| s.connect == "ec2.region-ipv6-only.amazonaws.com:443"
+        && s.sni.as_deref() == Some("ec2.region-ipv6-only.amazonaws.com")), "{seen:?}");
+    assert!(fixture.rejected().is_empty(), "{:?}", fixture.rejected());
+    assert!(fixture
+        .calls()
+        .iter()
+        .all(|c| c.header("host") == Some("ec2.region-ipv6-only.amazonaws.com")));
+}
