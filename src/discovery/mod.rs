@@ -13,6 +13,8 @@ use promsd_actors::DiscoveryConfig;
 use serde::de::{self, DeserializeOwned, MapAccess};
 
 // The mechanisms, each behind its cargo feature (all on by default), and the kit they share.
+#[cfg(feature = "sd-aws")]
+pub mod aws;
 #[cfg(feature = "sd-consul")]
 pub mod consul;
 #[cfg(feature = "sd-digitalocean")]
@@ -132,17 +134,24 @@ macro_rules! mechanisms {
 // The registry: one line per `<name>_sd_configs` key: its config type, the Go package
 // Prometheus implements it in, the cargo feature that builds it, and its own metrics.
 mechanisms! {
+    "aws" => aws::AwsSdConfig, go "aws", feature "sd-aws";
     "consul" => consul::ConsulSdConfig, go "consul", feature "sd-consul", metrics consul::register_metrics;
     "digitalocean" => digitalocean::DigitalOceanSdConfig, go "digitalocean", feature "sd-digitalocean";
     "dns" => dns::DnsSdConfig, go "dns", feature "sd-dns", metrics dns::register_metrics;
     "docker" => moby::DockerSdConfig, go "moby", feature "sd-moby";
     "dockerswarm" => moby::DockerSwarmSdConfig, go "moby", feature "sd-moby";
+    "ec2" => aws::Ec2SdConfig, go "aws", feature "sd-aws";
+    "ecs" => aws::EcsSdConfig, go "aws", feature "sd-aws";
+    "elasticache" => aws::ElasticacheSdConfig, go "aws", feature "sd-aws";
     "file" => file::FileSdConfig, go "file", feature "sd-file", metrics file::register_metrics;
     "hetzner" => hetzner::HetznerSdConfig, go "hetzner", feature "sd-hetzner";
     "http" => http::HttpSdConfig, go "http", feature "sd-http", metrics http::register_metrics;
     "kubernetes" => kubernetes::KubernetesSdConfig, go "kubernetes", feature "sd-kubernetes", metrics kubernetes::register_metrics;
     "linode" => linode::LinodeSdConfig, go "linode", feature "sd-linode", metrics linode::register_metrics;
     "vultr" => vultr::VultrSdConfig, go "vultr", feature "sd-vultr";
+    "lightsail" => aws::LightsailSdConfig, go "aws", feature "sd-aws";
+    "msk" => aws::MskSdConfig, go "aws", feature "sd-aws";
+    "rds" => aws::RdsSdConfig, go "aws", feature "sd-aws";
 }
 
 /// Every mechanism Prometheus 3.x knows (`<name>_sd_configs`), implemented here or not.

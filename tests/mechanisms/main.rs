@@ -9,6 +9,8 @@ mod support;
 
 mod digitalocean;
 mod hetzner;
+#[cfg(feature = "sd-aws")]
+mod aws;
 mod kit;
 mod linode;
 mod moby;
