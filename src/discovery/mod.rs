@@ -13,6 +13,8 @@ use promsd_actors::DiscoveryConfig;
 use serde::de::{self, DeserializeOwned, MapAccess};
 
 // The mechanisms, each behind its cargo feature (all on by default), and the kit they share.
+#[cfg(feature = "sd-azure")]
+pub mod azure;
 #[cfg(feature = "sd-consul")]
 pub mod consul;
 #[cfg(feature = "sd-dns")]
@@ -121,6 +123,7 @@ macro_rules! mechanisms {
 // The registry: one line per `<name>_sd_configs` key: its config type, the Go package
 // Prometheus implements it in, the cargo feature that builds it, and its own metrics.
 mechanisms! {
+    "azure" => azure::AzureSdConfig, go "azure", feature "sd-azure", metrics azure::register_metrics;
     "consul" => consul::ConsulSdConfig, go "consul", feature "sd-consul", metrics consul::register_metrics;
     "dns" => dns::DnsSdConfig, go "dns", feature "sd-dns", metrics dns::register_metrics;
     "file" => file::FileSdConfig, go "file", feature "sd-file", metrics file::register_metrics;
