@@ -21,6 +21,8 @@ pub mod consul;
 pub mod dns;
 #[cfg(feature = "sd-file")]
 pub mod file;
+#[cfg(feature = "sd-gce")]
+pub mod gce;
 #[cfg(feature = "sd-http")]
 pub mod http;
 pub mod kit;
@@ -127,6 +129,7 @@ mechanisms! {
     "consul" => consul::ConsulSdConfig, go "consul", feature "sd-consul", metrics consul::register_metrics;
     "dns" => dns::DnsSdConfig, go "dns", feature "sd-dns", metrics dns::register_metrics;
     "file" => file::FileSdConfig, go "file", feature "sd-file", metrics file::register_metrics;
+    "gce" => gce::GceSdConfig, go "gce", feature "sd-gce";
     "http" => http::HttpSdConfig, go "http", feature "sd-http", metrics http::register_metrics;
     "kubernetes" => kubernetes::KubernetesSdConfig, go "kubernetes", feature "sd-kubernetes", metrics kubernetes::register_metrics;
 }
