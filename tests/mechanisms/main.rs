@@ -8,4 +8,5 @@
 mod support;
 
 mod azure;
+mod gce;
 mod kit;

@@ -44,6 +44,7 @@ pub mod targets;
 use std::sync::Arc;
 
 use promsd_actors::{BuildContext, Discoverer, DiscoveryConfig, DiscoveryError};
+use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::SdConfig;
@@ -51,9 +52,7 @@ use crate::common::secret::identity_of;
 use crate::common::Duration;
 
 /// One `gce_sd_configs` entry, validated.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[serde(try_from = "Raw")]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct GceSdConfig {
     /// The Google Cloud project ID.
     pub project: String,
@@ -132,6 +131,36 @@ impl TryFrom<Raw> for GceSdConfig {
             port: raw.port,
             tag_separator: raw.tag_separator,
         })
+    }
+}
+
+impl<'de> Deserialize<'de> for GceSdConfig {
+    /// The keys, then Prometheus' checks, inside the map (so that errors point at it).
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Entry;
+        impl<'de> Visitor<'de> for Entry {
+            type Value = GceSdConfig;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map")
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<GceSdConfig, E> {
+                let empty =
+                    de::value::MapDeserializer::<_, E>::new(std::iter::empty::<(String, String)>());
+                GceSdConfig::try_from(Raw::deserialize(empty)?).map_err(E::custom)
+            }
+
+            fn visit_none<E: de::Error>(self) -> Result<GceSdConfig, E> {
+                self.visit_unit()
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<GceSdConfig, A::Error> {
+                let raw = Raw::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                GceSdConfig::try_from(raw).map_err(de::Error::custom)
+            }
+        }
+        d.deserialize_map(Entry)
     }
 }
 
