@@ -22,7 +22,7 @@ const METADATA_IP: &str = "169.254.169.254";
 pub enum Source {
     ServiceAccount {
         email: String,
-        key: RsaKeyPair,
+        key: Box<RsaKeyPair>,
         key_id: String,
         token_uri: String,
     },
@@ -82,7 +82,7 @@ fn read_file(path: &str) -> Result<Source, String> {
     };
     match file.kind.as_str() {
         "service_account" => Ok(Source::ServiceAccount {
-            key: parse_key(&file.private_key)?,
+            key: Box::new(parse_key(&file.private_key)?),
             email: file.client_email,
             key_id: file.private_key_id,
             token_uri,
