@@ -159,6 +159,10 @@ fn openssl_verifies(signing_input: &str, signature: &[u8]) -> bool {
 #[derive(Default)]
 struct Google {
     tokens: AtomicUsize,
+    /// Reject the first token with 401, as a revoked token is.
+    revoke_first: std::sync::atomic::AtomicBool,
+    /// Answer the second page with this status (0: normally).
+    fail_with: AtomicUsize,
     errors: Mutex<Vec<String>>,
 }
 
@@ -224,7 +228,11 @@ impl Google {
 
     fn compute(&self, req: &Request) -> Response {
         let n = self.tokens.load(Ordering::SeqCst);
-        if n == 0 || req.header("authorization") != Some(&format!("Bearer ya29.test-{n}")) {
+        let auth = req.header("authorization").unwrap_or("");
+        let valid = (1..=n)
+            .filter(|i| !(*i == 1 && self.revoke_first.load(Ordering::SeqCst)))
+            .any(|i| auth == format!("Bearer ya29.test-{i}"));
+        if !valid {
             return Response::json(
                 401,
                 r#"{"error":{"code":401,"message":"Request had invalid authentication credentials."}}"#,
@@ -238,6 +246,13 @@ impl Google {
             return Response::json(200, page(1).to_string());
         }
         if req.method == "GET" && req.target == second {
+            let status = self.fail_with.load(Ordering::SeqCst);
+            if status != 0 {
+                return Response::json(
+                    status as u16,
+                    r#"{"error":{"code":503,"message":"backendError"}}"#,
+                );
+            }
             return Response::json(200, page(2).to_string());
         }
         self.error(format!("compute request {} {}", req.method, req.target))
@@ -348,4 +363,129 @@ fn metadata_server_token_at_gce_metadata_host() {
         .seen()
         .iter()
         .all(|s| s.connect == "compute.googleapis.com:443"));
+}
+
+fn start_google() -> (Arc<Google>, HttpFixture, TlsProxy) {
+    let google = Arc::new(Google::default());
+    let g = google.clone();
+    let fixture = HttpFixture::start(move |req| match req.header("host") {
+        Some("oauth2.googleapis.com") => g.token(req),
+        Some("compute.googleapis.com") => g.compute(req),
+        other => g.error(format!("unexpected host {other:?}")),
+    });
+    let proxy = TlsProxy::start(fixture.addr);
+    (google, fixture, proxy)
+}
+
+fn service_account_env<'a>(
+    proxy: &'a str,
+    home: &'a str,
+    credentials: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("HTTPS_PROXY", proxy),
+        ("NO_PROXY", ""),
+        ("SSL_CERT_FILE", proxy_ca_file_str()),
+        ("GOOGLE_APPLICATION_CREDENTIALS", credentials),
+        ("HOME", home),
+    ]
+}
+
+fn proxy_ca_file_str() -> &'static str {
+    static CA: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    CA.get_or_init(|| proxy_ca_file().to_str().unwrap().to_owned())
+}
+
+#[test]
+fn a_revoked_token_is_renewed_once() {
+    let (google, _fixture, proxy) = start_google();
+    google.revoke_first.store(true, Ordering::SeqCst);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let credentials = testdata("service-account.json");
+    let (url, home) = (proxy.url(), dir.path().to_str().unwrap().to_owned());
+    let (json, stderr) = check_sd(
+        &config,
+        "gce",
+        &service_account_env(&url, &home, credentials.to_str().unwrap()),
+    )
+    .unwrap();
+    assert_eq!(discovered(&json), expected(), "{stderr}");
+    assert_eq!(google.tokens.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn failures_keep_the_last_good_targets() {
+    let (google, fixture, proxy) = start_google();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "scrape_configs:\n  - job_name: gce\n    gce_sd_configs:\n      - project: {PROJECT}\n        zone: {ZONE}\n        filter: '{FILTER}'\n        refresh_interval: 1s\n"
+        ),
+    )
+    .unwrap();
+    let credentials = testdata("service-account.json");
+    let port = crate::support::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut command = std::process::Command::new(crate::support::promsd_bin());
+    command
+        .args([
+            "run",
+            "--config.file",
+            config.to_str().unwrap(),
+            "--web.listen-address",
+            &listen,
+            "--discovery.update-interval",
+            "200ms",
+        ])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    for (k, v) in service_account_env(
+        &proxy.url(),
+        dir.path().to_str().unwrap(),
+        credentials.to_str().unwrap(),
+    ) {
+        command.env(k, v);
+    }
+    /// Stops the daemon (by its own handle) when the test ends.
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _daemon = Kill(command.spawn().unwrap());
+    let count = || {
+        crate::support::get_ok(port, "/api/v1/sd/gce")
+            .and_then(|b| serde_json::from_str::<Value>(&b).ok())
+            .map(|v| {
+                v.as_array().map_or(0, |groups| {
+                    groups
+                        .iter()
+                        .map(|g| g["targets"].as_array().map_or(0, Vec::len))
+                        .sum::<usize>()
+                })
+            })
+    };
+    crate::support::wait_for("the two GCE targets", || (count() == Some(2)).then_some(()));
+    for status in [503usize, 429] {
+        google.fail_with.store(status, Ordering::SeqCst);
+        let before = fixture.requests().len();
+        crate::support::wait_for("refused refreshes", || {
+            let refused = fixture.requests()[before..]
+                .iter()
+                .filter(|r| r.target.contains("pageToken=page-2"))
+                .count();
+            (refused >= 2).then_some(())
+        });
+        assert_eq!(
+            count(),
+            Some(2),
+            "the last good state stands during {status}s"
+        );
+    }
 }
