@@ -21,6 +21,9 @@ const SUB: &str = "11AAAA11-A11A-111A-A111-1111A1111A11";
 const TENANT: &str = "BBBB222B-B2B2-2B22-B222-2BB2222BB2B2";
 const CLIENT: &str = "333333CC-3C33-3333-CCC3-33C3CCCCC33C";
 const SECRET: &str = "mysecret";
+/// A Kubernetes service account token as the workload identity webhook projects it.
+const FEDERATED_TOKEN: &str =
+    "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6bW9uOnByb20ifQ.c2ln";
 const BASE: &str = "/subscriptions/00000000-0000-0000-0000-00000000000/resourceGroups/{resourceGroup}/providers/Microsoft.Compute";
 
 fn nic_id(n: &str) -> String {
@@ -190,7 +193,7 @@ impl Arm {
         let form: BTreeMap<String, String> = url::form_urlencoded::parse(&req.body)
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
-        let want: BTreeMap<String, String> = [
+        let secret: BTreeMap<String, String> = [
             ("client_id", CLIENT),
             ("client_secret", SECRET),
             ("grant_type", "client_credentials"),
@@ -199,7 +202,21 @@ impl Arm {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-        if form != want {
+        // Workload identity: the federated token as a client assertion.
+        let assertion: BTreeMap<String, String> = [
+            ("client_assertion", FEDERATED_TOKEN),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
+            ("client_id", CLIENT),
+            ("grant_type", "client_credentials"),
+            ("scope", "https://management.core.windows.net//.default"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        if form != secret && form != assertion {
             return Response::json(
                 401,
                 json!({"error": "invalid_client", "error_description": format!("{form:?}")})
@@ -463,4 +480,71 @@ fn managed_identity_through_the_app_service_endpoint() {
     }
     assert_eq!(identity.lock().unwrap().len(), 1);
     assert!(!proxy.seen().iter().any(|s| s.connect.starts_with("login.")));
+}
+
+fn write_method_config(
+    dir: &std::path::Path,
+    proxy: &TlsProxy,
+    method: &str,
+) -> std::path::PathBuf {
+    let path = dir.join("prometheus.yml");
+    std::fs::write(
+        &path,
+        format!(
+            "scrape_configs:\n  - job_name: azure\n    azure_sd_configs:\n      - subscription_id: {SUB}\n        authentication_method: {method}\n        proxy_url: '{}'\n        tls_config: {{ca_file: '{}'}}\n",
+            proxy.url(),
+            proxy_ca_file().display()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn sdk_method_uses_the_environments_client_secret() {
+    let (arm, _fixture, proxy) = start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_method_config(dir.path(), &proxy, "SDK");
+    let (json, stderr) = check_sd(
+        &config,
+        "azure",
+        &[
+            ("AZURE_TENANT_ID", TENANT),
+            ("AZURE_CLIENT_ID", CLIENT),
+            ("AZURE_CLIENT_SECRET", SECRET),
+        ],
+    )
+    .unwrap();
+    assert!(
+        arm.errors.lock().unwrap().is_empty(),
+        "{:?}",
+        arm.errors.lock().unwrap()
+    );
+    assert_eq!(discovered(&json).len(), 6, "{stderr}");
+    assert_eq!(arm.tokens_issued.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn workload_identity_exchanges_the_federated_token() {
+    let (arm, _fixture, proxy) = start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_method_config(dir.path(), &proxy, "WorkloadIdentity");
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, format!("{FEDERATED_TOKEN}\n")).unwrap();
+    let (json, stderr) = check_sd(
+        &config,
+        "azure",
+        &[
+            ("AZURE_TENANT_ID", TENANT),
+            ("AZURE_CLIENT_ID", CLIENT),
+            ("AZURE_FEDERATED_TOKEN_FILE", token_file.to_str().unwrap()),
+        ],
+    )
+    .unwrap();
+    assert!(
+        arm.errors.lock().unwrap().is_empty(),
+        "{:?}",
+        arm.errors.lock().unwrap()
+    );
+    assert_eq!(discovered(&json).len(), 6, "{stderr}");
 }
