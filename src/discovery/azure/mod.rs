@@ -52,7 +52,7 @@
 //!   picks one at random).
 //! - A `refresh_interval` of zero or below is a config error.
 
-mod api;
+pub mod api;
 mod auth;
 mod refresh;
 pub mod resource_id;
