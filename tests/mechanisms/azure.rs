@@ -421,8 +421,15 @@ fn failures_keep_the_last_good_targets() {
     arm.fail_with.store(0, Ordering::SeqCst);
 }
 
+/// Prometheus' `TestNewCredentialManagedIdentity`, over the wire: a user-assigned identity
+/// (`client_id` set) is asked by its ID, a system-assigned one (`client_id` empty) without one.
 #[test]
 fn managed_identity_through_the_app_service_endpoint() {
+    managed_identity(Some("user-assigned-id"));
+    managed_identity(None);
+}
+
+fn managed_identity(client_id: Option<&'static str>) {
     let (arm, _fixture, proxy) = start();
     let identity = Arc::new(Mutex::new(Vec::<Request>::new()));
     let seen = identity.clone();
@@ -432,11 +439,11 @@ fn managed_identity_through_the_app_service_endpoint() {
         if req.header("x-identity-header") != Some("id-secret") {
             return Response::new(401);
         }
-        let want = [
-            ("api-version", "2019-08-01"),
-            ("client_id", "user-assigned-id"),
-            ("resource", "https://management.core.windows.net/"),
-        ];
+        let mut want = vec![("api-version", "2019-08-01")];
+        if let Some(id) = client_id {
+            want.push(("client_id", id));
+        }
+        want.push(("resource", "https://management.core.windows.net/"));
         let query = req.query();
         if req.path() != "/msi/token"
             || query
@@ -456,7 +463,8 @@ fn managed_identity_through_the_app_service_endpoint() {
     std::fs::write(
         &path,
         format!(
-            "scrape_configs:\n  - job_name: azure\n    azure_sd_configs:\n      - subscription_id: {SUB}\n        authentication_method: ManagedIdentity\n        client_id: user-assigned-id\n        port: 9100\n        proxy_url: '{}'\n        tls_config: {{ca_file: '{}'}}\n",
+            "scrape_configs:\n  - job_name: azure\n    azure_sd_configs:\n      - subscription_id: {SUB}\n        authentication_method: ManagedIdentity\n        client_id: {}\n        port: 9100\n        proxy_url: '{}'\n        tls_config: {{ca_file: '{}'}}\n",
+            client_id.unwrap_or("''"),
             proxy.url(),
             proxy_ca_file().display()
         ),

@@ -50,6 +50,10 @@
 //!   dereferences (Go would panic) gets that field's zero value.
 //! - Tags whose names sanitize to the same label: the last key in byte order wins (Prometheus
 //!   picks one at random).
+//! - Network interfaces are read 32 at a time (Prometheus starts one goroutine per VM at
+//!   once); targets come in the order of the VM lists.
+//! - Managed identity endpoints are reached with the environment's proxy settings, as
+//!   azidentity's default client does; the ARM HTTP settings do not apply to them.
 //! - A `refresh_interval` of zero or below is a config error.
 
 pub mod api;
