@@ -61,6 +61,19 @@ fn escape(s: &str, keep: impl Fn(u8) -> bool, space_plus: bool) -> String {
     out
 }
 
+/// The list URL of a compute collection (`virtualMachines`, `virtualMachineScaleSets`) of
+/// the subscription (already escaped), or of `group` when set.
+pub fn collection_url(rm: &str, subscription: &str, group: &str, kind: &str) -> String {
+    if group.is_empty() {
+        format!("{rm}/subscriptions/{subscription}/providers/Microsoft.Compute/{kind}?api-version={COMPUTE_API}")
+    } else {
+        format!(
+            "{rm}/subscriptions/{subscription}/resourceGroups/{}/providers/Microsoft.Compute/{kind}?api-version={COMPUTE_API}",
+            path_escape(group)
+        )
+    }
+}
+
 /// The discoverer of one config.
 pub fn discoverer(ctx: &BuildContext, config: Arc<AzureSdConfig>) -> Discoverer {
     let interval = config.refresh_interval.as_std();
@@ -311,19 +324,12 @@ struct Arm<'a> {
 impl Arm<'_> {
     /// A compute collection of the subscription, or of `group` when set.
     fn collection(&self, group: &str, kind: &str) -> String {
-        if group.is_empty() {
-            format!(
-                "{}/subscriptions/{}/providers/Microsoft.Compute/{kind}?api-version={COMPUTE_API}",
-                self.clients.cloud.resource_manager, self.subscription
-            )
-        } else {
-            format!(
-                "{}/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Compute/{kind}?api-version={COMPUTE_API}",
-                self.clients.cloud.resource_manager,
-                self.subscription,
-                path_escape(group)
-            )
-        }
+        collection_url(
+            self.clients.cloud.resource_manager,
+            &self.subscription,
+            group,
+            kind,
+        )
     }
 
     /// A GET with the token; a 401 renews the token and tries once more.
@@ -448,6 +454,18 @@ impl Arm<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn collection_urls() {
+        assert_eq!(
+            collection_url("https://management.azure.com", "s", "", "virtualMachines"),
+            "https://management.azure.com/subscriptions/s/providers/Microsoft.Compute/virtualMachines?api-version=2024-03-01"
+        );
+        assert_eq!(
+            collection_url("https://management.chinacloudapi.cn", "s", "My Group", "virtualMachineScaleSets"),
+            "https://management.chinacloudapi.cn/subscriptions/s/resourceGroups/My%20Group/providers/Microsoft.Compute/virtualMachineScaleSets?api-version=2024-03-01"
+        );
+    }
 
     #[test]
     fn escapes_as_go() {
