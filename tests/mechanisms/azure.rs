@@ -21,6 +21,8 @@ const SUB: &str = "11AAAA11-A11A-111A-A111-1111A1111A11";
 const TENANT: &str = "BBBB222B-B2B2-2B22-B222-2BB2222BB2B2";
 const CLIENT: &str = "333333CC-3C33-3333-CCC3-33C3CCCCC33C";
 const SECRET: &str = "mysecret";
+/// The scope MSAL asks for Resource Manager: its `.default` and the OpenID defaults.
+const SCOPE: &str = "https://management.core.windows.net//.default openid offline_access profile";
 /// A Kubernetes service account token as the workload identity webhook projects it.
 const FEDERATED_TOKEN: &str =
     "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6bW9uOnByb20ifQ.c2ln";
@@ -197,7 +199,7 @@ impl Arm {
             ("client_id", CLIENT),
             ("client_secret", SECRET),
             ("grant_type", "client_credentials"),
-            ("scope", "https://management.core.windows.net//.default"),
+            ("scope", SCOPE),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -210,8 +212,9 @@ impl Arm {
                 "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
             ),
             ("client_id", CLIENT),
+            ("client_info", "1"),
             ("grant_type", "client_credentials"),
-            ("scope", "https://management.core.windows.net//.default"),
+            ("scope", SCOPE),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))

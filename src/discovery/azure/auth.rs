@@ -1,11 +1,12 @@
 //! Tokens for Azure Resource Manager, obtained as azidentity's credentials obtain them.
 //!
 //! - Client secret (`OAuth`, and the SDK chain's environment credential): `POST
-//!   <login>/<tenant>/oauth2/v2.0/token` with `grant_type=client_credentials`, `client_id`,
-//!   `client_secret` and `scope=<audience>/.default`.
+//!   <login>/<tenant>/oauth2/v2.0/token` with `client_id`, `client_secret`,
+//!   `grant_type=client_credentials` and `scope=<audience>/.default openid offline_access
+//!   profile`, the form MSAL (under azidentity) sends.
 //! - Workload identity: the same endpoint with the federated token file's content as
-//!   `client_assertion` (`client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer`),
-//!   the file read at each token request as it rotates.
+//!   `client_assertion` (`client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer`,
+//!   and MSAL's `client_info=1`), the file read at each token request as it rotates.
 //! - Managed identity: App Service (`IDENTITY_ENDPOINT`, `IDENTITY_HEADER`; `GET
 //!   ?api-version=2019-08-01&client_id=&resource=` with `X-IDENTITY-HEADER`), Cloud Shell
 //!   (`MSI_ENDPOINT`; `POST` form `resource=` with `Metadata: true`), else the instance
@@ -188,8 +189,12 @@ impl Credential {
         Ok(answer.access_token)
     }
 
+    /// The `scope` MSAL sends: the resource's `.default` and its default OpenID scopes.
     fn scope(&self) -> String {
-        format!("{}/.default", self.cloud.audience)
+        format!(
+            "{}/.default openid offline_access profile",
+            self.cloud.audience
+        )
     }
 
     async fn fetch(&self) -> Result<TokenResponse, ApiError> {
@@ -229,6 +234,7 @@ impl Credential {
                             "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
                         ),
                         ("client_id", client_id.as_str()),
+                        ("client_info", "1"),
                         ("grant_type", "client_credentials"),
                         ("scope", &self.scope()),
                     ],
