@@ -28,6 +28,8 @@ pub mod http;
 pub mod kit;
 #[cfg(feature = "sd-kubernetes")]
 pub mod kubernetes;
+#[cfg(feature = "sd-moby")]
+pub mod moby;
 pub mod static_sd;
 
 /// A mechanism's config as the product sees it: the engine's contract plus what loading needs.
@@ -117,6 +119,7 @@ macro_rules! mechanisms {
         /// Registers every mechanism's own metrics (`prometheus_sd_<mechanism>_*`), once per
         /// process.
         pub fn register_metrics(registry: &mut prometheus_client::registry::Registry) {
+            let _ = &registry; // a build whose mechanisms have no metrics of their own
             $($(#[cfg(feature = $feature)] $metrics(registry);)?)*
         }
     };
@@ -128,6 +131,8 @@ mechanisms! {
     "azure" => azure::AzureSdConfig, go "azure", feature "sd-azure", metrics azure::register_metrics;
     "consul" => consul::ConsulSdConfig, go "consul", feature "sd-consul", metrics consul::register_metrics;
     "dns" => dns::DnsSdConfig, go "dns", feature "sd-dns", metrics dns::register_metrics;
+    "docker" => moby::DockerSdConfig, go "moby", feature "sd-moby";
+    "dockerswarm" => moby::DockerSwarmSdConfig, go "moby", feature "sd-moby";
     "file" => file::FileSdConfig, go "file", feature "sd-file", metrics file::register_metrics;
     "gce" => gce::GceSdConfig, go "gce", feature "sd-gce";
     "http" => http::HttpSdConfig, go "http", feature "sd-http", metrics http::register_metrics;

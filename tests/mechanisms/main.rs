@@ -10,3 +10,4 @@ mod support;
 mod azure;
 mod gce;
 mod kit;
+mod moby;
