@@ -15,6 +15,8 @@ use serde::de::{self, DeserializeOwned, MapAccess};
 // The mechanisms, each behind its cargo feature (all on by default), and the kit they share.
 #[cfg(feature = "sd-aws")]
 pub mod aws;
+#[cfg(feature = "sd-azure")]
+pub mod azure;
 #[cfg(feature = "sd-consul")]
 pub mod consul;
 #[cfg(feature = "sd-digitalocean")]
@@ -25,6 +27,8 @@ pub mod dns;
 pub mod file;
 #[cfg(feature = "sd-hetzner")]
 pub mod hetzner;
+#[cfg(feature = "sd-gce")]
+pub mod gce;
 #[cfg(feature = "sd-http")]
 pub mod http;
 pub mod kit;
@@ -135,6 +139,7 @@ macro_rules! mechanisms {
 // Prometheus implements it in, the cargo feature that builds it, and its own metrics.
 mechanisms! {
     "aws" => aws::AwsSdConfig, go "aws", feature "sd-aws";
+    "azure" => azure::AzureSdConfig, go "azure", feature "sd-azure", metrics azure::register_metrics;
     "consul" => consul::ConsulSdConfig, go "consul", feature "sd-consul", metrics consul::register_metrics;
     "digitalocean" => digitalocean::DigitalOceanSdConfig, go "digitalocean", feature "sd-digitalocean";
     "dns" => dns::DnsSdConfig, go "dns", feature "sd-dns", metrics dns::register_metrics;
@@ -145,6 +150,7 @@ mechanisms! {
     "elasticache" => aws::ElasticacheSdConfig, go "aws", feature "sd-aws";
     "file" => file::FileSdConfig, go "file", feature "sd-file", metrics file::register_metrics;
     "hetzner" => hetzner::HetznerSdConfig, go "hetzner", feature "sd-hetzner";
+    "gce" => gce::GceSdConfig, go "gce", feature "sd-gce";
     "http" => http::HttpSdConfig, go "http", feature "sd-http", metrics http::register_metrics;
     "kubernetes" => kubernetes::KubernetesSdConfig, go "kubernetes", feature "sd-kubernetes", metrics kubernetes::register_metrics;
     "linode" => linode::LinodeSdConfig, go "linode", feature "sd-linode", metrics linode::register_metrics;

@@ -11,6 +11,8 @@ mod digitalocean;
 mod hetzner;
 #[cfg(feature = "sd-aws")]
 mod aws;
+mod azure;
+mod gce;
 mod kit;
 mod linode;
 mod moby;
