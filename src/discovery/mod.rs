@@ -17,6 +17,8 @@ use serde::de::{self, DeserializeOwned, MapAccess};
 pub mod consul;
 #[cfg(feature = "sd-dns")]
 pub mod dns;
+#[cfg(feature = "sd-eureka")]
+pub mod eureka;
 #[cfg(feature = "sd-file")]
 pub mod file;
 #[cfg(feature = "sd-http")]
@@ -24,6 +26,10 @@ pub mod http;
 pub mod kit;
 #[cfg(feature = "sd-kubernetes")]
 pub mod kubernetes;
+#[cfg(feature = "sd-marathon")]
+pub mod marathon;
+#[cfg(feature = "sd-nomad")]
+pub mod nomad;
 pub mod static_sd;
 
 /// A mechanism's config as the product sees it: the engine's contract plus what loading needs.
@@ -126,6 +132,9 @@ mechanisms! {
     "file" => file::FileSdConfig, go "file", feature "sd-file", metrics file::register_metrics;
     "http" => http::HttpSdConfig, go "http", feature "sd-http", metrics http::register_metrics;
     "kubernetes" => kubernetes::KubernetesSdConfig, go "kubernetes", feature "sd-kubernetes", metrics kubernetes::register_metrics;
+    "eureka" => eureka::EurekaSdConfig, go "eureka", feature "sd-eureka";
+    "marathon" => marathon::MarathonSdConfig, go "marathon", feature "sd-marathon";
+    "nomad" => nomad::NomadSdConfig, go "nomad", feature "sd-nomad", metrics nomad::register_metrics;
 }
 
 /// Every mechanism Prometheus 3.x knows (`<name>_sd_configs`), implemented here or not.
