@@ -7,3 +7,5 @@ mod support;
 mod registries_kit;
 
 mod eureka;
+mod marathon;
+mod nomad;

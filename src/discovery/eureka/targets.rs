@@ -82,7 +82,7 @@ fn target(app_name: &Str, t: &Instance) -> LabelSet {
 }
 
 /// Go's `net.JoinHostPort`.
-pub fn join_host_port(host: &str, port: &str) -> String {
+fn join_host_port(host: &str, port: &str) -> String {
     if host.contains(':') {
         format!("[{host}]:{port}")
     } else {
@@ -91,7 +91,7 @@ pub fn join_host_port(host: &str, port: &str) -> String {
 }
 
 /// Prometheus' `strutil.SanitizeLabelName`: every character outside `[a-zA-Z0-9_]` becomes `_`.
-pub fn sanitize_label_name(name: &str) -> String {
+fn sanitize_label_name(name: &str) -> String {
     name.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '_' {

@@ -23,10 +23,12 @@ pub mod api;
 pub mod targets;
 
 use std::path::Path;
+use std::sync::Arc;
 
-use promsd_actors::{BuildContext, Discoverer, DiscoveryConfig, DiscoveryError};
+use promsd_actors::{BuildContext, Discoverer, DiscoveryConfig, DiscoveryError, TargetGroup};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::kit::{self, ApiError, LazyClient};
 use super::SdConfig;
 use crate::common::http_config::{join_dir, HttpClientConfig};
 use crate::common::secret::identity_of;
@@ -97,7 +99,7 @@ fn validate(c: &mut MarathonSdConfig) -> Result<(), String> {
         }
     }
     c.http_client_config.validate().map_err(|e| e.message)?;
-    crate::discovery::kit::check_interval("refresh_interval", c.refresh_interval)
+    kit::check_interval("refresh_interval", c.refresh_interval)
 }
 
 impl Serialize for MarathonSdConfig {
@@ -134,7 +136,70 @@ impl DiscoveryConfig for MarathonSdConfig {
     }
 
     fn build(&self, ctx: &BuildContext) -> Result<Discoverer, DiscoveryError> {
-        todo!("{ctx:?}")
+        let source = Arc::new(Source {
+            client: LazyClient::from_config(self.http_client_config.clone(), None),
+            servers: self.servers.clone(),
+            auth_token: self.auth_token.clone(),
+            auth_token_file: self.auth_token_file.clone(),
+        });
+        Ok(kit::poll(
+            ctx,
+            "marathon",
+            self.refresh_interval.as_std(),
+            move || {
+                let source = source.clone();
+                async move { source.refresh().await }
+            },
+        ))
+    }
+}
+
+/// What a refresh needs.
+struct Source {
+    client: LazyClient,
+    servers: Vec<String>,
+    auth_token: Secret,
+    auth_token_file: String,
+}
+
+impl Source {
+    /// One refresh: the apps of a server picked at random, a group each.
+    async fn refresh(&self) -> Result<Vec<TargetGroup>, ApiError> {
+        let server = &self.servers[fastrand::usize(..self.servers.len())];
+        let url = format!("{server}{APPS_PATH}");
+        let mut request = self.client.get().await?.get(url.as_str());
+        let token = if !self.auth_token.is_empty() {
+            Some(self.auth_token.expose().to_owned())
+        } else if !self.auth_token_file.is_empty() {
+            let text = std::fs::read_to_string(&self.auth_token_file).map_err(|e| {
+                format!(
+                    "unable to read auth token file {}: {e}",
+                    self.auth_token_file
+                )
+            })?;
+            Some(text.trim().to_owned())
+        } else {
+            None
+        };
+        if let Some(token) = token {
+            request = request.header("Authorization", format!("token={token}"));
+        }
+        let response = request.send_raw().await?;
+        if !response.status.is_success() {
+            return Err(ApiError::Other(format!(
+                "non 2xx status '{}' response during marathon service discovery",
+                response.status.as_u16()
+            )));
+        }
+        let body = response.body;
+        tokio::task::spawn_blocking(move || {
+            let apps: api::AppList =
+                serde_json::from_slice(&body).map_err(|e| format!("{url:?}: {e}"))?;
+            Ok(targets::groups(&apps))
+        })
+        .await
+        .map_err(|e| ApiError::Other(format!("decoding panicked: {e}")))?
+        .map_err(ApiError::Other)
     }
 }
 

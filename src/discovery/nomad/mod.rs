@@ -21,13 +21,16 @@ pub mod api;
 pub mod targets;
 
 use std::path::Path;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::registry::Registry;
-use promsd_actors::{BuildContext, Discoverer, DiscoveryConfig, DiscoveryError};
+use promsd_actors::{
+    BuildContext, Discoverer, DiscoveryConfig, DiscoveryError, LabelSet, TargetGroup,
+};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::kit::{self, ApiError, LazyClient};
 use super::SdConfig;
 use crate::common::http_config::{yaml11_bool, HttpClientConfig};
 use crate::common::secret::identity_of;
@@ -109,7 +112,7 @@ fn validate(c: &mut NomadSdConfig) -> Result<(), String> {
         return Err("nomad SD configuration requires a server address".into());
     }
     c.http_client_config.validate().map_err(|e| e.message)?;
-    crate::discovery::kit::check_interval("refresh_interval", c.refresh_interval)
+    kit::check_interval("refresh_interval", c.refresh_interval)
 }
 
 impl Serialize for NomadSdConfig {
@@ -171,7 +174,91 @@ impl DiscoveryConfig for NomadSdConfig {
     }
 
     fn build(&self, ctx: &BuildContext) -> Result<Discoverer, DiscoveryError> {
-        todo!("{ctx:?}")
+        // Nomad's client refuses an address Go's url.Parse rejects, and so the discoverer fails.
+        let (base, query) = self.base_and_query().map_err(DiscoveryError::new)?;
+        let source = Arc::new(Source {
+            client: LazyClient::from_config(self.http_client_config.clone(), None),
+            base,
+            query,
+            tag_separator: self.tag_separator.clone(),
+        });
+        Ok(kit::poll(
+            ctx,
+            "nomad",
+            self.refresh_interval.as_std(),
+            move || {
+                let source = source.clone();
+                async move {
+                    let result = source.refresh().await;
+                    if result.is_err() {
+                        FAILURES.inc();
+                    }
+                    result
+                }
+            },
+        ))
+    }
+}
+
+/// What a refresh needs.
+struct Source {
+    client: LazyClient,
+    base: url::Url,
+    query: Vec<(&'static str, String)>,
+    tag_separator: String,
+}
+
+impl Source {
+    /// One refresh: every service's registrations, in one group.
+    async fn refresh(&self) -> Result<Vec<TargetGroup>, ApiError> {
+        let stubs: Vec<api::ServiceRegistrationListStub> = self.query("/v1/services").await?;
+        let mut all = Vec::new();
+        for stub in &stubs {
+            for service in &stub.services {
+                let path = format!("/v1/service/{}", api::path_escape(&service.service_name));
+                let instances: Vec<api::ServiceRegistration> = self
+                    .query(&path)
+                    .await
+                    .map_err(|e| ApiError::Other(format!("failed to fetch services: {e}")))?;
+                all.extend(
+                    instances
+                        .iter()
+                        .map(|i| targets::target(i, &self.tag_separator)),
+                );
+            }
+        }
+        Ok(vec![TargetGroup::new("Nomad", all, LabelSet::new())])
+    }
+
+    /// A GET as Nomad's client sends it (the query options; `Accept-Encoding: gzip` comes
+    /// from the HTTP client): 200 or an error.
+    async fn query<T: serde::de::DeserializeOwned + Send + 'static>(
+        &self,
+        path: &str,
+    ) -> Result<T, ApiError> {
+        let mut url = self.base.clone();
+        url.set_path(path);
+        let response = self
+            .client
+            .get()
+            .await?
+            .get(url.as_str())
+            .query(&self.query)
+            .send_raw()
+            .await?;
+        if response.status != reqwest::StatusCode::OK {
+            return Err(ApiError::Other(format!(
+                "Unexpected response code: {} ({})",
+                response.status.as_u16(),
+                String::from_utf8_lossy(&response.body).trim()
+            )));
+        }
+        if response.body.is_empty() {
+            return Err(ApiError::Other(
+                "Got 0 byte response with non-nil decode object".into(),
+            ));
+        }
+        response.json().await
     }
 }
 
