@@ -30,6 +30,8 @@ pub mod kubernetes;
 pub mod marathon;
 #[cfg(feature = "sd-nomad")]
 pub mod nomad;
+#[cfg(feature = "sd-puppetdb")]
+pub mod puppetdb;
 pub mod static_sd;
 
 /// A mechanism's config as the product sees it: the engine's contract plus what loading needs.
@@ -135,6 +137,7 @@ mechanisms! {
     "eureka" => eureka::EurekaSdConfig, go "eureka", feature "sd-eureka";
     "marathon" => marathon::MarathonSdConfig, go "marathon", feature "sd-marathon";
     "nomad" => nomad::NomadSdConfig, go "nomad", feature "sd-nomad", metrics nomad::register_metrics;
+    "puppetdb" => puppetdb::PuppetdbSdConfig, go "puppetdb", feature "sd-puppetdb";
 }
 
 /// Every mechanism Prometheus 3.x knows (`<name>_sd_configs`), implemented here or not.

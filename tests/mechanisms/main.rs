@@ -9,3 +9,4 @@ mod registries_kit;
 mod eureka;
 mod marathon;
 mod nomad;
+mod puppetdb;
