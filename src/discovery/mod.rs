@@ -33,6 +33,8 @@ pub mod nomad;
 #[cfg(feature = "sd-puppetdb")]
 pub mod puppetdb;
 pub mod static_sd;
+#[cfg(feature = "sd-triton")]
+pub mod triton;
 
 /// A mechanism's config as the product sees it: the engine's contract plus what loading needs.
 pub trait SdConfig: DiscoveryConfig {
@@ -138,6 +140,7 @@ mechanisms! {
     "marathon" => marathon::MarathonSdConfig, go "marathon", feature "sd-marathon";
     "nomad" => nomad::NomadSdConfig, go "nomad", feature "sd-nomad", metrics nomad::register_metrics;
     "puppetdb" => puppetdb::PuppetdbSdConfig, go "puppetdb", feature "sd-puppetdb";
+    "triton" => triton::TritonSdConfig, go "triton", feature "sd-triton";
 }
 
 /// Every mechanism Prometheus 3.x knows (`<name>_sd_configs`), implemented here or not.

@@ -10,3 +10,4 @@ mod eureka;
 mod marathon;
 mod nomad;
 mod puppetdb;
+mod triton;

@@ -253,8 +253,17 @@ pub fn write_config(dir: &Path, yaml: &str) -> std::path::PathBuf {
 /// What `promsd check service-discovery CONFIG JOB` prints: (exit code, stdout JSON or
 /// `Null`, stderr).
 pub fn check_sd(config: &Path, job: &str) -> (Option<i32>, serde_json::Value, String) {
+    check_sd_within(config, job, "60s")
+}
+
+/// [`check_sd`] giving up on providers that have not answered after `timeout`.
+pub fn check_sd_within(
+    config: &Path,
+    job: &str,
+    timeout: &str,
+) -> (Option<i32>, serde_json::Value, String) {
     let out = Command::new(support::promsd_bin())
-        .args(["check", "service-discovery", "--timeout", "60s"])
+        .args(["check", "service-discovery", "--timeout", timeout])
         .arg(config)
         .arg(job)
         .output()
