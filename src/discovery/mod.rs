@@ -35,6 +35,11 @@ pub mod puppetdb;
 pub mod static_sd;
 #[cfg(feature = "sd-triton")]
 pub mod triton;
+#[cfg(feature = "sd-uyuni")]
+pub mod uyuni;
+// A small XML element tree with Go's `encoding/xml` view of a document (Eureka, Uyuni).
+#[cfg(any(feature = "sd-eureka", feature = "sd-uyuni"))]
+pub(crate) mod xml_tree;
 
 /// A mechanism's config as the product sees it: the engine's contract plus what loading needs.
 pub trait SdConfig: DiscoveryConfig {
@@ -141,6 +146,7 @@ mechanisms! {
     "nomad" => nomad::NomadSdConfig, go "nomad", feature "sd-nomad", metrics nomad::register_metrics;
     "puppetdb" => puppetdb::PuppetdbSdConfig, go "puppetdb", feature "sd-puppetdb";
     "triton" => triton::TritonSdConfig, go "triton", feature "sd-triton";
+    "uyuni" => uyuni::UyuniSdConfig, go "uyuni", feature "sd-uyuni";
 }
 
 /// Every mechanism Prometheus 3.x knows (`<name>_sd_configs`), implemented here or not.

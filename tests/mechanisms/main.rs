@@ -11,3 +11,4 @@ mod marathon;
 mod nomad;
 mod puppetdb;
 mod triton;
+mod uyuni;

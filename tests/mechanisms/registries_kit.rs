@@ -300,10 +300,12 @@ pub fn discovered(json: &serde_json::Value) -> Vec<BTreeMap<String, String>> {
     all
 }
 
-/// Label maps from string pairs.
+/// Label maps from string pairs; empty values are left out, as target labels never hold
+/// them.
 pub fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs
         .iter()
+        .filter(|(_, v)| !v.is_empty())
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
 }
@@ -342,4 +344,29 @@ pub fn last_good_state_is_kept(
     });
     let now = served(port, job).expect("targets served");
     assert_eq!(now, good, "the last good state stands while refreshes fail");
+}
+
+/// The last errors of every provider, from the daemon's `GET /api/v1/status/sd`.
+pub fn last_errors(port: u16) -> Vec<String> {
+    fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    match (k.as_str(), v) {
+                        ("lastError", serde_json::Value::String(s)) => out.push(s.clone()),
+                        _ => walk(v, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(body) = support::get_ok(port, "/api/v1/status/sd") {
+        if let Ok(json) = serde_json::from_str::<serde_json::Value>(&body) {
+            walk(&json, &mut out);
+        }
+    }
+    out
 }

@@ -3,7 +3,7 @@
 //! (an empty number is 0; anything else unparsable fails the whole answer), and each child of
 //! `metadata` kept with its name and raw inner XML.
 
-use super::xml::{self, Element};
+use crate::discovery::xml_tree::{self as xml, Element};
 
 /// `<applications>`.
 #[derive(Debug, Default)]

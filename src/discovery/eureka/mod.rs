@@ -21,7 +21,6 @@
 
 pub mod api;
 pub mod targets;
-mod xml;
 
 use std::path::Path;
 use std::sync::Arc;
