@@ -141,10 +141,13 @@ impl Serialize for NomadSdConfig {
     }
 }
 
+/// The query parameters every request carries.
+pub type QueryOptions = Vec<(&'static str, String)>;
+
 impl NomadSdConfig {
     /// The base URL of requests (`server`'s scheme, user and host, as Nomad's client keeps
     /// them) and the query every request carries, in Go's `url.Values.Encode` order.
-    pub fn base_and_query(&self) -> Result<(url::Url, Vec<(&'static str, String)>), String> {
+    pub fn base_and_query(&self) -> Result<(url::Url, QueryOptions), String> {
         let mut base = url::Url::parse(&self.server)
             .map_err(|e| format!("invalid address '{}': {e}", self.server))?;
         base.set_path("");
@@ -204,7 +207,7 @@ impl DiscoveryConfig for NomadSdConfig {
 struct Source {
     client: LazyClient,
     base: url::Url,
-    query: Vec<(&'static str, String)>,
+    query: QueryOptions,
     tag_separator: String,
 }
 

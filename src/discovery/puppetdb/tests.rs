@@ -134,7 +134,7 @@ fn numbers_print_as_go_prints_float64() {
         (0.00001, "1e-05"),
         (-1.5, "-1.5"),
         (1e21, "1e+21"),
-        (3.141592653589793, "3.141592653589793"),
+        (std::f64::consts::PI, "3.141592653589793"),
     ] {
         assert_eq!(targets::go_float(f), text);
     }

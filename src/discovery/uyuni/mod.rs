@@ -381,9 +381,12 @@ impl Source {
     }
 }
 
+/// Each system's group names, by system id.
+pub type GroupsBySystem = HashMap<i64, Vec<String>>;
+
 /// `system.listSystemGroupsForSystemsWithEntitlement`: the system ids (in answer order, each
 /// once) and each system's group names.
-pub fn decode_groups(answer: &Value) -> Result<(Vec<i64>, HashMap<i64, Vec<String>>), String> {
+pub fn decode_groups(answer: &Value) -> Result<(Vec<i64>, GroupsBySystem), String> {
     let mut ids = Vec::new();
     let mut groups = HashMap::new();
     for system in answer.as_array()? {
