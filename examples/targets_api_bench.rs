@@ -184,7 +184,7 @@ fn main() {
             })
             .collect();
         pipeline.send(SetJobs(settings)).await.unwrap();
-        manager
+        let _subscription1 = manager
             .send(Subscribe(pipeline.clone().recipient()))
             .await
             .unwrap();

@@ -102,6 +102,7 @@ struct Daemon {
     pipeline: Addr<TargetsPipeline>,
     metrics: ReloadMetrics,
     config: ConfigSlot,
+    _subscriptions: Vec<promsd_actors::Subscription>,
 }
 
 impl Actor for Daemon {
@@ -227,16 +228,22 @@ pub fn run(
         let pipeline = TargetsPipeline::start_in_arbiter(&pipeline_arbiter.handle(), move |_| {
             TargetsPipeline::new(pipeline_view, on_change).with_warm_start(warm, stale_jobs)
         });
+        // The subscriptions last as long as the daemon (its actor keeps them).
+        let mut subscriptions = Vec::new();
         if let Some(saver) = &saver {
-            manager
-                .send(Subscribe(saver.clone().recipient()))
-                .await
-                .map_err(|e| e.to_string())?;
+            subscriptions.push(
+                manager
+                    .send(Subscribe(saver.clone().recipient()))
+                    .await
+                    .map_err(|e| e.to_string())?,
+            );
         }
-        manager
-            .send(Subscribe(pipeline.clone().recipient()))
-            .await
-            .map_err(|e| e.to_string())?;
+        subscriptions.push(
+            manager
+                .send(Subscribe(pipeline.clone().recipient()))
+                .await
+                .map_err(|e| e.to_string())?,
+        );
         let config = ConfigSlot::default();
         apply(&manager, &pipeline, &config, first_plan).await?;
         reload_metrics.record(true);
@@ -248,6 +255,7 @@ pub fn run(
             pipeline: pipeline.clone(),
             metrics: reload_metrics,
             config: config.clone(),
+            _subscriptions: subscriptions,
         }
         .start();
         spawn_sighup_reloader(daemon.clone().recipient());

@@ -205,7 +205,7 @@ pub fn discover_once(
             ready: Some(tx),
         }
         .start();
-        let _ = manager.send(Subscribe(waiter.clone().recipient())).await;
+        let _subscription = manager.send(Subscribe(waiter.clone().recipient())).await;
         let _ = manager
             .send(ApplyConfig {
                 jobs: [(job, configs)].into(),

@@ -550,7 +550,8 @@ impl Handler<Subscribe> for ManagerActor {
             let snapshot = self.snapshot();
             self.deliver(id, &snapshot, &mut HashMap::new(), ctx);
         }
-        MessageResult(id)
+        let manager = ctx.address().recipient::<Unsubscribe>().downgrade();
+        MessageResult(Subscription::new(id, msg.0, manager))
     }
 }
 

@@ -1,14 +1,19 @@
-//! The discovery mechanisms, end to end: each module drives `promsd` (the real binary) against
-//! a fixture server that speaks the mechanism's API.
+//! The discovery mechanisms' end-to-end tests, one module each, in ONE test binary (thirty
+//! mechanisms must not link thirty binaries). Each drives the real client code against a
+//! fixture that speaks the API's wire protocol, through the engine from a prometheus.yml.
+//! `kit` tests what every HTTP-based mechanism shares: Prometheus' client settings, the
+//! intercepting proxy, TLS.
 
 #[path = "../support/mod.rs"]
 mod support;
 
-mod registries_kit;
+mod kit;
 
+// Eureka, Marathon, Nomad, PuppetDB, Triton and Uyuni, and what their tests share.
 mod eureka;
 mod marathon;
 mod nomad;
 mod puppetdb;
+mod registries_kit;
 mod triton;
 mod uyuni;

@@ -203,7 +203,7 @@ impl Fixture {
             })
             .collect();
         pipeline.send(SetJobs(settings)).await.unwrap();
-        manager
+        let _subscription = manager
             .send(Subscribe(pipeline.clone().recipient()))
             .await
             .unwrap();
