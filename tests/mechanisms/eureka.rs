@@ -138,3 +138,31 @@ fn failures_keep_the_last_good_state() {
         Reply::new(500, "application/xml", "")
     });
 }
+
+/// An https Eureka behind a corporate proxy: `proxy_url` and the proxy's CA in `tls_config`.
+#[test]
+fn reaches_an_https_server_through_a_proxy() {
+    use crate::support::tls_proxy::{proxy_ca_file, Seen, TlsProxy};
+    let fixture = eureka_fixture(APPS);
+    let proxy = TlsProxy::start(format!("127.0.0.1:{}", fixture.port).parse().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "scrape_configs:\n  - job_name: eureka\n    eureka_sd_configs:\n      - server: https://eureka.example.com:8761/eureka\n        proxy_url: {}\n        tls_config:\n          ca_file: {}\n",
+            proxy.url(),
+            proxy_ca_file().display()
+        ),
+    );
+    let (code, json, stderr) = check_sd(&config, "eureka");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(discovered(&json).len(), 4, "{json}");
+    assert_eq!(
+        proxy.seen()[0],
+        Seen {
+            connect: "eureka.example.com:8761".into(),
+            sni: Some("eureka.example.com".into())
+        }
+    );
+    assert_eq!(fixture.requests()[0].path, "/eureka/apps");
+}

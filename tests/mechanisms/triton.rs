@@ -158,3 +158,23 @@ fn client_certificate_is_required() {
     assert!(discovered(&json).is_empty(), "{json}");
     assert!(fixture.requests().is_empty());
 }
+
+/// Prometheus' own tests skip verification (`InsecureSkipVerify: true`): the server is not
+/// verified, the client certificate is still presented.
+#[test]
+fn insecure_skip_verify_still_presents_the_client_certificate() {
+    let fixture = triton_fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "scrape_configs:\n  - job_name: triton\n    triton_sd_configs:\n      - account: testAccount\n        dns_suffix: triton.example.com\n        endpoint: 127.0.0.1\n        port: {}\n        role: cn\n        tls_config:\n          insecure_skip_verify: true\n          cert_file: {}\n          key_file: {}\n",
+            fixture.port,
+            testdata("client.pem").display(),
+            testdata("client.key").display()
+        ),
+    );
+    let (code, json, stderr) = check_sd(&config, "triton");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(discovered(&json).len(), 2, "{json}");
+}
