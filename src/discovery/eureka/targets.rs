@@ -11,7 +11,7 @@
 //! - `..._metadata_<name>` and `..._datacenterinfo_metadata_<name>`: each metadata child, its
 //!   name sanitized (`[^a-zA-Z0-9_]` to `_`) and its raw inner XML as the value.
 
-use promsd_actors::{LabelSet, Name, Str, TargetGroup, ADDRESS_LABEL};
+use promsd_actors::{intern, LabelSet, Name, Str, TargetGroup, ADDRESS_LABEL};
 
 use super::api::{Applications, Instance};
 
@@ -34,49 +34,57 @@ fn target(app_name: &Str, t: &Instance) -> LabelSet {
         .port
         .map_or_else(|| "80".to_owned(), |p| p.port.to_string());
     let mut labels: Vec<(Name, Str)> = Vec::with_capacity(20);
+    // Values most instances share (status, ports, data center, VIPs) are interned: one copy
+    // serves every target.
     let mut put = |name: &str, value: &str| labels.push((Name::new(name), Str::from(value)));
     put(ADDRESS_LABEL, &join_host_port(&t.host_name, &port));
     put("instance", &t.instance_id);
-    put("__meta_eureka_app_name", app_name);
+    labels.push((Name::new("__meta_eureka_app_name"), app_name.clone()));
     let own = [
         ("hostname", &t.host_name),
         ("homepage_url", &t.home_page_url),
         ("statuspage_url", &t.status_page_url),
         ("healthcheck_url", &t.health_check_url),
         ("ip_addr", &t.ip_addr),
-        ("vip_address", &t.vip_address),
-        ("secure_vip_address", &t.secure_vip_address),
-        ("status", &t.status),
-        ("country_id", &t.country_id.to_string()),
         ("id", &t.instance_id),
     ];
     for (name, value) in own {
-        put(&format!("{PREFIX}{name}"), value);
+        labels.push((
+            Name::new(&format!("{PREFIX}{name}")),
+            Str::from(value.as_str()),
+        ));
     }
+    let mut shared = |name: &str, value: &str| {
+        labels.push((Name::new(&format!("{PREFIX}{name}")), intern(value)));
+    };
+    shared("vip_address", &t.vip_address);
+    shared("secure_vip_address", &t.secure_vip_address);
+    shared("status", &t.status);
+    shared("country_id", &t.country_id.to_string());
     if let Some(p) = t.port {
-        put(&format!("{PREFIX}port"), &p.port.to_string());
-        put(&format!("{PREFIX}port_enabled"), &p.enabled.to_string());
+        shared("port", &p.port.to_string());
+        shared("port_enabled", if p.enabled { "true" } else { "false" });
     }
     if let Some(p) = t.secure_port {
-        put(&format!("{PREFIX}secure_port"), &p.port.to_string());
-        put(
-            &format!("{PREFIX}secure_port_enabled"),
-            &p.enabled.to_string(),
+        shared("secure_port", &p.port.to_string());
+        shared(
+            "secure_port_enabled",
+            if p.enabled { "true" } else { "false" },
         );
     }
     if let Some(info) = &t.data_center_info {
-        put(&format!("{PREFIX}datacenterinfo_name"), &info.name);
+        shared("datacenterinfo_name", &info.name);
         for tag in info.metadata.iter().flatten() {
             let name = sanitize_label_name(&tag.name);
-            put(
-                &format!("{PREFIX}datacenterinfo_metadata_{name}"),
-                &tag.content,
-            );
+            shared(&format!("datacenterinfo_metadata_{name}"), &tag.content);
         }
     }
     for tag in t.metadata.iter().flatten() {
         let name = sanitize_label_name(&tag.name);
-        put(&format!("{PREFIX}metadata_{name}"), &tag.content);
+        labels.push((
+            Name::new(&format!("{PREFIX}metadata_{name}")),
+            Str::from(tag.content.as_str()),
+        ));
     }
     LabelSet::from_labels(labels)
 }
