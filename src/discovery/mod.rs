@@ -23,6 +23,8 @@ pub mod consul;
 pub mod digitalocean;
 #[cfg(feature = "sd-dns")]
 pub mod dns;
+#[cfg(feature = "sd-eureka")]
+pub mod eureka;
 #[cfg(feature = "sd-file")]
 pub mod file;
 #[cfg(feature = "sd-hetzner")]
@@ -41,6 +43,19 @@ pub mod moby;
 pub mod static_sd;
 #[cfg(feature = "sd-vultr")]
 pub mod vultr;
+#[cfg(feature = "sd-marathon")]
+pub mod marathon;
+#[cfg(feature = "sd-nomad")]
+pub mod nomad;
+#[cfg(feature = "sd-puppetdb")]
+pub mod puppetdb;
+#[cfg(feature = "sd-triton")]
+pub mod triton;
+#[cfg(feature = "sd-uyuni")]
+pub mod uyuni;
+// A small XML element tree with Go's `encoding/xml` view of a document (Eureka, Uyuni).
+#[cfg(any(feature = "sd-eureka", feature = "sd-uyuni"))]
+pub(crate) mod xml_tree;
 
 /// A mechanism's config as the product sees it: the engine's contract plus what loading needs.
 pub trait SdConfig: DiscoveryConfig {
@@ -158,6 +173,12 @@ mechanisms! {
     "lightsail" => aws::LightsailSdConfig, go "aws", feature "sd-aws";
     "msk" => aws::MskSdConfig, go "aws", feature "sd-aws";
     "rds" => aws::RdsSdConfig, go "aws", feature "sd-aws";
+    "eureka" => eureka::EurekaSdConfig, go "eureka", feature "sd-eureka";
+    "marathon" => marathon::MarathonSdConfig, go "marathon", feature "sd-marathon";
+    "nomad" => nomad::NomadSdConfig, go "nomad", feature "sd-nomad", metrics nomad::register_metrics;
+    "puppetdb" => puppetdb::PuppetdbSdConfig, go "puppetdb", feature "sd-puppetdb";
+    "triton" => triton::TritonSdConfig, go "triton", feature "sd-triton";
+    "uyuni" => uyuni::UyuniSdConfig, go "uyuni", feature "sd-uyuni";
 }
 
 /// Every mechanism Prometheus 3.x knows (`<name>_sd_configs`), implemented here or not.

@@ -17,3 +17,12 @@ mod kit;
 mod linode;
 mod moby;
 mod vultr;
+
+// Eureka, Marathon, Nomad, PuppetDB, Triton and Uyuni, and what their tests share.
+mod eureka;
+mod marathon;
+mod nomad;
+mod puppetdb;
+mod registries_kit;
+mod triton;
+mod uyuni;
