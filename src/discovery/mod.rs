@@ -24,6 +24,8 @@ pub mod http;
 pub mod kit;
 #[cfg(feature = "sd-kubernetes")]
 pub mod kubernetes;
+#[cfg(feature = "sd-openstack")]
+pub mod openstack;
 pub mod static_sd;
 
 /// A mechanism's config as the product sees it: the engine's contract plus what loading needs.
@@ -126,6 +128,7 @@ mechanisms! {
     "file" => file::FileSdConfig, go "file", feature "sd-file", metrics file::register_metrics;
     "http" => http::HttpSdConfig, go "http", feature "sd-http", metrics http::register_metrics;
     "kubernetes" => kubernetes::KubernetesSdConfig, go "kubernetes", feature "sd-kubernetes", metrics kubernetes::register_metrics;
+    "openstack" => openstack::OpenstackSdConfig, go "openstack", feature "sd-openstack";
 }
 
 /// Every mechanism Prometheus 3.x knows (`<name>_sd_configs`), implemented here or not.
