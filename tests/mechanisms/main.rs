@@ -1,8 +1,11 @@
-//! The API mechanisms end to end, one module each, in one test binary: fixture servers that
-//! speak each API, `promsd check service-discovery` and `promsd run` against them.
+//! The discovery mechanisms' end-to-end tests, one module each, in ONE test binary (thirty
+//! mechanisms must not link thirty binaries). Each drives the real client code against a
+//! fixture that speaks the API's wire protocol, through the engine from a prometheus.yml.
+//! `kit` tests what every HTTP-based mechanism shares: Prometheus' client settings, the
+//! intercepting proxy, TLS.
 
 #[path = "../support/mod.rs"]
 mod support;
 
-mod fixture;
+mod kit;
 mod openstack;

@@ -5,12 +5,46 @@
 //! can fail. Expected labels: the tables of `hypervisor_test.go`, `instance_test.go` and
 //! `loadbalancer_test.go`.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 
-use crate::fixture::{self, check_service_discovery, config_dir, Labels, Request, Server};
-use crate::support::{get_ok, start_promsd, wait_for};
+use crate::support::http_fixture::{HttpFixture, Request, Response};
+use crate::support::tls_proxy::{proxy_ca_file, Seen, TlsProxy};
+use crate::support::{check_sd, get_ok, start_promsd, wait_for};
+
+/// A target's labels.
+type Labels = BTreeMap<String, String>;
+
+/// The discovered labels of each target of `promsd check service-discovery`, only those
+/// starting with one of `prefixes`.
+fn check_service_discovery(config: &std::path::Path, job: &str, prefixes: &[&str]) -> Vec<Labels> {
+    let (json, stderr) = check_sd(config, job, &[]).unwrap();
+    json.as_array()
+        .unwrap_or_else(|| panic!("{json} {stderr}"))
+        .iter()
+        .map(|e| {
+            serde_json::from_value::<Labels>(e["discoveredLabels"].clone())
+                .unwrap()
+                .into_iter()
+                .filter(|(n, _)| prefixes.iter().any(|p| n.starts_with(p)))
+                .collect()
+        })
+        .collect()
+}
+
+/// Writes `yaml` as `prometheus.yml` in a new directory.
+fn config_dir(yaml: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("prometheus.yml");
+    std::fs::write(&path, yaml).unwrap();
+    (dir, path)
+}
+
+fn json_response(status: u16, body: &Value) -> Response {
+    Response::json(status, body.to_string())
+}
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mechanisms/openstack/");
 
@@ -40,11 +74,13 @@ struct State {
     /// Answer every request with this status while set.
     failing: Option<u16>,
     hypervisors: Vec<Value>,
+    /// The URL clients reach the cloud at, when not the fixture's own.
+    public_base: Option<String>,
     seen: Vec<(String, String, Vec<(String, String)>)>,
 }
 
 struct Cloud {
-    server: Server,
+    server: HttpFixture,
     state: Arc<Mutex<State>>,
 }
 
@@ -61,16 +97,17 @@ impl Cloud {
                 .as_array()
                 .unwrap()
                 .clone(),
+            public_base: None,
             seen: Vec::new(),
         }));
         let port = Arc::new(Mutex::new(0u16));
         let handler_state = state.clone();
         let handler_port = port.clone();
-        let server = Server::start(move |req| {
+        let server = HttpFixture::start(move |req| {
             let port = *handler_port.lock().unwrap();
             handle(&handler_state, port, req)
         });
-        *port.lock().unwrap() = server.port;
+        *port.lock().unwrap() = server.addr.port();
         Cloud { server, state }
     }
 
@@ -90,15 +127,18 @@ impl Cloud {
     }
 }
 
-fn handle(state: &Mutex<State>, port: u16, req: Request) -> actix_web::HttpResponse {
-    let base = format!("http://127.0.0.1:{port}/");
+fn handle(state: &Mutex<State>, port: u16, req: &Request) -> Response {
     let mut s = state.lock().unwrap();
+    let base = s
+        .public_base
+        .clone()
+        .unwrap_or_else(|| format!("http://127.0.0.1:{port}/"));
     s.seen
-        .push((req.method.clone(), req.path.clone(), req.query.clone()));
+        .push((req.method.clone(), req.path().to_owned(), req.query()));
     if let Some(status) = s.failing {
-        return fixture::json(status, &json!({"error": "failing on purpose"}));
+        return json_response(status, &json!({"error": "failing on purpose"}));
     }
-    match (req.method.as_str(), req.path.as_str()) {
+    match (req.method.as_str(), req.path()) {
         ("GET", "/") => {
             // Keystone answers its version document with 300 Multiple Choices.
             let doc = data_at(
@@ -108,20 +148,17 @@ fn handle(state: &Mutex<State>, port: u16, req: Request) -> actix_web::HttpRespo
                     ("{v2}", &format!("{base}v2.0/")),
                 ],
             );
-            fixture::json(300, &doc)
+            json_response(300, &doc)
         }
         ("POST", "/v3/auth/tokens") => {
             let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
             if body != s.expected_auth {
-                return fixture::json(401, &json!({"error": {"message": "bad credentials"}}));
+                return json_response(401, &json!({"error": {"message": "bad credentials"}}));
             }
             let token = format!("token-{}", s.tokens.len() + 1);
             s.tokens.push(token.clone());
             let answer = data_at("token.json", &[("{endpoint}", &base)]);
-            actix_web::HttpResponse::Created()
-                .insert_header(("X-Subject-Token", token))
-                .content_type("application/json")
-                .body(answer.to_string())
+            json_response(201, &answer).header("X-Subject-Token", &token)
         }
         (method, path) => {
             let token = req.header("x-auth-token").unwrap_or("").to_owned();
@@ -130,10 +167,10 @@ fn handle(state: &Mutex<State>, port: u16, req: Request) -> actix_web::HttpRespo
                 s.expired.push(token.clone());
             }
             if !s.tokens.contains(&token) || s.expired.contains(&token) {
-                return fixture::json(401, &json!({"error": {"message": "invalid token"}}));
+                return json_response(401, &json!({"error": {"message": "invalid token"}}));
             }
             if method != "GET" {
-                return fixture::json(405, &json!({}));
+                return json_response(405, &json!({}));
             }
             let (key, items) = match path {
                 "/os-hypervisors/detail" => ("hypervisors", Value::Array(s.hypervisors.clone())),
@@ -150,36 +187,29 @@ fn handle(state: &Mutex<State>, port: u16, req: Request) -> actix_web::HttpRespo
                 "/v2.0/lbaas/listeners" => {
                     ("listeners", data("listeners.json")["listeners"].clone())
                 }
-                _ => return fixture::json(404, &json!({"error": "not found"})),
+                _ => return json_response(404, &json!({"error": "not found"})),
             };
-            page(&req, &base, key, items.as_array().unwrap(), s.page_size)
+            page(req, &base, key, items.as_array().unwrap(), s.page_size)
         }
     }
 }
 
 /// One page of a list, `marker` being the offset, with a `next` link while items remain.
-fn page(
-    req: &Request,
-    base: &str,
-    key: &str,
-    items: &[Value],
-    size: usize,
-) -> actix_web::HttpResponse {
+fn page(req: &Request, base: &str, key: &str, items: &[Value], size: usize) -> Response {
     let start: usize = req.param("marker").map_or(0, |m| m.parse().unwrap());
     let end = (start + size).min(items.len());
     let mut links = Vec::new();
     if end < items.len() {
         let mut query: Vec<(String, String)> = req
-            .query
-            .iter()
+            .query()
+            .into_iter()
             .filter(|(k, _)| k != "marker")
-            .cloned()
             .collect();
         query.push(("marker".into(), end.to_string()));
         let query = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(query)
             .finish();
-        links.push(json!({"rel": "next", "href": format!("{}{}?{query}", base.trim_end_matches('/'), req.path)}));
+        links.push(json!({"rel": "next", "href": format!("{}{}?{query}", base.trim_end_matches('/'), req.path())}));
     }
     let mut body = serde_json::Map::new();
     body.insert(
@@ -187,7 +217,7 @@ fn page(
         Value::Array(items[start.min(end)..end].to_vec()),
     );
     body.insert(format!("{key}_links"), Value::Array(links));
-    fixture::json(200, &Value::Object(body))
+    json_response(200, &Value::Object(body))
 }
 
 /// The credentials of the upstream tests' config, as gophercloud sends them.
@@ -509,6 +539,44 @@ fn loadbalancers_with_an_application_credential() {
         "a versioned endpoint needs no version document"
     );
     assert_eq!(cloud.seen("GET", "/v2.0/lbaas/listeners").len(), 3);
+}
+
+/// Prometheus' OpenStack client has no HTTP settings but `tls_config`: a cloud behind a
+/// corporate proxy is reached with `HTTPS_PROXY` and the proxy's CA in `SSL_CERT_FILE`, as Go's
+/// default transport does.
+#[test]
+fn an_https_cloud_through_the_environments_proxy() {
+    let cloud = Cloud::start(password_auth(), 1);
+    cloud.state.lock().unwrap().public_base = Some("https://keystone.example.cloud:5000/".into());
+    let proxy = TlsProxy::start(cloud.server.addr);
+    let (_dir, path) = config_dir(&config(
+        "https://keystone.example.cloud:5000",
+        "hypervisor",
+        "",
+    ));
+    let ca = proxy_ca_file();
+    let (json, stderr) = check_sd(
+        &path,
+        "openstack",
+        &[
+            ("HTTPS_PROXY", &proxy.url()),
+            ("SSL_CERT_FILE", ca.to_str().unwrap()),
+        ],
+    )
+    .unwrap();
+    let addresses: Vec<&str> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["discoveredLabels"]["__address__"].as_str().unwrap())
+        .collect();
+    assert_eq!(addresses, ["172.16.70.14:0", "172.16.70.13:0"], "{stderr}");
+    assert!(proxy.seen().iter().all(|s| s
+        == &Seen {
+            connect: "keystone.example.cloud:5000".into(),
+            sni: Some("keystone.example.cloud".into())
+        }));
+    assert_eq!(cloud.seen("GET", "/os-hypervisors/detail").len(), 2);
 }
 
 /// Wrong credentials: Keystone refuses, the job has no targets and the error says why.
