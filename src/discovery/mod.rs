@@ -26,6 +26,8 @@ pub mod kit;
 pub mod kubernetes;
 #[cfg(feature = "sd-openstack")]
 pub mod openstack;
+#[cfg(feature = "sd-scaleway")]
+pub mod scaleway;
 pub mod static_sd;
 
 /// A mechanism's config as the product sees it: the engine's contract plus what loading needs.
@@ -129,6 +131,7 @@ mechanisms! {
     "http" => http::HttpSdConfig, go "http", feature "sd-http", metrics http::register_metrics;
     "kubernetes" => kubernetes::KubernetesSdConfig, go "kubernetes", feature "sd-kubernetes", metrics kubernetes::register_metrics;
     "openstack" => openstack::OpenstackSdConfig, go "openstack", feature "sd-openstack";
+    "scaleway" => scaleway::ScalewaySdConfig, go "scaleway", feature "sd-scaleway";
 }
 
 /// Every mechanism Prometheus 3.x knows (`<name>_sd_configs`), implemented here or not.

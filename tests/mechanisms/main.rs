@@ -9,3 +9,4 @@ mod support;
 
 mod kit;
 mod openstack;
+mod scaleway;
