@@ -21,6 +21,8 @@ pub mod dns;
 pub mod file;
 #[cfg(feature = "sd-http")]
 pub mod http;
+#[cfg(feature = "sd-ionos")]
+pub mod ionos;
 pub mod kit;
 #[cfg(feature = "sd-kubernetes")]
 pub mod kubernetes;
@@ -130,6 +132,7 @@ mechanisms! {
     "file" => file::FileSdConfig, go "file", feature "sd-file", metrics file::register_metrics;
     "http" => http::HttpSdConfig, go "http", feature "sd-http", metrics http::register_metrics;
     "kubernetes" => kubernetes::KubernetesSdConfig, go "kubernetes", feature "sd-kubernetes", metrics kubernetes::register_metrics;
+    "ionos" => ionos::IonosSdConfig, go "ionos", feature "sd-ionos";
     "openstack" => openstack::OpenstackSdConfig, go "openstack", feature "sd-openstack";
     "scaleway" => scaleway::ScalewaySdConfig, go "scaleway", feature "sd-scaleway";
 }

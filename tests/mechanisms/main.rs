@@ -7,6 +7,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod ionos;
 mod kit;
 mod openstack;
 mod scaleway;
