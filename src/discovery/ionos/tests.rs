@@ -110,7 +110,8 @@ fn server_refresh_nil_containers() {
         l.insert("__meta_ionos_server_servers_id".into(), SERVERS_ID.into());
         vec![l]
     };
-    let cases: Vec<(&str, String, Vec<BTreeMap<String, String>>)> = vec![
+    type Case = (&'static str, String, Vec<BTreeMap<String, String>>);
+    let cases: Vec<Case> = vec![
         (
             "NoServerItems",
             format!(r#"{{"id": "{SERVERS_ID}", "type": "collection"}}"#),

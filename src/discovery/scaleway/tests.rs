@@ -425,9 +425,9 @@ fn config_defaults_and_checks() {
         "role: instance\n{KEYS}secret_key_file: bar\napi_url: https://api.example.com/\n"
     ))
     .contains("it should not have a trailing slash"));
-    assert!(err(&format!(
+    assert!(err(
         "role: instance\nproject_id: p\naccess_key: SCWXXXXXXXXXXXXXXXXX\nsecret_key_file: bar\n"
-    ))
+    )
     .contains("scaleway-sdk-go: invalid project ID format 'p'"));
     assert!(err(&format!(
         "role: instance\n{KEYS}secret_key_file: bar\nrefresh_interval: 0s\n"

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{json, Value};
 
 use crate::support::http_fixture::{HttpFixture, Request, Response};
-use crate::support::tls_proxy::{proxy_ca_file, Seen, TlsProxy};
+use crate::support::tls_proxy::{self, proxy_ca_file, TlsProxy};
 use crate::support::{check_sd, get_ok, start_promsd, wait_for};
 
 /// A target's labels.
@@ -60,6 +60,9 @@ fn data_at(file: &str, pairs: &[(&str, &str)]) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
+/// A request the cloud saw: method, path, query.
+type Seen = (String, String, Vec<(String, String)>);
+
 /// What the fixture cloud holds and has seen.
 struct State {
     /// The body a token request must have.
@@ -76,7 +79,7 @@ struct State {
     hypervisors: Vec<Value>,
     /// The URL clients reach the cloud at, when not the fixture's own.
     public_base: Option<String>,
-    seen: Vec<(String, String, Vec<(String, String)>)>,
+    seen: Vec<Seen>,
 }
 
 struct Cloud {
@@ -572,7 +575,7 @@ fn an_https_cloud_through_the_environments_proxy() {
         .collect();
     assert_eq!(addresses, ["172.16.70.14:0", "172.16.70.13:0"], "{stderr}");
     assert!(proxy.seen().iter().all(|s| s
-        == &Seen {
+        == &tls_proxy::Seen {
             connect: "keystone.example.cloud:5000".into(),
             sni: Some("keystone.example.cloud".into())
         }));
