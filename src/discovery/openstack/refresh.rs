@@ -83,7 +83,7 @@ impl Refresher {
                         |p: ServerPage| (p.servers, p.servers_links),
                     )
                     .await?;
-                targets::instance_targets(&servers, &floating, port)
+                targets::instance_targets(&servers, &floating, port, &mut Default::default())
             }
             Role::LoadBalancer => {
                 let lb = endpoint("load-balancer", "load balancer")?;

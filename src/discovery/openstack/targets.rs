@@ -17,8 +17,9 @@
 //!   port, when there is one), and `__meta_openstack_project_id`.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
 
-use promsd_actors::{LabelSet, ADDRESS_LABEL};
+use promsd_actors::{LabelSet, Name, Str, ADDRESS_LABEL};
 use serde_json::Value;
 
 use super::api::{FloatingIp, Hypervisor, Listener, LoadBalancer, Port, Server};
@@ -129,25 +130,59 @@ impl FloatingIps {
     }
 }
 
+/// Label values of one refresh, each distinct value allocated once: the targets of a server
+/// share its id, name and status, and servers share their project, user, flavor, pool and
+/// metadata values.
+#[derive(Default)]
+pub struct SharedValues(HashMap<String, Str>);
+
+impl SharedValues {
+    pub fn get(&mut self, value: &str) -> Str {
+        if let Some(shared) = self.0.get(value) {
+            return shared.clone();
+        }
+        let shared: Str = Str::from(value);
+        self.0.insert(value.to_owned(), shared.clone());
+        shared
+    }
+}
+
+static INSTANCE_NAMES: LazyLock<[Name; 10]> = LazyLock::new(|| {
+    [
+        "instance_id",
+        "instance_status",
+        "instance_name",
+        "project_id",
+        "user_id",
+        "instance_flavor",
+        "instance_image",
+        "address_pool",
+        "private_ip",
+        "public_ip",
+    ]
+    .map(|n| Name::new(&meta(n)))
+});
+
 /// The `instance` role's targets of one page of servers.
-pub fn instance_targets(servers: &[Server], floating: &FloatingIps, port: i64) -> Vec<LabelSet> {
+pub fn instance_targets(
+    servers: &[Server],
+    floating: &FloatingIps,
+    port: i64,
+    values: &mut SharedValues,
+) -> Vec<LabelSet> {
+    let [id, status, name, project, user, flavor_name, image_name, pool_name, private, public] =
+        *INSTANCE_NAMES;
+    let address_name = Name::new(ADDRESS_LABEL);
     let mut targets = Vec::new();
     for s in servers {
         if s.addresses.is_empty() {
             tracing::info!(instance = %s.id, "Got no IP address");
             continue;
         }
-        let mut labels: Vec<(String, String)> = vec![
-            (meta("instance_id"), s.id.clone()),
-            (meta("instance_status"), s.status.clone()),
-            (meta("instance_name"), s.name.clone()),
-            (meta("project_id"), s.tenant_id.clone()),
-            (meta("user_id"), s.user_id.clone()),
-        ];
         // "original_name" exists since microversion 2.47, in favour of "id".
         let flavor = match (s.flavor.get("original_name"), s.flavor.get("id")) {
-            (Some(Value::String(name)), _) => name.clone(),
-            (_, Some(Value::String(id))) => id.clone(),
+            (Some(Value::String(name)), _) => name,
+            (_, Some(Value::String(id))) => id,
             _ => {
                 tracing::warn!(
                     "Invalid type for both flavor original_name and flavor id, expected string"
@@ -155,12 +190,22 @@ pub fn instance_targets(servers: &[Server], floating: &FloatingIps, port: i64) -
                 continue;
             }
         };
-        labels.push((meta("instance_flavor"), flavor));
+        let mut labels: Vec<(Name, Str)> = vec![
+            (id, values.get(&s.id)),
+            (status, values.get(&s.status)),
+            (name, values.get(&s.name)),
+            (project, values.get(&s.tenant_id)),
+            (user, values.get(&s.user_id)),
+            (flavor_name, values.get(flavor)),
+        ];
         if let Some(Value::String(image)) = s.image.get("id") {
-            labels.push((meta("instance_image"), image.clone()));
+            labels.push((image_name, values.get(image)));
         }
         for (k, v) in &s.metadata {
-            labels.push((format!("{PREFIX}tag_{}", sanitize_label_name(k)), v.clone()));
+            labels.push((
+                Name::new(&format!("{PREFIX}tag_{}", sanitize_label_name(k))),
+                values.get(v),
+            ));
         }
         for (pool, addresses) in &s.addresses {
             let Value::Array(addresses) = addresses else {
@@ -183,14 +228,15 @@ pub fn instance_targets(servers: &[Server], floating: &FloatingIps, port: i64) -
                 if floating.present.contains(addr) {
                     continue;
                 }
-                let mut target = labels.clone();
-                target.push((meta("address_pool"), pool.clone()));
-                target.push((meta("private_ip"), addr.clone()));
-                if let Some(public) = floating.by_device.get(&(s.id.clone(), addr.clone())) {
-                    target.push((meta("public_ip"), public.clone()));
+                let mut target = Vec::with_capacity(labels.len() + 4);
+                target.extend(labels.iter().cloned());
+                target.push((pool_name, values.get(pool)));
+                target.push((private, Str::from(addr.as_str())));
+                if let Some(ip) = floating.by_device.get(&(s.id.clone(), addr.clone())) {
+                    target.push((public, Str::from(ip.as_str())));
                 }
-                target.push((ADDRESS_LABEL.to_owned(), join_host_port(addr, port)));
-                targets.push(LabelSet::from_pairs(target));
+                target.push((address_name, Str::from(join_host_port(addr, port))));
+                targets.push(LabelSet::from_labels(target));
             }
         }
     }

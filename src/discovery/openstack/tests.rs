@@ -197,10 +197,11 @@ fn instance_refresh() {
     let fips: FloatingIpPage = serde_json::from_str(testdata!("floatingips.json")).unwrap();
     let servers: ServerPage = serde_json::from_str(testdata!("servers.json")).unwrap();
     let floating = targets::FloatingIps::new(&ports.ports, &fips.floatingips);
-    let got: Vec<_> = targets::instance_targets(&servers.servers, &floating, 0)
-        .iter()
-        .map(labels_map)
-        .collect();
+    let got: Vec<_> =
+        targets::instance_targets(&servers.servers, &floating, 0, &mut Default::default())
+            .iter()
+            .map(labels_map)
+            .collect();
     assert_eq!(got, instance_table());
 }
 
@@ -215,7 +216,7 @@ fn instance_metadata_keys_are_sanitized_and_bad_flavors_skipped() {
     )
     .unwrap();
     let floating = targets::FloatingIps::new(&[], &[]);
-    let got = targets::instance_targets(&servers.servers, &floating, 9100);
+    let got = targets::instance_targets(&servers.servers, &floating, 9100, &mut Default::default());
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].get("__address__"), Some("[fe80::1]:9100"));
     assert_eq!(got[0].get("__meta_openstack_tag_my_key_x"), Some("v"));
