@@ -33,6 +33,8 @@ pub mod hetzner;
 pub mod gce;
 #[cfg(feature = "sd-http")]
 pub mod http;
+#[cfg(feature = "sd-ionos")]
+pub mod ionos;
 pub mod kit;
 #[cfg(feature = "sd-kubernetes")]
 pub mod kubernetes;
@@ -40,6 +42,10 @@ pub mod kubernetes;
 pub mod linode;
 #[cfg(feature = "sd-moby")]
 pub mod moby;
+#[cfg(feature = "sd-openstack")]
+pub mod openstack;
+#[cfg(feature = "sd-scaleway")]
+pub mod scaleway;
 pub mod static_sd;
 #[cfg(feature = "sd-vultr")]
 pub mod vultr;
@@ -179,6 +185,9 @@ mechanisms! {
     "puppetdb" => puppetdb::PuppetdbSdConfig, go "puppetdb", feature "sd-puppetdb";
     "triton" => triton::TritonSdConfig, go "triton", feature "sd-triton";
     "uyuni" => uyuni::UyuniSdConfig, go "uyuni", feature "sd-uyuni";
+    "ionos" => ionos::IonosSdConfig, go "ionos", feature "sd-ionos";
+    "openstack" => openstack::OpenstackSdConfig, go "openstack", feature "sd-openstack";
+    "scaleway" => scaleway::ScalewaySdConfig, go "scaleway", feature "sd-scaleway";
 }
 
 /// Every mechanism Prometheus 3.x knows (`<name>_sd_configs`), implemented here or not.

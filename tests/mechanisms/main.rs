@@ -26,3 +26,6 @@ mod puppetdb;
 mod registries_kit;
 mod triton;
 mod uyuni;
+mod ionos;
+mod openstack;
+mod scaleway;
