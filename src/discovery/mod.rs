@@ -18,6 +18,8 @@ pub mod file;
 pub mod http;
 pub mod kubernetes;
 pub mod static_sd;
+#[cfg(feature = "sd-zookeeper")]
+pub mod zookeeper;
 
 /// A mechanism's config as the product sees it: the engine's contract plus what loading needs.
 pub trait SdConfig: DiscoveryConfig {
@@ -71,7 +73,7 @@ where
 }
 
 macro_rules! mechanisms {
-    ($($name:literal => $ty:ty),* $(,)?) => {
+    ($($(#[$attr:meta])* $name:literal => $ty:ty),* $(,)?) => {
         /// Reads the value of `key` if it is a discovery key: `Ok(None)` for other keys, an error
         /// for a mechanism promsd does not implement yet.
         pub fn next_sd_configs<'de, A: MapAccess<'de>>(
@@ -80,7 +82,7 @@ macro_rules! mechanisms {
         ) -> Result<Option<SdConfigs>, A::Error> {
             match key {
                 "static_configs" => static_sd::read_static_configs(map).map(Some),
-                $(k if k == concat!($name, "_sd_configs") => read_list::<A, $ty>(map, key).map(Some),)*
+                $($(#[$attr])* k if k == concat!($name, "_sd_configs") => read_list::<A, $ty>(map, key).map(Some),)*
                 _ => match key.strip_suffix("_sd_configs") {
                     Some(name) if PROMETHEUS_MECHANISMS.contains(&name) => Err(de::Error::custom(format!(
                         "{key}: promsd does not implement {name} service discovery yet"
@@ -91,7 +93,7 @@ macro_rules! mechanisms {
         }
 
         /// Mechanisms promsd implements, by name.
-        pub const IMPLEMENTED: &[&str] = &["static", $($name),*];
+        pub const IMPLEMENTED: &[&str] = &["static", $($(#[$attr])* $name),*];
     };
 }
 
@@ -103,6 +105,10 @@ mechanisms! {
     "file" => file::FileSdConfig,
     "http" => http::HttpSdConfig,
     "kubernetes" => kubernetes::KubernetesSdConfig,
+    #[cfg(feature = "sd-zookeeper")]
+    "nerve" => zookeeper::NerveSdConfig,
+    #[cfg(feature = "sd-zookeeper")]
+    "serverset" => zookeeper::ServersetSdConfig,
 }
 
 /// Registers every mechanism's own metrics (`prometheus_sd_<mechanism>_*`), once per process.
@@ -111,6 +117,8 @@ pub fn register_metrics(registry: &mut prometheus_client::registry::Registry) {
     dns::register_metrics(registry);
     file::register_metrics(registry);
     http::register_metrics(registry);
+    #[cfg(feature = "sd-zookeeper")]
+    zookeeper::register_metrics(registry);
 }
 
 /// Every mechanism Prometheus 3.x knows (`<name>_sd_configs`), implemented here or not.
