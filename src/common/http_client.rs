@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, USER_AGENT};
 
-use super::http_config::{HttpClientConfig, OAuth2, ProxyConfig, TlsConfig, TlsVersion};
+use super::http_config::{HttpClientConfig, OAuth2, ProxyConfig, TlsConfig};
 use super::Secret;
 
 /// What promsd calls itself in `User-Agent`.
@@ -146,59 +146,6 @@ struct Inner {
     headers: Vec<ExtraHeader>,
 }
 
-fn tls_version(v: TlsVersion) -> reqwest::tls::Version {
-    match v {
-        TlsVersion::Tls10 => reqwest::tls::Version::TLS_1_0,
-        TlsVersion::Tls11 => reqwest::tls::Version::TLS_1_1,
-        TlsVersion::Tls12 => reqwest::tls::Version::TLS_1_2,
-        TlsVersion::Tls13 => reqwest::tls::Version::TLS_1_3,
-    }
-}
-
-fn read_inline_or_file(inline: &str, file: &str, what: &str) -> Result<Option<Vec<u8>>, String> {
-    if !file.is_empty() {
-        return std::fs::read(file)
-            .map(Some)
-            .map_err(|e| format!("unable to read {what} file {file}: {e}"));
-    }
-    Ok((!inline.is_empty()).then(|| inline.as_bytes().to_vec()))
-}
-
-fn apply_tls(
-    mut builder: reqwest::ClientBuilder,
-    tls: &TlsConfig,
-) -> Result<reqwest::ClientBuilder, String> {
-    if let Some(ca) = read_inline_or_file(&tls.ca, &tls.ca_file, "CA")? {
-        for cert in reqwest::Certificate::from_pem_bundle(&ca)
-            .map_err(|e| format!("unable to use specified CA cert: {e}"))?
-        {
-            builder = builder.add_root_certificate(cert);
-        }
-    }
-    let cert = read_inline_or_file(&tls.cert, &tls.cert_file, "client certificate")?;
-    let key = read_inline_or_file(tls.key.expose(), &tls.key_file, "client key")?;
-    if let (Some(mut cert), Some(key)) = (cert, key) {
-        cert.push(b'\n');
-        cert.extend_from_slice(&key);
-        let identity = reqwest::Identity::from_pem(&cert)
-            .map_err(|e| format!("unable to use specified client cert and key: {e}"))?;
-        builder = builder.identity(identity);
-    }
-    if tls.insecure_skip_verify {
-        builder = builder.danger_accept_invalid_certs(true);
-    }
-    if let Some(v) = tls.min_version {
-        builder = builder.min_tls_version(tls_version(v));
-    }
-    if let Some(v) = tls.max_version {
-        builder = builder.max_tls_version(tls_version(v));
-    }
-    if !tls.server_name.is_empty() {
-        tracing::warn!(server_name = %tls.server_name, "tls_config.server_name is not supported by promsd's HTTP client and is ignored");
-    }
-    Ok(builder)
-}
-
 fn apply_proxy(
     builder: reqwest::ClientBuilder,
     proxy: &ProxyConfig,
@@ -232,6 +179,7 @@ fn base_builder(
     tls: &TlsConfig,
     proxy: &ProxyConfig,
     follow_redirects: bool,
+    http2: bool,
     timeout: Option<Duration>,
 ) -> Result<reqwest::ClientBuilder, String> {
     let mut builder = reqwest::Client::builder()
@@ -240,26 +188,62 @@ fn base_builder(
         } else {
             reqwest::redirect::Policy::none()
         })
-        .pool_idle_timeout(Duration::from_secs(300));
+        .pool_idle_timeout(Duration::from_secs(300))
+        .use_preconfigured_tls(super::tls::client_config(tls, http2)?);
+    if !http2 {
+        builder = builder.http1_only();
+    }
     if let Some(t) = timeout {
         builder = builder.timeout(t);
     }
-    builder = apply_tls(builder, tls)?;
     apply_proxy(builder, proxy)
+}
+
+/// How a client reaches its server, beyond Prometheus' settings.
+#[derive(Clone, Debug, Default)]
+pub struct ClientOptions {
+    /// Bounds each whole request.
+    pub timeout: Option<Duration>,
+    /// Speak HTTP over this unix socket instead of TCP (Docker's `unix:///var/run/docker.sock`).
+    pub unix_socket: Option<PathBuf>,
 }
 
 impl HttpClient {
     /// Builds a client from validated settings (`HttpClientConfig::validate` already ran, so
     /// `bearer_token` lives in `authorization`). `timeout` bounds each whole request.
     pub fn new(config: &HttpClientConfig, timeout: Option<Duration>) -> Result<Self, String> {
-        let client = base_builder(
+        Self::with_options(
+            config,
+            &ClientOptions {
+                timeout,
+                ..ClientOptions::default()
+            },
+        )
+    }
+
+    /// A client for a mechanism without HTTP settings in Prometheus (GCE, OpenStack, ...): as
+    /// Go's default transport, it takes its proxy from `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`
+    /// and its roots from the system (`SSL_CERT_FILE`, `SSL_CERT_DIR`).
+    pub fn from_env(timeout: Option<Duration>) -> Result<Self, String> {
+        let mut config = HttpClientConfig::default();
+        config.proxy.proxy_from_environment = true;
+        Self::new(&config, timeout)
+    }
+
+    /// [`HttpClient::new`] with the transport options of [`ClientOptions`].
+    pub fn with_options(config: &HttpClientConfig, options: &ClientOptions) -> Result<Self, String> {
+        let timeout = options.timeout;
+        let mut builder = base_builder(
             &config.tls_config,
             &config.proxy,
             config.follow_redirects,
+            config.enable_http2,
             timeout,
-        )?
-        .build()
-        .map_err(|e| e.to_string())?;
+        )?;
+        if let Some(path) = &options.unix_socket {
+            builder = builder.unix_socket(path.as_path());
+        }
+        let client = builder.build().map_err(|e| describe_error(&e))?;
         let auth = if let Some(b) = &config.basic_auth {
             Auth::Basic {
                 username: SecretSource::pick(&Secret::new(b.username.clone()), &b.username_file),
@@ -280,7 +264,7 @@ impl HttpClient {
                 credentials: SecretSource::pick(&config.bearer_token, &config.bearer_token_file),
             }
         } else if let Some(o) = &config.oauth2 {
-            let token_client = base_builder(&o.tls_config, &o.proxy, true, timeout)?
+            let token_client = base_builder(&o.tls_config, &o.proxy, true, true, timeout)?
                 .build()
                 .map_err(|e| e.to_string())?;
             Auth::OAuth2(Box::new(OAuth2Tokens {
@@ -370,6 +354,25 @@ impl HttpClient {
             }
         }
         Ok(map)
+    }
+
+    /// A request with every configured header; the caller adds its own and sends it.
+    pub async fn request(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+    ) -> Result<reqwest::RequestBuilder, String> {
+        let headers = self.headers().await?;
+        Ok(self.inner.client.request(method, url).headers(headers))
+    }
+
+    /// Sends a request built from [`HttpClient::request`].
+    pub async fn execute(&self, request: reqwest::Request) -> Result<reqwest::Response, String> {
+        self.inner
+            .client
+            .execute(request)
+            .await
+            .map_err(|e| describe_error(&e))
     }
 
     /// A GET request with every configured header, plus `extra`.

@@ -644,6 +644,11 @@ pub fn redact_url(raw: &str) -> String {
 }
 
 fn serialize_redacted_url<S: Serializer>(raw: &str, s: S) -> Result<S::Ok, S::Error> {
+    if super::secret::revealing() {
+        // The identity of a config includes the proxy's password: two configs that differ in
+        // it are two providers.
+        return s.serialize_str(raw);
+    }
     s.serialize_str(&redact_url(raw))
 }
 

@@ -5,6 +5,7 @@ pub mod duration;
 pub mod http_client;
 pub mod http_config;
 pub mod secret;
+pub mod tls;
 
 pub use duration::Duration;
 pub use secret::Secret;

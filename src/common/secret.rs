@@ -57,6 +57,12 @@ pub fn identity_of<T: Serialize>(config: &T) -> String {
     serde_json::to_string(config).unwrap_or_default()
 }
 
+/// Whether secrets print their real values now: only while [`identity_of`] serializes a config.
+/// For values that are not [`Secret`]s but hide a part, such as a proxy URL's password.
+pub fn revealing() -> bool {
+    REVEAL.with(Cell::get)
+}
+
 impl Serialize for Secret {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         if REVEAL.with(Cell::get) {

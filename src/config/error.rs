@@ -196,7 +196,10 @@ pub(crate) fn go_struct_type(path: &str) -> String {
         ("remote_write", true) | ("remote_read", true) => "config.plain",
         (k, true) if k.ends_with("relabel_configs") => "relabel.plain",
         (k, true) if k.ends_with("_sd_configs") => {
-            return format!("{}.plain", mechanism.unwrap_or("discovery"));
+            return format!(
+                "{}.plain",
+                mechanism.map_or("discovery", crate::discovery::go_package)
+            );
         }
         ("namespaces", false) if mechanism == Some("kubernetes") => "kubernetes.plain",
         ("selectors", true) if mechanism == Some("kubernetes") => "kubernetes.SelectorConfig",

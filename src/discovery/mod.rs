@@ -12,10 +12,17 @@ use std::sync::Arc;
 use promsd_actors::DiscoveryConfig;
 use serde::de::{self, DeserializeOwned, MapAccess};
 
+// The mechanisms, each behind its cargo feature (all on by default), and the kit they share.
+#[cfg(feature = "sd-consul")]
 pub mod consul;
+#[cfg(feature = "sd-dns")]
 pub mod dns;
+#[cfg(feature = "sd-file")]
 pub mod file;
+#[cfg(feature = "sd-http")]
 pub mod http;
+pub mod kit;
+#[cfg(feature = "sd-kubernetes")]
 pub mod kubernetes;
 pub mod static_sd;
 #[cfg(feature = "sd-zookeeper")]
@@ -73,16 +80,17 @@ where
 }
 
 macro_rules! mechanisms {
-    ($($(#[$attr:meta])* $name:literal => $ty:ty),* $(,)?) => {
+    ($($name:literal => $ty:ty, go $go:literal, feature $feature:literal $(, metrics $metrics:path)?;)*) => {
         /// Reads the value of `key` if it is a discovery key: `Ok(None)` for other keys, an error
-        /// for a mechanism promsd does not implement yet.
+        /// for a mechanism promsd does not implement (or was built without).
         pub fn next_sd_configs<'de, A: MapAccess<'de>>(
             key: &str,
             map: &mut A,
         ) -> Result<Option<SdConfigs>, A::Error> {
             match key {
                 "static_configs" => static_sd::read_static_configs(map).map(Some),
-                $($(#[$attr])* k if k == concat!($name, "_sd_configs") => read_list::<A, $ty>(map, key).map(Some),)*
+                $(#[cfg(feature = $feature)]
+                k if k == concat!($name, "_sd_configs") => read_list::<A, $ty>(map, key).map(Some),)*
                 _ => match key.strip_suffix("_sd_configs") {
                     Some(name) if PROMETHEUS_MECHANISMS.contains(&name) => Err(de::Error::custom(format!(
                         "{key}: promsd does not implement {name} service discovery yet"
@@ -92,33 +100,36 @@ macro_rules! mechanisms {
             }
         }
 
-        /// Mechanisms promsd implements, by name.
-        pub const IMPLEMENTED: &[&str] = &["static", $($(#[$attr])* $name),*];
+        /// Mechanisms this build of promsd implements, by name.
+        pub const IMPLEMENTED: &[&str] = &["static", $(#[cfg(feature = $feature)] $name),*];
+
+        /// The Go package of a mechanism in Prometheus' source, which its config errors name
+        /// (`field x not found in type aws.plain`).
+        pub fn go_package(mechanism: &str) -> &str {
+            match mechanism {
+                $($name => $go,)*
+                other => other,
+            }
+        }
+
+        /// Registers every mechanism's own metrics (`prometheus_sd_<mechanism>_*`), once per
+        /// process.
+        pub fn register_metrics(registry: &mut prometheus_client::registry::Registry) {
+            $($(#[cfg(feature = $feature)] $metrics(registry);)?)*
+        }
     };
 }
 
-// One line per implemented mechanism: its name (the YAML key is `<name>_sd_configs`) and its
-// config type.
+// The registry: one line per `<name>_sd_configs` key: its config type, the Go package
+// Prometheus implements it in, the cargo feature that builds it, and its own metrics.
 mechanisms! {
-    "consul" => consul::ConsulSdConfig,
-    "dns" => dns::DnsSdConfig,
-    "file" => file::FileSdConfig,
-    "http" => http::HttpSdConfig,
-    "kubernetes" => kubernetes::KubernetesSdConfig,
-    #[cfg(feature = "sd-zookeeper")]
-    "nerve" => zookeeper::NerveSdConfig,
-    #[cfg(feature = "sd-zookeeper")]
-    "serverset" => zookeeper::ServersetSdConfig,
-}
-
-/// Registers every mechanism's own metrics (`prometheus_sd_<mechanism>_*`), once per process.
-pub fn register_metrics(registry: &mut prometheus_client::registry::Registry) {
-    consul::register_metrics(registry);
-    dns::register_metrics(registry);
-    file::register_metrics(registry);
-    http::register_metrics(registry);
-    #[cfg(feature = "sd-zookeeper")]
-    zookeeper::register_metrics(registry);
+    "consul" => consul::ConsulSdConfig, go "consul", feature "sd-consul", metrics consul::register_metrics;
+    "dns" => dns::DnsSdConfig, go "dns", feature "sd-dns", metrics dns::register_metrics;
+    "file" => file::FileSdConfig, go "file", feature "sd-file", metrics file::register_metrics;
+    "http" => http::HttpSdConfig, go "http", feature "sd-http", metrics http::register_metrics;
+    "kubernetes" => kubernetes::KubernetesSdConfig, go "kubernetes", feature "sd-kubernetes", metrics kubernetes::register_metrics;
+    "nerve" => zookeeper::NerveSdConfig, go "zookeeper", feature "sd-zookeeper";
+    "serverset" => zookeeper::ServersetSdConfig, go "zookeeper", feature "sd-zookeeper", metrics zookeeper::register_metrics;
 }
 
 /// Every mechanism Prometheus 3.x knows (`<name>_sd_configs`), implemented here or not.
