@@ -231,7 +231,10 @@ impl HttpClient {
     }
 
     /// [`HttpClient::new`] with the transport options of [`ClientOptions`].
-    pub fn with_options(config: &HttpClientConfig, options: &ClientOptions) -> Result<Self, String> {
+    pub fn with_options(
+        config: &HttpClientConfig,
+        options: &ClientOptions,
+    ) -> Result<Self, String> {
         let timeout = options.timeout;
         let mut builder = base_builder(
             &config.tls_config,

@@ -73,9 +73,7 @@ fn system_roots() -> Vec<CertificateDer<'static>> {
     rustls_native_certs::load_native_certs().certs
 }
 
-fn versions(
-    tls: &TlsConfig,
-) -> Result<Vec<&'static rustls::SupportedProtocolVersion>, String> {
+fn versions(tls: &TlsConfig) -> Result<Vec<&'static rustls::SupportedProtocolVersion>, String> {
     let rank = |v: TlsVersion| match v {
         TlsVersion::Tls10 => 10,
         TlsVersion::Tls11 => 11,

@@ -72,9 +72,14 @@ impl fmt::Display for ApiError {
                 Ok(())
             }
             ApiError::TooLarge { url, limit } => {
-                write!(f, "response body from {url} exceeds the limit of {limit} bytes")
+                write!(
+                    f,
+                    "response body from {url} exceeds the limit of {limit} bytes"
+                )
             }
-            ApiError::Decode { url, message } => write!(f, "decoding the answer of {url}: {message}"),
+            ApiError::Decode { url, message } => {
+                write!(f, "decoding the answer of {url}: {message}")
+            }
         }
     }
 }
@@ -225,7 +230,8 @@ impl ApiRequest {
     /// `Authorization: Basic ...`.
     pub fn basic_auth(self, user: &str, password: &str) -> Self {
         use base64::Engine as _;
-        let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        let encoded =
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
         self.header("Authorization", format!("Basic {encoded}"))
     }
 
@@ -338,11 +344,9 @@ impl ApiRequest {
             });
         }
         let mut body: Vec<u8> = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| ApiError::Transport(format!("{method} {display_url}: {}", describe_error(&e))))?
-        {
+        while let Some(chunk) = response.chunk().await.map_err(|e| {
+            ApiError::Transport(format!("{method} {display_url}: {}", describe_error(&e)))
+        })? {
             if body.len() as u64 + chunk.len() as u64 > self.limit {
                 return Err(ApiError::TooLarge {
                     url: display_url,
@@ -466,7 +470,9 @@ impl LazyClient {
                 let build = self.build.clone();
                 tokio::task::spawn_blocking(move || build())
                     .await
-                    .map_err(|e| ApiError::Other(format!("building the HTTP client panicked: {e}")))?
+                    .map_err(|e| {
+                        ApiError::Other(format!("building the HTTP client panicked: {e}"))
+                    })?
                     .map_err(ApiError::Other)
             })
             .await

@@ -84,12 +84,13 @@ where
     Fut: Future<Output = Result<Vec<TargetGroup>, E>> + Send + 'static,
     E: Display + Send + 'static,
 {
-    refresh_discoverer(ctx, mechanism, RefreshSchedule::every(interval), move || {
-        let fut = refresh();
-        async move {
-            fut.await
-                .map(Refreshed::all)
-                .map_err(DiscoveryError::new)
-        }
-    })
+    refresh_discoverer(
+        ctx,
+        mechanism,
+        RefreshSchedule::every(interval),
+        move || {
+            let fut = refresh();
+            async move { fut.await.map(Refreshed::all).map_err(DiscoveryError::new) }
+        },
+    )
 }

@@ -1,0 +1,8 @@
+//! The discovery mechanisms against real servers or fixtures of their APIs, one module each,
+//! in one test binary.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+#[cfg(feature = "sd-zookeeper")]
+mod zookeeper;
