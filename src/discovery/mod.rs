@@ -24,6 +24,8 @@ pub mod http;
 pub mod kit;
 #[cfg(feature = "sd-kubernetes")]
 pub mod kubernetes;
+#[cfg(feature = "sd-kuma")]
+pub mod kuma;
 pub mod static_sd;
 #[cfg(feature = "sd-zookeeper")]
 pub mod zookeeper;
@@ -128,6 +130,7 @@ mechanisms! {
     "file" => file::FileSdConfig, go "file", feature "sd-file", metrics file::register_metrics;
     "http" => http::HttpSdConfig, go "http", feature "sd-http", metrics http::register_metrics;
     "kubernetes" => kubernetes::KubernetesSdConfig, go "kubernetes", feature "sd-kubernetes", metrics kubernetes::register_metrics;
+    "kuma" => kuma::KumaSdConfig, go "xds", feature "sd-kuma", metrics kuma::register_metrics;
     "nerve" => zookeeper::NerveSdConfig, go "zookeeper", feature "sd-zookeeper";
     "serverset" => zookeeper::ServersetSdConfig, go "zookeeper", feature "sd-zookeeper", metrics zookeeper::register_metrics;
 }

@@ -4,5 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+#[cfg(feature = "sd-kuma")]
+mod kuma;
 #[cfg(feature = "sd-zookeeper")]
 mod zookeeper;

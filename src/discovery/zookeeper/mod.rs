@@ -156,11 +156,29 @@ impl RawConfig {
     }
 }
 
+type Fields = (Vec<String>, Vec<String>, Duration);
+
+/// Reads and validates one config (the map of `name`'s entry). Validation runs inside the
+/// map, so that its error carries the entry's position and path, as for other mechanisms.
+fn read_config<'de, D: Deserializer<'de>>(d: D, name: &'static str) -> Result<Fields, D::Error> {
+    struct Entry(&'static str);
+    impl<'de> serde::de::Visitor<'de> for Entry {
+        type Value = Fields;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            write!(f, "a {} SD config", self.0)
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Fields, A::Error> {
+            let raw = RawConfig::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+            raw.validate(self.0).map_err(serde::de::Error::custom)
+        }
+    }
+    d.deserialize_map(Entry(name))
+}
+
 macro_rules! zookeeper_config {
     ($(#[$doc:meta])* $ty:ident, $name:literal, $flavor:expr) => {
         $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-        #[serde(try_from = "RawConfig")]
+        #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
         pub struct $ty {
             /// The ZooKeeper servers, `host` or `host:port` (port 2181 by default).
             pub servers: Vec<String>,
@@ -170,10 +188,9 @@ macro_rules! zookeeper_config {
             pub timeout: Duration,
         }
 
-        impl TryFrom<RawConfig> for $ty {
-            type Error = String;
-            fn try_from(raw: RawConfig) -> Result<Self, String> {
-                let (servers, paths, timeout) = raw.validate($name)?;
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let (servers, paths, timeout) = read_config(d, $name)?;
                 Ok($ty {
                     servers,
                     paths,
