@@ -597,6 +597,58 @@ async fn nerve_with_a_missing_path_and_overlapping_paths() {
     assert!(d.errors.is_empty(), "{:?}", d.errors);
 }
 
+/// A path that cannot be read (its ACL denies reading) fails, again and again, with errors;
+/// it holds the first state back a few attempts only, then the other path's members go out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_path_does_not_stop_the_others() {
+    let server = Server::start();
+    let zk = client(&server).await;
+    put(
+        &zk,
+        "/open/m1",
+        &serverset_member("10.6.0.1", 80, "ALIVE", 1),
+    )
+    .await;
+    let write_only = [zk::Acl::new(
+        zk::Permission::CREATE | zk::Permission::DELETE,
+        zk::AuthId::anyone(),
+    )];
+    zk.create(
+        "/locked",
+        b"",
+        &zk::CreateMode::Persistent.with_acls(zk::Acls::new(&write_only)),
+    )
+    .await
+    .unwrap();
+    let failures_before = promsd::discovery::zookeeper::failures_total();
+    let config = ServersetSdConfig::new(
+        vec![server.connect_string()],
+        vec!["/locked".into(), "/open".into()],
+    );
+    let mut d = start(&config);
+    let full = d.next_update().await;
+    assert!(full.is_full());
+    assert_eq!(d.sources(), ["/open/m1"]);
+    assert!(d.errors.len() >= 3, "{:?}", d.errors);
+    assert!(
+        d.errors
+            .iter()
+            .all(|e| e.starts_with("error reading ZooKeeper path /locked")),
+        "{:?}",
+        d.errors
+    );
+    assert!(promsd::discovery::zookeeper::failures_total() >= failures_before + 3);
+    // The readable path is followed meanwhile.
+    put(
+        &zk,
+        "/open/m2",
+        &serverset_member("10.6.0.2", 80, "ALIVE", 2),
+    )
+    .await;
+    d.until("the new member", |s| s.contains_key("/open/m2"))
+        .await;
+}
+
 /// A connection lost and found within the session changes nothing and watching goes on; a
 /// session the server no longer knows is an error item, the last state stands, and a new
 /// session reads the trees again: the difference is sent, nothing else.
@@ -881,4 +933,50 @@ fn promsd_run_follows_members_and_keeps_them_while_zookeeper_restarts() {
         &serverset_member("10.5.0.3", 80, "ALIVE", 3),
     ));
     addresses(&["10.5.0.2:80", "10.5.0.3:80"]);
+}
+
+/// The performance figures: 10,000 serverset members (100 directories of 100) read
+/// at start, then one member changed. Ignored by default; run it alone with `--ignored`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a check"]
+async fn ten_thousand_members_initial_load_and_one_change() {
+    let server = Server::start();
+    let zk = client(&server).await;
+    for dir in 0..100 {
+        zk.mkdir(&format!("/bench/shard-{dir:02}"), &persistent())
+            .await
+            .unwrap();
+        let zk = &zk;
+        let creates: Vec<_> = (0..100)
+            .map(move |i| {
+                let path = format!("/bench/shard-{dir:02}/member_{i:04}");
+                let data = serverset_member(&format!("10.8.{dir}.{i}"), 8080, "ALIVE", i);
+                async move {
+                    let options = persistent();
+                    zk.create(&path, data.as_bytes(), &options).await.unwrap();
+                }
+            })
+            .collect();
+        futures::future::join_all(creates).await;
+    }
+    let config = ServersetSdConfig::new(vec![server.connect_string()], vec!["/bench".into()]);
+    let started = Instant::now();
+    let mut d = start(&config);
+    d.next_update().await;
+    let initial = started.elapsed();
+    assert_eq!(d.state.len(), 10_000);
+    let started = Instant::now();
+    put(
+        &zk,
+        "/bench/shard-42/member_0042",
+        &serverset_member("10.8.42.42", 8080, "DEAD", 42),
+    )
+    .await;
+    let update = d.next_update().await;
+    let change = started.elapsed();
+    assert_eq!(
+        changes(&update),
+        [("/bench/shard-42/member_0042".to_string(), false)]
+    );
+    println!("10,000 members: initial load {initial:?}, one change {change:?}");
 }

@@ -39,8 +39,9 @@
 //! - Members that do not decode are logged (a warning with the decoding error; a debug line for
 //!   a znode without data, which is a directory), each time their data changes; Prometheus
 //!   drops them silently.
-//! - The first item is the full state, sent once every tree has been read (or failed) once;
-//!   later items carry only the znodes that changed. A session that ends, and every failed
+//! - The first item is the full state, sent once every tree has been read (a tree whose reads
+//!   keep failing holds it back for three attempts, about 7 s, then no longer); later items
+//!   carry only the znodes that changed. A session that ends, and every failed
 //!   read, is an error item (the last state stands) and counts as a ZooKeeper failure.
 //! - `prometheus_treecache_watcher_goroutines` counts armed watches (two per znode, plus one
 //!   per missing path); Prometheus counts its goroutines (one per znode).

@@ -37,7 +37,8 @@ use zookeeper_client as zk;
 use super::targets::Flavor;
 use super::{count_failure, WatchGauge};
 
-/// Reads in flight at a time while a tree is read.
+/// Reads in flight at a time while a tree is read (two requests each; ZooKeeper's default
+/// `globalOutstandingLimit` is 1000).
 pub const IN_FLIGHT: usize = 256;
 
 /// Prometheus' fixed retry interval, the longest pause between two attempts.
@@ -178,10 +179,17 @@ struct Tree {
     watches: FuturesUnordered<Watch>,
     /// The token of the exists watch, when absent.
     absent_token: u64,
-    /// Read once at least (or failed once): the full state no longer waits for it.
+    /// Read once at least (or failed [`FAILURES_BEFORE_FULL`] times in a row): the full state
+    /// no longer waits for it.
     attempted: bool,
+    /// Failed reads in a row.
+    failures: u32,
     backoff: Backoff,
 }
+
+/// A tree whose reads keep failing holds the first full state back this many attempts (about
+/// 7 s with the backoff), then the other trees' members go out without it.
+const FAILURES_BEFORE_FULL: u32 = 3;
 
 /// Capped exponential backoff: 1 s doubling up to [`MAX_RETRY`].
 #[derive(Clone, Copy, Debug)]
@@ -291,6 +299,7 @@ pub(super) fn discoverer(settings: Arc<Settings>, provider: Str) -> Discoverer {
             watches: FuturesUnordered::new(),
             absent_token: 0,
             attempted: false,
+            failures: 0,
             backoff: Backoff::new(),
         })
         .collect();
@@ -444,7 +453,8 @@ impl Run {
         }
         count_failure();
         let tree = &mut self.trees[t];
-        tree.attempted = true;
+        tree.failures += 1;
+        tree.attempted |= tree.failures >= FAILURES_BEFORE_FULL;
         tree.watches = FuturesUnordered::new();
         let delay = tree.backoff.delay();
         tree.status = Status::Failed {
@@ -484,6 +494,7 @@ impl Run {
                     tree.absent_token = token;
                     tree.status = Status::Absent;
                     tree.attempted = true;
+                    tree.failures = 0;
                     tree.backoff.reset();
                     tracing::info!(provider = %self.provider, path = %path, "ZooKeeper path does not exist; waiting for it");
                     return;
@@ -518,6 +529,7 @@ impl Run {
         tree.watches = watches;
         tree.status = Status::Loaded;
         tree.attempted = true;
+        tree.failures = 0;
         tree.backoff.reset();
     }
 
