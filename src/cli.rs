@@ -194,13 +194,27 @@ pub fn check_service_discovery(
     let snapshot =
         crate::plan::discover_once(&args.job, scrape.discovery.clone(), args.timeout.as_std());
     let populator = crate::relabel::Populator::new(&crate::plan::scrape_params(scrape));
-    let mut results: Vec<SdCheckResult> = Vec::new();
+    // promtool collects the job's groups by source string across all its discoverers, and
+    // lists each distinct result once per source (`cmd/promtool/sd.go`, getSDCheckResult).
+    let mut by_source: std::collections::BTreeMap<&str, Vec<&promsd_actors::TargetGroup>> =
+        std::collections::BTreeMap::new();
     if let Some(job) = snapshot.job(&args.job) {
         for (_, group) in job.groups() {
-            let start = results.len();
+            by_source.entry(&group.source).or_default().push(group);
+        }
+    }
+    let mut results: Vec<SdCheckResult> = Vec::new();
+    for groups in by_source.values() {
+        let start = results.len();
+        for group in groups {
             for populated in crate::plan::populate_group(&populator, group) {
                 let (labels, error) = match populated.result {
                     Ok(labels) => (labels, None),
+                    // A target dropped by relabeling has no labels and no error, as promtool
+                    // 3.x prints it (PopulateLabels returns none for a drop).
+                    Err(crate::relabel::NotScraped::Dropped(_)) => {
+                        (promsd_actors::LabelSet::new(), None)
+                    }
                     Err(e) => (promsd_actors::LabelSet::new(), Some(e.to_string())),
                 };
                 let result = SdCheckResult {
@@ -208,7 +222,6 @@ pub fn check_service_discovery(
                     labels,
                     error,
                 };
-                // promtool lists a result once per group.
                 if !results[start..].contains(&result) {
                     results.push(result);
                 }
@@ -234,6 +247,9 @@ pub fn run(cli: Cli) -> u8 {
             check_config(&args, &mut std::io::stdout(), &mut std::io::stderr())
         }
         Command::Check(Check::ServiceDiscovery(args)) => {
+            // Discovery errors (refused, TLS, auth) go to standard error as promtool logs
+            // them; the JSON on standard output stays clean.
+            let _ = crate::logging::init("warn", "logfmt");
             check_service_discovery(&args, &mut std::io::stdout(), &mut std::io::stderr())
         }
         Command::Run(args) => run_daemon(&args),

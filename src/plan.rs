@@ -151,6 +151,14 @@ pub fn plan(config: &Config) -> Plan {
         jobs: config.discovery_jobs(),
         pipelines,
         running: Some(Arc::new(running)),
+        notify_jobs: config.alertmanager_discovery(),
+        alertmanagers: config
+            .alerting
+            .alertmanagers
+            .iter()
+            .enumerate()
+            .map(|(i, am)| crate::notify::AlertmanagerSet::new(i, am))
+            .collect(),
     }
 }
 
@@ -205,7 +213,7 @@ pub fn discover_once(
             ready: Some(tx),
         }
         .start();
-        let _ = manager.send(Subscribe(waiter.clone().recipient())).await;
+        let _subscription = manager.send(Subscribe(waiter.clone().recipient())).await;
         let _ = manager
             .send(ApplyConfig {
                 jobs: [(job, configs)].into(),

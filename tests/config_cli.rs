@@ -103,3 +103,36 @@ fn check_service_discovery_prints_promtools_json_for_static_targets() {
     assert_eq!(first["labels"]["instance"], "localhost:9090");
     assert!(first.get("error").is_none());
 }
+
+#[test]
+fn check_service_discovery_prints_drops_without_error_and_one_result_per_source() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("targets.json"),
+        r#"[{"targets": ["a:1", "b:1"], "labels": {"env": "prod"}}]"#,
+    )
+    .unwrap();
+    let config = dir.path().join("prometheus.yml");
+    // Two file SD configs (two providers) emit the same source: promtool lists it once.
+    std::fs::write(
+        &config,
+        "scrape_configs:\n  - job_name: j\n    file_sd_configs:\n      - files: [targets.json]\n      - files: [targets.json]\n        refresh_interval: 1m\n    relabel_configs:\n      - {source_labels: [__address__], regex: 'b:1', action: drop}\n",
+    )
+    .unwrap();
+    let out = promsd(&["check", "service-discovery", config.to_str().unwrap(), "j"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let results = json.as_array().unwrap();
+    assert_eq!(results.len(), 2, "{json:#}");
+    let dropped = results
+        .iter()
+        .find(|r| r["discoveredLabels"]["__address__"] == "b:1")
+        .unwrap();
+    assert_eq!(dropped["labels"], serde_json::json!({}));
+    assert!(dropped.get("error").is_none(), "{dropped}");
+    let kept = results
+        .iter()
+        .find(|r| r["discoveredLabels"]["__address__"] == "a:1")
+        .unwrap();
+    assert_eq!(kept["labels"]["env"], "prod");
+}

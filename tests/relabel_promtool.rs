@@ -141,6 +141,40 @@ fn ours(job: &Job) -> BTreeSet<Outcome> {
         .collect()
 }
 
+/// `promsd check service-discovery`'s outcomes, read as promtool's are.
+fn promsd_cli(config: &Path, job: &str) -> BTreeSet<Outcome> {
+    let output = Command::new(env!("CARGO_BIN_EXE_promsd"))
+        .args(["check", "service-discovery"])
+        .arg(config)
+        .arg(job)
+        .output()
+        .expect("promsd runs");
+    assert!(output.status.success(), "promsd failed for job {job}");
+    let results: Vec<PromtoolResult> = serde_json::from_slice(&output.stdout).unwrap();
+    results
+        .into_iter()
+        .map(|r| {
+            let strip = |m: BTreeMap<String, String>| -> BTreeMap<String, String> {
+                m.into_iter()
+                    .filter(|(k, _)| {
+                        ![
+                            "__convert_classic_histograms_to_nhcb__",
+                            "__always_scrape_classic_histograms__",
+                            "__scrape_native_histograms__",
+                        ]
+                        .contains(&k.as_str())
+                    })
+                    .collect()
+            };
+            Outcome::from(PromtoolResult {
+                discovered: strip(r.discovered),
+                labels: strip(r.labels),
+                error: r.error,
+            })
+        })
+        .collect()
+}
+
 /// Kills the child on drop, so a failing test leaves no process behind.
 struct ChildGuard(Child);
 
@@ -497,6 +531,15 @@ fn populate_agrees_with_promtool_check_service_discovery() {
         failures.extend(differences(&job.job_name, promtool, &ours));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+
+    // The CLI prints what promtool prints: dropped targets as `"labels": {}` without error,
+    // real errors as errors.
+    let mut failures = Vec::new();
+    for job in &config.scrape_configs {
+        let ours = promsd_cli(&path, &job.job_name);
+        failures.extend(differences(&job.job_name, &theirs[&job.job_name], &ours));
+    }
+    assert!(failures.is_empty(), "CLI: {}", failures.join("\n"));
 
     // The corpus exercises what it claims: every action, drops, failures and scraped targets.
     let all: Vec<&RelabelConfig> = config

@@ -214,6 +214,7 @@ impl TryFrom<RawDnsSdConfig> for DnsSdConfig {
                 "a port is required in DNS-SD configs for all record types except SRV".into(),
             );
         }
+        crate::discovery::kit::check_interval("refresh_interval", raw.refresh_interval)?;
         let nameservers = raw
             .nameservers
             .unwrap_or_default()
@@ -686,15 +687,12 @@ mod tests {
     }
 
     #[test]
-    fn zero_refresh_interval_is_refused_at_start() {
-        let c = parse("names: [a]\nrefresh_interval: 0s").unwrap();
-        let ctx = BuildContext {
-            provider: "dns/0".into(),
-            config_name: "job".into(),
-            refresh_metrics: Default::default(),
-        };
-        let err = c.build(&ctx).err().expect("refused");
-        assert!(err.message().contains("refresh_interval"), "{err}");
+    fn zero_refresh_interval_is_a_config_error() {
+        let err = parse("names: [a]\nrefresh_interval: 0s").unwrap_err();
+        assert!(
+            err.contains("refresh_interval must be greater than 0"),
+            "{err}"
+        );
     }
 
     fn lookup(yaml: &str) -> Lookup {

@@ -111,7 +111,8 @@ impl HttpSdConfig {
         if parsed.host_str().is_none_or(str::is_empty) {
             return Err("host is missing in URL".into());
         }
-        self.http_client_config.validate().map_err(|e| e.message)
+        self.http_client_config.validate().map_err(|e| e.message)?;
+        crate::discovery::kit::check_interval("refresh_interval", self.refresh_interval)
     }
 }
 
@@ -363,6 +364,15 @@ mod tests {
         assert_ne!(a.identity(), b.identity());
         assert!(!format!("{a:?}").contains("hunter"));
         assert!(!serde_yaml::to_string(&a).unwrap().contains("hunter"));
+    }
+
+    #[test]
+    fn proxy_passwords_are_part_of_the_identity_and_never_printed() {
+        let a = parse("url: http://a\nproxy_url: http://u:pass-one@proxy:3128\n").unwrap();
+        let b = parse("url: http://a\nproxy_url: http://u:pass-two@proxy:3128\n").unwrap();
+        assert_ne!(a.identity(), b.identity());
+        assert!(!format!("{a:?}").contains("pass-one"));
+        assert!(!serde_yaml::to_string(&a).unwrap().contains("pass-one"));
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub mod kit;
 pub mod kubernetes;
 #[cfg(feature = "sd-kuma")]
 pub mod kuma;
+#[cfg(feature = "sd-moby")]
+pub mod moby;
 pub mod static_sd;
 #[cfg(feature = "sd-zookeeper")]
 pub mod zookeeper;
@@ -127,6 +129,8 @@ macro_rules! mechanisms {
 mechanisms! {
     "consul" => consul::ConsulSdConfig, go "consul", feature "sd-consul", metrics consul::register_metrics;
     "dns" => dns::DnsSdConfig, go "dns", feature "sd-dns", metrics dns::register_metrics;
+    "docker" => moby::DockerSdConfig, go "moby", feature "sd-moby";
+    "dockerswarm" => moby::DockerSwarmSdConfig, go "moby", feature "sd-moby";
     "file" => file::FileSdConfig, go "file", feature "sd-file", metrics file::register_metrics;
     "http" => http::HttpSdConfig, go "http", feature "sd-http", metrics http::register_metrics;
     "kubernetes" => kubernetes::KubernetesSdConfig, go "kubernetes", feature "sd-kubernetes", metrics kubernetes::register_metrics;

@@ -1,10 +1,15 @@
-//! The discovery mechanisms against real servers or fixtures of their APIs, one module each,
-//! in one test binary.
+//! The discovery mechanisms' end-to-end tests, one module each, in ONE test binary (thirty
+//! mechanisms must not link thirty binaries). Each drives the real client code against a
+//! fixture that speaks the API's wire protocol, through the engine from a prometheus.yml.
+//! `kit` tests what every HTTP-based mechanism shares: Prometheus' client settings, the
+//! intercepting proxy, TLS.
 
 #[path = "../support/mod.rs"]
 mod support;
 
+mod kit;
 #[cfg(feature = "sd-kuma")]
 mod kuma;
+mod moby;
 #[cfg(feature = "sd-zookeeper")]
 mod zookeeper;

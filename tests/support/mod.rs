@@ -3,8 +3,10 @@
 
 #![allow(dead_code)] // each test binary uses a part
 
+pub mod http_fixture;
 pub mod kube_fixture;
 mod kube_support;
+pub mod tls_proxy;
 #[allow(unused_imports)] // not every test binary uses them
 pub use kube_support::*;
 
@@ -184,4 +186,30 @@ pub fn start_promsd(dir: &Path, config: &Path, extra: &[&str]) -> (Process, u16)
         get_ok(port, "/-/ready").map(|_| ())
     });
     (process, port)
+}
+
+/// Runs `promsd check service-discovery CONFIG JOB` with `env` added to its environment and
+/// returns its JSON (the array of targets) and its stderr, or its failure (exit status and
+/// stderr).
+pub fn check_sd(
+    config: &Path,
+    job: &str,
+    env: &[(&str, &str)],
+) -> Result<(serde_json::Value, String), String> {
+    let mut command = Command::new(promsd_bin());
+    command
+        .args(["check", "service-discovery", config.to_str().unwrap(), job])
+        .args(["--timeout", "60s"])
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let output = command.output().map_err(|e| e.to_string())?;
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    if !output.status.success() {
+        return Err(format!("exit {:?}: {stderr}", output.status.code()));
+    }
+    let json = serde_json::from_slice(&output.stdout)
+        .map_err(|e| format!("{e}: {}", String::from_utf8_lossy(&output.stdout)))?;
+    Ok((json, stderr))
 }

@@ -202,6 +202,7 @@ fn validate(c: &mut ConsulSdConfig) -> Result<(), String> {
     if c.server.trim().is_empty() {
         return Err("consul SD configuration requires a server address".into());
     }
+    crate::discovery::kit::check_interval("refresh_interval", c.refresh_interval)?;
     if !c.username.is_empty() || !c.password.is_empty() {
         if c.http_client_config.basic_auth.is_some() {
             return Err("at most one of consul SD configuration username and password and basic auth can be configured".into());

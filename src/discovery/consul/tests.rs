@@ -150,10 +150,9 @@ fn build_refuses_zero_refresh_interval_and_bad_schemes() {
         Ok(_) => panic!("{yaml:?} built"),
         Err(e) => e.to_string(),
     };
-    assert_eq!(
-        err("refresh_interval: 0s"),
-        "consul SD refresh_interval must be greater than 0"
-    );
+    assert!(parse("refresh_interval: 0s")
+        .unwrap_err()
+        .contains("refresh_interval must be greater than 0"));
     assert_eq!(err("server: 'ftp://c:1'"), "Unknown protocol scheme: ftp");
     assert_eq!(err("scheme: ftp"), "unsupported protocol scheme \"ftp\"");
     assert!(parse("{}").unwrap().build(&ctx).is_ok());

@@ -97,6 +97,7 @@ impl FileSdConfig {
         if let Some(bad) = files.iter().find(|f| !VALID_PATTERN.is_match(f)) {
             return Err(format!("path name {bad:?} is not valid for file discovery"));
         }
+        crate::discovery::kit::check_interval("refresh_interval", refresh_interval)?;
         Ok(FileSdConfig {
             files,
             refresh_interval,
