@@ -317,6 +317,68 @@ fn check_service_discovery_prints_kuma_targets() {
     );
 }
 
+/// conf.good.yml's control plane name over TLS, reached as a user behind a corporate proxy
+/// reaches it: `proxy_url` and `tls_config.ca_file`; the request goes to the named host.
+#[test]
+fn control_plane_over_https_through_a_proxy() {
+    use crate::support::tls_proxy::{proxy_ca_file, TlsProxy};
+    let mads = Mads::start(Some("mads-token"));
+    let port: u16 = mads.url.rsplit(':').next().unwrap().parse().unwrap();
+    let proxy = TlsProxy::start(([127, 0, 0, 1], port).into());
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "scrape_configs:\n\
+             - job_name: service-kuma\n\
+             \x20 kuma_sd_configs:\n\
+             \x20   - server: https://kuma-control-plane.kuma-system.svc:5676\n\
+             \x20     client_id: main-prometheus\n\
+             \x20     fetch_timeout: 1m\n\
+             \x20     proxy_url: {}\n\
+             \x20     tls_config:\n\
+             \x20       ca_file: {}\n\
+             \x20     authorization:\n\
+             \x20       credentials: mads-token\n",
+            proxy.url(),
+            proxy_ca_file().display()
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(support::promsd_bin())
+        .args([
+            "check",
+            "service-discovery",
+            config.to_str().unwrap(),
+            "service-kuma",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let results: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let mut instances: Vec<&str> = results
+        .iter()
+        .map(|r| r["labels"]["instance"].as_str().unwrap())
+        .collect();
+    instances.sort();
+    assert_eq!(
+        instances,
+        ["elasticsearch-01", "prometheus-01", "prometheus-02"],
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen = proxy.seen();
+    assert!(!seen.is_empty());
+    for s in seen {
+        assert_eq!(s.connect, "kuma-control-plane.kuma-system.svc:5676");
+        assert_eq!(s.sni.as_deref(), Some("kuma-control-plane.kuma-system.svc"));
+    }
+    let request = &mads.seen()[0];
+    assert_eq!(request.query, "fetch-timeout=1m");
+    assert_eq!(request.authorization.as_deref(), Some("Bearer mads-token"));
+}
+
 /// The discoverer of `config`, its items on a channel.
 struct Running {
     items: tokio::sync::mpsc::UnboundedReceiver<Result<Update, String>>,
