@@ -108,7 +108,8 @@ macro_rules! mechanisms {
         pub const IMPLEMENTED: &[&str] = &["static", $(#[cfg(feature = $feature)] $name),*];
 
         /// The Go package of a mechanism in Prometheus' source, which its config errors name
-        /// (`field x not found in type aws.plain`).
+        /// (`field x not found in type aws.plain`), or the whole Go type when its plain type
+        /// has another name (`xds.plainKumaConf`).
         pub fn go_package(mechanism: &str) -> &str {
             match mechanism {
                 $($name => $go,)*
@@ -134,7 +135,7 @@ mechanisms! {
     "file" => file::FileSdConfig, go "file", feature "sd-file", metrics file::register_metrics;
     "http" => http::HttpSdConfig, go "http", feature "sd-http", metrics http::register_metrics;
     "kubernetes" => kubernetes::KubernetesSdConfig, go "kubernetes", feature "sd-kubernetes", metrics kubernetes::register_metrics;
-    "kuma" => kuma::KumaSdConfig, go "xds", feature "sd-kuma", metrics kuma::register_metrics;
+    "kuma" => kuma::KumaSdConfig, go "xds.plainKumaConf", feature "sd-kuma", metrics kuma::register_metrics;
     "nerve" => zookeeper::NerveSdConfig, go "zookeeper", feature "sd-zookeeper";
     "serverset" => zookeeper::ServersetSdConfig, go "zookeeper", feature "sd-zookeeper", metrics zookeeper::register_metrics;
 }
