@@ -40,6 +40,8 @@ pub mod kit;
 pub mod kubernetes;
 #[cfg(feature = "sd-linode")]
 pub mod linode;
+#[cfg(feature = "sd-kuma")]
+pub mod kuma;
 #[cfg(feature = "sd-moby")]
 pub mod moby;
 #[cfg(feature = "sd-openstack")]
@@ -62,6 +64,8 @@ pub mod uyuni;
 // A small XML element tree with Go's `encoding/xml` view of a document (Eureka, Uyuni).
 #[cfg(any(feature = "sd-eureka", feature = "sd-uyuni"))]
 pub(crate) mod xml_tree;
+#[cfg(feature = "sd-zookeeper")]
+pub mod zookeeper;
 
 /// A mechanism's config as the product sees it: the engine's contract plus what loading needs.
 pub trait SdConfig: DiscoveryConfig {
@@ -139,7 +143,8 @@ macro_rules! mechanisms {
         pub const IMPLEMENTED: &[&str] = &["static", $(#[cfg(feature = $feature)] $name),*];
 
         /// The Go package of a mechanism in Prometheus' source, which its config errors name
-        /// (`field x not found in type aws.plain`).
+        /// (`field x not found in type aws.plain`), or the whole Go type when its plain type
+        /// has another name (`xds.plainKumaConf`).
         pub fn go_package(mechanism: &str) -> &str {
             match mechanism {
                 $($name => $go,)*
@@ -188,6 +193,9 @@ mechanisms! {
     "ionos" => ionos::IonosSdConfig, go "ionos", feature "sd-ionos";
     "openstack" => openstack::OpenstackSdConfig, go "openstack", feature "sd-openstack";
     "scaleway" => scaleway::ScalewaySdConfig, go "scaleway", feature "sd-scaleway";
+    "kuma" => kuma::KumaSdConfig, go "xds.plainKumaConf", feature "sd-kuma", metrics kuma::register_metrics;
+    "nerve" => zookeeper::NerveSdConfig, go "zookeeper", feature "sd-zookeeper";
+    "serverset" => zookeeper::ServersetSdConfig, go "zookeeper", feature "sd-zookeeper", metrics zookeeper::register_metrics;
 }
 
 /// Every mechanism Prometheus 3.x knows (`<name>_sd_configs`), implemented here or not.

@@ -29,3 +29,7 @@ mod uyuni;
 mod ionos;
 mod openstack;
 mod scaleway;
+#[cfg(feature = "sd-kuma")]
+mod kuma;
+#[cfg(feature = "sd-zookeeper")]
+mod zookeeper;
