@@ -373,3 +373,43 @@ async fn a_bad_body_is_an_error_and_the_bearer_token_is_sent() {
         Some("Bearer s3cr3t")
     );
 }
+
+#[actix_rt::test]
+async fn a_bad_body_with_an_etag_keeps_failing_and_counting_while_the_source_is_broken() {
+    let fixture = Fixture::start(TWO_GROUPS);
+    fixture.set(|a| a.etag = Some("\"good\"".into()));
+    let metrics = RefreshMetrics::default();
+    let mut d = discoverer(
+        &format!("url: {}\nrefresh_interval: 50ms\n", fixture.url),
+        &metrics,
+    );
+    next(&mut d).await.unwrap();
+    // The server now serves a broken body under a new ETag and answers 304 to it: that 304
+    // must not read as "unchanged", so every refresh fails and counts.
+    fixture.set(|a| {
+        a.etag = Some("\"bad\"".into());
+        a.body = "[{\"targets\": [".into();
+    });
+    for _ in 0..3 {
+        let err = next(&mut d).await.unwrap_err();
+        assert!(err.contains("EOF"), "{err}");
+    }
+    assert!(metrics.failures("http", "job") >= 3);
+    assert_ne!(
+        fixture.last_header("if-none-match").as_deref(),
+        Some("\"bad\""),
+        "the ETag of a body that did not parse is never sent back"
+    );
+    // Fixed: the good body comes through again.
+    fixture.set(|a| {
+        a.etag = Some("\"fixed\"".into());
+        a.body = r#"[{"targets":["fixed:1"]}]"#.into();
+    });
+    let recovered = loop {
+        match next(&mut d).await {
+            Ok(update) => break update,
+            Err(_) => continue,
+        }
+    };
+    assert_eq!(addresses(&recovered)[0].1, vec!["fixed:1".to_owned()]);
+}

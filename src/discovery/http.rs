@@ -3,7 +3,8 @@
 //! and content-type checks, Sources (`<url>:<index>`) and `__meta_url` label.
 //!
 //! Beyond Prometheus: an unchanged body (same ETag answered with 304 to our `If-None-Match`,
-//! or the same bytes) costs no parsing and sends no update; a body over `body_size_limit` (a
+//! or the same bytes) costs no parsing and sends no update — an ETag is kept only with a body
+//! that parsed, so a broken source keeps failing (and counting failures) on every refresh; a body over `body_size_limit` (a
 //! promsd extension, default 100 MiB) is rejected with a clear error; failures keep the last
 //! good groups and are retried with capped exponential backoff (the engine's refresh helper)
 //! before the next interval; parsing runs on the blocking pool.
@@ -275,16 +276,22 @@ impl Fetcher {
         let hash = xxhash_rust::xxh3::xxh3_64(&body);
         {
             let mut last = self.last.lock().expect("poisoned");
-            last.etag = new_etag;
             if last.hash == Some(hash) {
+                // The very body that last parsed: its ETag stands for good groups.
+                last.etag = new_etag;
                 return Ok(Refreshed::Unchanged);
             }
+            // Until this body parses, no ETag may turn the server's 304s into "unchanged":
+            // a broken source must keep failing (and counting) on every refresh.
+            last.etag = None;
         }
         let url = self.url.clone();
         let groups = tokio::task::spawn_blocking(move || parse_groups(&body, &url))
             .await
             .map_err(|e| format!("parsing panicked: {e}"))??;
-        self.last.lock().expect("poisoned").hash = Some(hash);
+        let mut last = self.last.lock().expect("poisoned");
+        last.hash = Some(hash);
+        last.etag = new_etag;
         Ok(Refreshed::all(groups))
     }
 
