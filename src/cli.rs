@@ -70,7 +70,7 @@ pub struct Run {
     #[arg(long = "output.file-sd.dir")]
     pub file_sd_dir: Option<PathBuf>,
     /// With `--output.file-sd.dir`: write each job as this many shard files instead of one.
-    #[arg(long = "output.file-sd.shards", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    #[arg(long = "output.file-sd.shards", value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::shard::MAX_SHARDS)))]
     pub file_sd_shards: Option<u32>,
     /// Minimum time between two target updates after the first (Prometheus' is 5s).
     #[arg(long = "discovery.update-interval", default_value = "5s")]

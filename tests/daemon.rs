@@ -101,6 +101,15 @@ fn serves_the_shipped_configs_jobs_as_http_sd() {
     );
     let (status, _, _) = http("GET", port, "/api/v1/sd/node?shard=3&shards=3", &[]).unwrap();
     assert_eq!(status, 400);
+    // One cap on the shard count: above it, a 400 with a JSON error.
+    let (status, _, body) = http("GET", port, "/api/v1/sd/node?shard=1&shards=99999", &[]).unwrap();
+    assert_eq!(status, 400);
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["error"],
+        "shards must be between 1 and 10000, got 99999"
+    );
+    let (status, _, _) = http("GET", port, "/api/v1/sd/node?shard=1&shards=10000", &[]).unwrap();
+    assert_eq!(status, 200);
 
     // ETag: asked again with it, nothing to send.
     let (status, headers, _) = http("GET", port, "/api/v1/sd/node", &[]).unwrap();
