@@ -413,3 +413,42 @@ async fn a_bad_body_with_an_etag_keeps_failing_and_counting_while_the_source_is_
     };
     assert_eq!(addresses(&recovered)[0].1, vec!["fixed:1".to_owned()]);
 }
+
+#[actix_rt::test]
+async fn a_streamed_body_over_the_limit_is_rejected_as_it_passes_the_limit() {
+    // No Content-Length: the body is streamed in chunks and cut off once past the limit.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_rt::System::new().block_on(async move {
+            let server = HttpServer::new(|| {
+                App::new().route(
+                    "/sd",
+                    web::get().to(|| async {
+                        let chunk = web::Bytes::from(vec![b' '; 1024]);
+                        let body = futures::stream::iter(
+                            std::iter::repeat(chunk)
+                                .take(64)
+                                .map(Ok::<_, std::convert::Infallible>),
+                        );
+                        HttpResponse::Ok()
+                            .content_type("application/json")
+                            .streaming(body)
+                    }),
+                )
+            })
+            .workers(1)
+            .bind("127.0.0.1:0")
+            .unwrap();
+            tx.send(server.addrs()[0]).unwrap();
+            server.run().await.unwrap();
+        })
+    });
+    let addr = rx.recv_timeout(DEADLINE).unwrap();
+    let metrics = RefreshMetrics::default();
+    let mut d = discoverer(
+        &format!("url: http://{addr}/sd\nrefresh_interval: 50ms\nbody_size_limit: 4KiB\n"),
+        &metrics,
+    );
+    let err = next(&mut d).await.unwrap_err();
+    assert!(err.contains("exceeds the limit of 4096 bytes"), "{err}");
+}

@@ -22,6 +22,7 @@ use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, CONTENT_TYPE, ETAG, IF_NON
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 
+use super::kit::{read_body, BodyError, DEFAULT_BODY_LIMIT};
 use super::SdConfig;
 use crate::common::http_client::HttpClient;
 use crate::common::http_config::HttpClientConfig;
@@ -43,8 +44,6 @@ pub fn register_metrics(registry: &mut Registry) {
 static JSON_CONTENT_TYPE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"^(?i:application/json(;\s*charset=("utf-8"|utf-8))?)$"#).expect("valid regex")
 });
-
-const DEFAULT_BODY_LIMIT: u64 = 100 * 1024 * 1024;
 
 /// One entry of `http_sd_configs`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -255,24 +254,11 @@ impl Fetcher {
             return Err(format!("unsupported content type {content_type:?}"));
         }
         let new_etag = response.headers().get(ETAG).cloned();
-        if response
-            .content_length()
-            .is_some_and(|len| len > self.body_limit)
-        {
-            return Err(self.too_large());
-        }
-        let mut body: Vec<u8> = Vec::new();
-        let mut response = response;
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| crate::common::http_client::describe_error(&e))?
-        {
-            if body.len() as u64 + chunk.len() as u64 > self.body_limit {
-                return Err(self.too_large());
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = match read_body(response, self.body_limit).await {
+            Ok(body) => body,
+            Err(BodyError::TooLarge) => return Err(self.too_large()),
+            Err(BodyError::Read(e)) => return Err(e),
+        };
         let hash = xxhash_rust::xxh3::xxh3_64(&body);
         {
             let mut last = self.last.lock().expect("poisoned");
