@@ -225,6 +225,7 @@ fn main() {
             ready_deadline: Instant::now(),
             discovery: manager.clone().recipient(),
             config: ConfigSlot::default(),
+            enable_lifecycle: false,
         });
         let server = HttpServer::new(move || {
             App::new()

@@ -174,7 +174,7 @@ fn shards_are_disjoint_cover_the_job_and_move_little_when_one_is_added() {
 fn reload_takes_a_good_config_and_keeps_the_running_one_on_a_bad_one() {
     let dir = example_dir();
     let config = dir.path().join("prometheus.yml");
-    let (promsd, port) = start_promsd(dir.path(), &config, &[]);
+    let (promsd, port) = start_promsd(dir.path(), &config, &["--web.enable-lifecycle"]);
     wait_for("node job", || get_ok(port, "/api/v1/sd/node"));
     let original = std::fs::read_to_string(&config).unwrap();
 

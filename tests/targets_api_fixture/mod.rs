@@ -223,6 +223,7 @@ impl Fixture {
             ready_deadline: Instant::now() + Duration::from_secs(3600),
             discovery: manager.clone().recipient(),
             config: config.clone(),
+            enable_lifecycle: false,
         });
         let fixture = Fixture {
             manager,
