@@ -426,9 +426,7 @@ async fn a_streamed_body_over_the_limit_is_rejected_as_it_passes_the_limit() {
                     web::get().to(|| async {
                         let chunk = web::Bytes::from(vec![b' '; 1024]);
                         let body = futures::stream::iter(
-                            std::iter::repeat(chunk)
-                                .take(64)
-                                .map(Ok::<_, std::convert::Infallible>),
+                            std::iter::repeat_n(chunk, 64).map(Ok::<_, std::convert::Infallible>),
                         );
                         HttpResponse::Ok()
                             .content_type("application/json")
