@@ -246,3 +246,41 @@ fn tls_with_a_test_ca_and_verified_client_certificates() {
     // Plain HTTP gets no answer.
     assert!(http("GET", port, "/-/healthy", &[]).is_none_or(|a| a.0 != 200));
 }
+
+#[test]
+fn require_any_client_cert_takes_a_certificate_no_ca_vouches_for() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["server.pem", "server.key"] {
+        std::fs::copy(testdata(&format!("web/{f}")), dir.path().join(f)).unwrap();
+    }
+    std::fs::write(
+        dir.path().join("web.yml"),
+        "tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n  client_auth_type: RequireAnyClientCert\n",
+    )
+    .unwrap();
+    let (_promsd, port) = start(dir.path(), &["--web.config.file", "web.yml"]);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let client = tls_client(true);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let answer = client
+                .get(format!("https://localhost:{port}/-/healthy"))
+                .send()
+                .await;
+            if answer.is_ok_and(|r| r.status() == 200) {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "promsd over TLS");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let refused = tls_client(false)
+            .get(format!("https://localhost:{port}/-/healthy"))
+            .send()
+            .await;
+        assert!(refused.is_err(), "{refused:?}");
+    });
+}

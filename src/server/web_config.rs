@@ -25,8 +25,7 @@
 //! `WWW-Authenticate: Basic`. Unknown keys are errors.
 //!
 //! Where promsd differs: whether TLS is on, the client CA and `client_auth_type` are read at
-//! start (a change needs a restart); `client_auth_type` `RequestClientCert` and
-//! `RequireAnyClientCert` (client certificates taken unverified), `cipher_suites`,
+//! start (a change needs a restart); `cipher_suites`,
 //! `curve_preferences`, `client_allowed_sans`, `rate_limit` and `http2` are not supported and
 //! refused at start with an error naming them; `min_version` below TLS12 likewise.
 
@@ -40,8 +39,10 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::HttpResponse;
 use base64::Engine;
+use rustls::client::danger::HandshakeSignatureValid;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
 use serde::Deserialize;
@@ -233,12 +234,16 @@ impl TlsServerConfig {
                     .build()
                     .map_err(|e| format!("client CA: {e}"))?,
             ),
-            "RequestClientCert" | "RequireAnyClientCert" | "RequireClientCert" => {
-                return Err(format!(
-                    "client_auth_type {} (unverified client certificates) is not supported by promsd",
-                    self.client_auth_type
-                ))
-            }
+            // Go's: a certificate asked for (or required) but not verified.
+            "RequestClientCert" => Some(Arc::new(AnyClientCert {
+                provider: provider.clone(),
+                mandatory: false,
+            }) as Arc<dyn ClientCertVerifier>),
+            "RequireAnyClientCert" | "RequireClientCert" => Some(Arc::new(AnyClientCert {
+                provider: provider.clone(),
+                mandatory: true,
+            })
+                as Arc<dyn ClientCertVerifier>),
             other => return Err(format!("invalid ClientAuth: {other}")),
         };
         let builder = rustls::ServerConfig::builder_with_provider(provider)
@@ -282,6 +287,72 @@ fn tls_versions(
         return Err("min_version is above max_version".into());
     }
     Ok(versions)
+}
+
+/// Go's `RequestClientCert` / `RequireAnyClientCert`: the client's certificate is asked for
+/// (and, if mandatory, required) but not checked against any CA; the handshake signature made
+/// with its key is still verified.
+#[derive(Debug)]
+struct AnyClientCert {
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    mandatory: bool,
+}
+
+impl ClientCertVerifier for AnyClientCert {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.mandatory
+    }
+
+    fn root_hint_subjects(&self) -> &[rustls::DistinguishedName] {
+        &[]
+    }
+
+    fn verify_client_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        Ok(ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
 }
 
 /// Reads the certificate and key again for every handshake, from the web config as it is now
