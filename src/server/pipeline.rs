@@ -597,9 +597,13 @@ impl JobView {
 
     /// The body for `shard` if it is already assembled.
     pub fn cached_http_sd(&self, shard: Option<Shard>) -> Option<Arc<Rendered>> {
-        let cache = self.rendered.lock().expect("render cache poisoned");
+        let mut cache = self.rendered.lock().expect("render cache poisoned");
         let key = shard.map(|s| s.count);
-        let bodies = cache.iter().find(|(k, _)| *k == key)?.1.get()?;
+        let i = cache.iter().position(|(k, _)| *k == key)?;
+        // A hit makes the way the most recently asked.
+        let entry = cache.remove(i);
+        cache.push(entry);
+        let bodies = cache.last()?.1.get()?;
         Some(bodies[shard.map_or(0, |s| s.index as usize)].clone())
     }
 }
@@ -1271,5 +1275,17 @@ mod tests {
         assert!(view
             .cached_http_sd(Some(Shard { index: 0, count: 2 }))
             .is_none());
+        // A cached hit counts as a use: the way asked through the cache stays.
+        let cached = |count| {
+            view.cached_http_sd(Some(Shard { index: 0, count }))
+                .is_some()
+        };
+        assert!(cached(36));
+        view.http_sd(Some(Shard {
+            index: 0,
+            count: 40,
+        }));
+        assert!(cached(36));
+        assert!(!cached(37));
     }
 }
