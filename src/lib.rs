@@ -10,7 +10,7 @@
 //! - `notify`: Alertmanager discovery, as Prometheus' notifier reads its discovery manager.
 //! - `plan`: from a loaded config to the engine's jobs and each job's relabeling pipeline.
 //! - `relabel`: relabel rules and target population, exactly as Prometheus.
-//! - `shard`: assignment of targets to scrapers (rendezvous hashing).
+//! - `shard`: assignment of targets to scrapers (jump consistent hash).
 //! - `server`: the HTTP server, the targets pipeline and the file SD output.
 
 pub mod cli;
