@@ -224,6 +224,8 @@ fn main() {
             reload: NoReload.start().recipient(),
             ready_deadline: Instant::now(),
             discovery: manager.clone().recipient(),
+            notify_discovery: manager.clone().recipient(),
+            alertmanagers: Default::default(),
             config: ConfigSlot::default(),
         });
         let server = HttpServer::new(move || {

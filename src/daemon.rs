@@ -36,6 +36,10 @@ pub struct Plan {
     pub pipelines: HashMap<Str, JobPipeline>,
     /// The config as the status API and relabel traces show it, once it is applied.
     pub running: Option<Arc<dyn RunningConfig>>,
+    /// The `notify` manager's input: `config-N` → the discovery configs of Alertmanager set N.
+    pub notify_jobs: BTreeMap<String, Vec<Arc<dyn DiscoveryConfig>>>,
+    /// The Alertmanager sets, in the order of `alerting.alertmanagers`.
+    pub alertmanagers: Vec<crate::notify::AlertmanagerSet>,
 }
 
 /// Reads and plans a config file; the error is shown to the user as is.
@@ -99,6 +103,7 @@ struct Daemon {
     config_file: PathBuf,
     planner: Planner,
     manager: Addr<ManagerActor>,
+    notify: Notify,
     pipeline: Addr<TargetsPipeline>,
     metrics: ReloadMetrics,
     config: ConfigSlot,
@@ -119,8 +124,9 @@ impl Handler<Reload> for Daemon {
             async move { planned.await.map_err(|e| format!("planning panicked: {e}"))? }
                 .into_actor(self)
                 .then(|plan, act, _| {
-                    let (manager, pipeline, metrics, config) = (
+                    let (manager, notify, pipeline, metrics, config) = (
                         act.manager.clone(),
+                        act.notify.clone(),
                         act.pipeline.clone(),
                         act.metrics.clone(),
                         act.config.clone(),
@@ -134,7 +140,7 @@ impl Handler<Reload> for Daemon {
                                 return Err(error);
                             }
                         };
-                        apply(&manager, &pipeline, &config, plan).await?;
+                        apply(&manager, &notify, &pipeline, &config, plan).await?;
                         metrics.record(true);
                         tracing::info!("config reloaded");
                         Ok(())
@@ -145,13 +151,33 @@ impl Handler<Reload> for Daemon {
     }
 }
 
-/// The pipeline learns the jobs' settings before the engine sends their targets.
+/// The `notify` manager (Prometheus' notify discovery manager) and what its subscriber keeps.
+#[derive(Clone)]
+struct Notify {
+    manager: Addr<ManagerActor>,
+    view: crate::notify::NotifyView,
+}
+
+/// The pipeline learns the jobs' settings before the engine sends their targets; the notify
+/// view learns the Alertmanager sets before their manager sends their groups.
 async fn apply(
     manager: &Addr<ManagerActor>,
+    notify: &Notify,
     pipeline: &Addr<TargetsPipeline>,
     config: &ConfigSlot,
     plan: Plan,
 ) -> Result<(), String> {
+    notify.view.set_sets(plan.alertmanagers);
+    let outcome = notify
+        .manager
+        .send(ApplyConfig {
+            jobs: plan.notify_jobs,
+        })
+        .await
+        .map_err(|e| format!("notify discovery manager unavailable: {e}"))?;
+    for (set, mechanism, error) in &outcome.failed {
+        tracing::error!(set = %set, mechanism, %error, "cannot create Alertmanager discovery");
+    }
     pipeline
         .send(SetJobs(plan.pipelines))
         .await
@@ -179,7 +205,10 @@ pub fn run(
     let system = actix_rt::System::new();
     system.block_on(async move {
         let mut registry = Registry::default();
-        let manager_metrics = ManagerMetrics::register("scrape", &mut registry);
+        let mut manager_metrics =
+            ManagerMetrics::register_managers(&["scrape", "notify"], &mut registry);
+        let notify_metrics = manager_metrics.pop().expect("notify");
+        let manager_metrics = manager_metrics.pop().expect("scrape");
         let refresh_metrics = RefreshMetrics::register(&mut registry);
         register_mechanism_metrics(&mut registry);
         registry.register_collector(Box::new(ProcessCollector));
@@ -189,10 +218,21 @@ pub fn run(
             name: "scrape".to_owned(),
             interval: options.sd_interval,
             metrics: manager_metrics,
-            refresh_metrics,
+            refresh_metrics: refresh_metrics.clone(),
             ..ManagerOptions::default()
         })
         .start();
+        let notify = Notify {
+            manager: ManagerActor::new(ManagerOptions {
+                name: "notify".to_owned(),
+                interval: options.sd_interval,
+                metrics: notify_metrics,
+                refresh_metrics,
+                ..ManagerOptions::default()
+            })
+            .start(),
+            view: crate::notify::NotifyView::default(),
+        };
         let view = SharedView::default();
         let on_change: Option<OnJobChange> = match &options.file_sd_dir {
             Some(dir) => Some(
@@ -244,14 +284,26 @@ pub fn run(
                 .await
                 .map_err(|e| e.to_string())?,
         );
+        subscriptions.push(
+            notify
+                .manager
+                .send(Subscribe(
+                    crate::notify::NotifySubscriber(notify.view.clone())
+                        .start()
+                        .recipient(),
+                ))
+                .await
+                .map_err(|e| e.to_string())?,
+        );
         let config = ConfigSlot::default();
-        apply(&manager, &pipeline, &config, first_plan).await?;
+        apply(&manager, &notify, &pipeline, &config, first_plan).await?;
         reload_metrics.record(true);
 
         let daemon = Daemon {
             config_file: options.config_file.clone(),
             planner,
             manager: manager.clone(),
+            notify: notify.clone(),
             pipeline: pipeline.clone(),
             metrics: reload_metrics,
             config: config.clone(),
@@ -266,6 +318,8 @@ pub fn run(
             reload: daemon.clone().recipient(),
             ready_deadline: Instant::now() + options.ready_timeout,
             discovery: manager.clone().recipient(),
+            notify_discovery: notify.manager.clone().recipient(),
+            alertmanagers: notify.view.clone(),
             config,
         });
         let server = HttpServer::new(move || {

@@ -6,6 +6,7 @@
 //! - `config`: the `prometheus.yml` model and loader, with positioned errors.
 //! - `daemon`: `promsd run`, the engine, pipeline and HTTP server wired together.
 //! - `discovery`: one module per mechanism and the registry of `*_sd_configs` keys.
+//! - `notify`: Alertmanager discovery, as Prometheus' notifier reads its discovery manager.
 //! - `plan`: from a loaded config to the engine's jobs and each job's relabeling pipeline.
 //! - `relabel`: relabel rules and target population, exactly as Prometheus.
 //! - `shard`: assignment of targets to scrapers (rendezvous hashing).
@@ -17,6 +18,7 @@ pub mod config;
 pub mod daemon;
 pub mod discovery;
 pub mod logging;
+pub mod notify;
 pub mod plan;
 pub mod relabel;
 pub mod server;

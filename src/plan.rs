@@ -151,6 +151,14 @@ pub fn plan(config: &Config) -> Plan {
         jobs: config.discovery_jobs(),
         pipelines,
         running: Some(Arc::new(running)),
+        notify_jobs: config.alertmanager_discovery(),
+        alertmanagers: config
+            .alerting
+            .alertmanagers
+            .iter()
+            .enumerate()
+            .map(|(i, am)| crate::notify::AlertmanagerSet::new(i, am))
+            .collect(),
     }
 }
 

@@ -28,6 +28,8 @@ pub mod kit;
 pub mod kubernetes;
 #[cfg(feature = "sd-marathon")]
 pub mod marathon;
+#[cfg(feature = "sd-moby")]
+pub mod moby;
 #[cfg(feature = "sd-nomad")]
 pub mod nomad;
 #[cfg(feature = "sd-puppetdb")]
@@ -128,6 +130,7 @@ macro_rules! mechanisms {
         /// Registers every mechanism's own metrics (`prometheus_sd_<mechanism>_*`), once per
         /// process.
         pub fn register_metrics(registry: &mut prometheus_client::registry::Registry) {
+            let _ = &registry; // a build whose mechanisms have no metrics of their own
             $($(#[cfg(feature = $feature)] $metrics(registry);)?)*
         }
     };
@@ -138,10 +141,12 @@ macro_rules! mechanisms {
 mechanisms! {
     "consul" => consul::ConsulSdConfig, go "consul", feature "sd-consul", metrics consul::register_metrics;
     "dns" => dns::DnsSdConfig, go "dns", feature "sd-dns", metrics dns::register_metrics;
+    "docker" => moby::DockerSdConfig, go "moby", feature "sd-moby";
+    "dockerswarm" => moby::DockerSwarmSdConfig, go "moby", feature "sd-moby";
+    "eureka" => eureka::EurekaSdConfig, go "eureka", feature "sd-eureka";
     "file" => file::FileSdConfig, go "file", feature "sd-file", metrics file::register_metrics;
     "http" => http::HttpSdConfig, go "http", feature "sd-http", metrics http::register_metrics;
     "kubernetes" => kubernetes::KubernetesSdConfig, go "kubernetes", feature "sd-kubernetes", metrics kubernetes::register_metrics;
-    "eureka" => eureka::EurekaSdConfig, go "eureka", feature "sd-eureka";
     "marathon" => marathon::MarathonSdConfig, go "marathon", feature "sd-marathon";
     "nomad" => nomad::NomadSdConfig, go "nomad", feature "sd-nomad", metrics nomad::register_metrics;
     "puppetdb" => puppetdb::PuppetdbSdConfig, go "puppetdb", feature "sd-puppetdb";

@@ -2,6 +2,7 @@
 //! page, `/metrics`, health, readiness and reload. Handlers read the pipeline's latest published
 //! view; nothing here blocks discovery.
 
+pub mod alertmanagers;
 pub mod file_sd_output;
 pub mod http_sd;
 pub mod matcher;
@@ -38,6 +39,10 @@ pub struct AppState {
     pub ready_deadline: Instant,
     /// The engine's manager, for `/api/v1/status/sd`.
     pub discovery: Recipient<promsd_actors::GetStatus>,
+    /// The `notify` manager (Alertmanager discovery), for `/api/v1/status/sd`.
+    pub notify_discovery: Recipient<promsd_actors::GetStatus>,
+    /// The discovered Alertmanagers.
+    pub alertmanagers: crate::notify::NotifyView,
     /// The running config, for `/api/v1/status/config` and relabel traces.
     pub config: ConfigSlot,
 }
@@ -92,6 +97,14 @@ async fn reload(state: web::Data<AppState>) -> HttpResponse {
 /// Registers every route.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/sd/{job}", web::get().to(http_sd::job_targets))
+        .route(
+            "/api/v1/sd/alertmanagers/{set}",
+            web::get().to(alertmanagers::set_targets),
+        )
+        .route(
+            "/api/v1/alertmanagers",
+            web::get().to(alertmanagers::alertmanagers),
+        )
         .route("/metrics", web::get().to(metrics))
         .route("/-/healthy", web::get().to(healthy))
         .route("/-/healthy", web::head().to(healthy))

@@ -8,6 +8,7 @@
 mod support;
 
 mod kit;
+mod moby;
 
 // Eureka, Marathon, Nomad, PuppetDB, Triton and Uyuni, and what their tests share.
 mod eureka;

@@ -222,6 +222,8 @@ impl Fixture {
             reload: NoReload.start().recipient(),
             ready_deadline: Instant::now() + Duration::from_secs(3600),
             discovery: manager.clone().recipient(),
+            notify_discovery: manager.clone().recipient(),
+            alertmanagers: Default::default(),
             config: config.clone(),
         });
         let fixture = Fixture {
