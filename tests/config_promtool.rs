@@ -60,6 +60,10 @@ const DIFFERENCES: &[(&str, &str)] = &[
         "remote write queue_config checks arrived after 2.42",
     ),
     (
+        "valid/kuma_sd.yml",
+        "Debian builds promtool 2.42 without Kuma SD (kuma_sd_configs is an unknown field)",
+    ),
+    (
         "valid/checked_sections_3x.yml",
         "storage.tsdb.retention, chunk_encoding, otlp and protobuf_message arrived after 2.42",
     ),
