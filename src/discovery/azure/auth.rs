@@ -20,6 +20,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::Mutex;
 
 use super::api::{TokenError, TokenResponse};
+use crate::common::Secret;
 use crate::discovery::kit::{ApiClient, ApiError};
 
 /// A cloud's endpoints (azcore's `cloud.Configuration`).
@@ -71,7 +72,7 @@ pub enum Source {
     ClientSecret {
         tenant: String,
         client_id: String,
-        secret: String,
+        secret: Secret,
     },
     ClientAssertion {
         tenant: String,
@@ -121,7 +122,7 @@ pub fn sdk_chain(tenant: &str) -> Source {
         return Source::ClientSecret {
             tenant,
             client_id,
-            secret,
+            secret: Secret::new(secret),
         };
     }
     if let Ok(source) = workload_identity(Some(tenant)) {
@@ -208,7 +209,7 @@ impl Credential {
                     tenant,
                     &[
                         ("client_id", client_id.as_str()),
-                        ("client_secret", secret.as_str()),
+                        ("client_secret", secret.expose()),
                         ("grant_type", "client_credentials"),
                         ("scope", &self.scope()),
                     ],
