@@ -595,3 +595,46 @@ fn managed_identity_through_the_cloud_shell_endpoint() {
     assert_eq!(discovered(&json).len(), 6, "{stderr}");
     assert_eq!(endpoint.requests().len(), 1);
 }
+
+#[test]
+fn managed_identity_through_the_machine_learning_endpoint() {
+    let (arm, _fixture, proxy) = start();
+    let arm2 = arm.clone();
+    let endpoint = HttpFixture::start(move |req| {
+        let want = [
+            ("api-version", "2017-09-01"),
+            ("clientid", "ml-identity"),
+            ("resource", "https://management.core.windows.net/"),
+        ];
+        let query = req.query();
+        if req.method != "GET"
+            || req.header("secret") != Some("ml-secret")
+            || query
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect::<Vec<_>>()
+                != want
+        {
+            return Response::new(400);
+        }
+        let n = arm2.tokens_issued.fetch_add(1, Ordering::SeqCst) + 1;
+        Response::json(
+            200,
+            json!({"access_token": format!("token-{n}"), "expires_on": "4102444800", "token_type": "Bearer"}).to_string(),
+        )
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_method_config(dir.path(), &proxy, "ManagedIdentity");
+    let (json, stderr) = check_sd(
+        &config,
+        "azure",
+        &[
+            ("MSI_ENDPOINT", &format!("{}/token", endpoint.url())),
+            ("MSI_SECRET", "ml-secret"),
+            ("DEFAULT_IDENTITY_CLIENT_ID", "ml-identity"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(discovered(&json).len(), 6, "{stderr}");
+    assert_eq!(endpoint.requests().len(), 1);
+}
