@@ -258,7 +258,10 @@ pub fn run(
                 ..ManagerOptions::default()
             })
             .start(),
-            view: crate::notify::NotifyView::default(),
+            view: match &options.file_sd_dir {
+                Some(dir) => crate::notify::NotifyView::with_file_sd_output(dir.clone()),
+                None => crate::notify::NotifyView::default(),
+            },
         };
         let view = SharedView::default();
         let on_change: Option<OnJobChange> = match &options.file_sd_dir {

@@ -78,6 +78,8 @@ pub struct Alertmanager {
     pub discovered: LabelSet,
     /// For a dropped one: the rule that dropped it.
     pub dropped_by: Option<usize>,
+    /// For a dropped one: the rule that dropped it, in words.
+    pub dropped_because: Option<String>,
 }
 
 /// The Alertmanagers of one set.
@@ -135,6 +137,10 @@ pub fn alertmanagers_from_group(
                 labels: discovered.clone(),
                 discovered,
                 dropped_by: Some(d.rule),
+                dropped_because: Some(crate::plan::not_scraped_reason(
+                    &set.relabel_configs,
+                    &crate::relabel::NotScraped::Dropped(d),
+                )),
             }),
             Ok(()) => {
                 let labels = lb.to_label_set();
@@ -147,6 +153,7 @@ pub fn alertmanagers_from_group(
                     labels,
                     discovered,
                     dropped_by: None,
+                    dropped_because: None,
                 });
             }
         }
@@ -183,15 +190,49 @@ pub fn set_targets(set: &AlertmanagerSet, snapshot: &Snapshot) -> SetTargets {
     out
 }
 
+/// A set's active Alertmanagers in HTTP SD's JSON (also file SD's): one group per
+/// Alertmanager with its final labels, `__scheme__` and `__alerts_path__` included.
+pub fn http_sd_body(set: &SetTargets) -> Vec<u8> {
+    #[derive(serde::Serialize)]
+    struct Group<'a> {
+        targets: [&'a str; 1],
+        labels: std::collections::BTreeMap<&'a str, &'a str>,
+    }
+    let groups: Vec<Group> = set
+        .active
+        .iter()
+        .map(|am| Group {
+            targets: [am.labels.get("__address__").unwrap_or("")],
+            labels: am
+                .labels
+                .iter()
+                .filter(|(n, _)| *n != "__address__")
+                .collect(),
+        })
+        .collect();
+    serde_json::to_vec(&groups).unwrap_or_else(|_| b"[]".to_vec())
+}
+
 /// What the server reads: the sets' configs and their latest Alertmanagers.
 #[derive(Clone, Default)]
 pub struct NotifyView {
     sets: Arc<RwLock<Arc<Vec<AlertmanagerSet>>>>,
     targets: Arc<RwLock<Arc<NotifyTargets>>>,
     last: Arc<RwLock<Option<Arc<Snapshot>>>>,
+    /// `--output.file-sd.dir`: each set is also written as `alertmanagers-N.json`.
+    output: Option<Arc<std::path::PathBuf>>,
 }
 
 impl NotifyView {
+    /// A view that also writes each set's Alertmanagers to `dir/alertmanagers-N.json`
+    /// (atomically, when the set changed), for Prometheus' `file_sd_configs`.
+    pub fn with_file_sd_output(dir: std::path::PathBuf) -> Self {
+        NotifyView {
+            output: Some(Arc::new(dir)),
+            ..NotifyView::default()
+        }
+    }
+
     /// The latest Alertmanagers of every set.
     pub fn targets(&self) -> Arc<NotifyTargets> {
         self.targets.read().expect("poisoned").clone()
@@ -208,10 +249,36 @@ impl NotifyView {
 
     fn recompute(&self, snapshot: &Snapshot) {
         let sets = self.sets.read().expect("poisoned").clone();
-        let targets = NotifyTargets {
+        let targets = Arc::new(NotifyTargets {
             sets: sets.iter().map(|s| set_targets(s, snapshot)).collect(),
-        };
-        *self.targets.write().expect("poisoned") = Arc::new(targets);
+        });
+        let previous = std::mem::replace(
+            &mut *self.targets.write().expect("poisoned"),
+            targets.clone(),
+        );
+        if let Some(dir) = &self.output {
+            let dir = dir.clone();
+            let changed: Vec<(usize, Vec<u8>)> = targets
+                .sets
+                .iter()
+                .enumerate()
+                .filter(|(i, set)| previous.sets.get(*i) != Some(*set))
+                .map(|(i, set)| (i, http_sd_body(set)))
+                .collect();
+            if !changed.is_empty() {
+                // Off the actors' thread: a slow disk never holds up discovery.
+                tokio::task::spawn_blocking(move || {
+                    for (i, body) in changed {
+                        let path = dir.join(format!("alertmanagers-{i}.json"));
+                        if let Err(error) =
+                            crate::server::file_sd_output::write_atomically(&path, &body)
+                        {
+                            tracing::error!(path = %path.display(), %error, "cannot write Alertmanagers for file SD");
+                        }
+                    }
+                });
+            }
+        }
     }
 }
 

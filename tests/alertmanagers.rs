@@ -91,7 +91,12 @@ fn the_same_alertmanagers_as_prometheus_served_to_a_prometheus() {
 
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), ALERTING);
-    let (promsd, port) = start_promsd(dir.path(), &config, &[]);
+    let out = dir.path().join("out");
+    let (promsd, port) = start_promsd(
+        dir.path(),
+        &config,
+        &["--output.file-sd.dir", out.to_str().unwrap()],
+    );
 
     let expected_active: BTreeSet<String> = [
         "http://am1.example:9093/am/api/v2/alerts",
@@ -113,11 +118,28 @@ fn the_same_alertmanagers_as_prometheus_served_to_a_prometheus() {
         ["http://drop-me.example:9093/am/api/v2/alerts".to_owned()]
     );
     assert_eq!(ours, theirs);
+    // promsd's additions for its page: the set, and the rule that dropped an Alertmanager.
+    let body: Value =
+        serde_json::from_str(&get_ok(port, "/api/v1/alertmanagers").unwrap()).unwrap();
+    let dropped = &body["data"]["droppedAlertmanagers"][0];
+    assert_eq!(dropped["set"], "config-0");
+    assert!(
+        dropped["droppedBecause"]
+            .as_str()
+            .unwrap()
+            .starts_with("dropped by relabel rule 0"),
+        "{dropped}"
+    );
 
-    // A Prometheus reading promsd's HTTP SD of each set, with the same scheme and path_prefix.
+    // A Prometheus reading promsd's HTTP SD of each set, with the same scheme and path_prefix,
+    // and set 2 once more from promsd's file SD output.
+    wait_for("file SD output of set 2", || {
+        std::fs::metadata(out.join("alertmanagers-2.json")).ok()
+    });
     let consumer_dir = tempfile::tempdir().unwrap();
     let consumer_alerting = format!(
-        "\nalerting:\n  alertmanagers:\n    - path_prefix: /am/\n      http_sd_configs: [{{url: 'http://127.0.0.1:{port}/api/v1/sd/alertmanagers/0', refresh_interval: 1s}}]\n    - scheme: https\n      http_sd_configs: [{{url: 'http://127.0.0.1:{port}/api/v1/sd/alertmanagers/1', refresh_interval: 1s}}]\n    - http_sd_configs: [{{url: 'http://127.0.0.1:{port}/api/v1/sd/alertmanagers/2', refresh_interval: 1s}}]\n"
+        "\nalerting:\n  alertmanagers:\n    - path_prefix: /am/\n      http_sd_configs: [{{url: 'http://127.0.0.1:{port}/api/v1/sd/alertmanagers/0', refresh_interval: 1s}}]\n    - scheme: https\n      http_sd_configs: [{{url: 'http://127.0.0.1:{port}/api/v1/sd/alertmanagers/1', refresh_interval: 1s}}]\n    - http_sd_configs: [{{url: 'http://127.0.0.1:{port}/api/v1/sd/alertmanagers/2', refresh_interval: 1s}}]\n    - file_sd_configs: [{{files: ['{}'], refresh_interval: 1s}}]\n",
+        out.join("alertmanagers-2.json").display()
     );
     write_config(consumer_dir.path(), &consumer_alerting);
     let (_consumer, consumer_port) = start_prometheus(consumer_dir.path());

@@ -9,9 +9,14 @@ use serde::Serialize;
 
 use super::{json_error, AppState};
 
+/// One Alertmanager in Prometheus' shape (`url`), with promsd's additions for the page: its
+/// set and, for a dropped one, the rule that dropped it.
 #[derive(Serialize)]
 struct Target<'a> {
     url: &'a str,
+    set: &'a str,
+    #[serde(rename = "droppedBecause", skip_serializing_if = "Option::is_none")]
+    dropped_because: Option<&'a str>,
 }
 
 /// `GET /api/v1/alertmanagers`: active and dropped Alertmanagers of every set, as Prometheus.
@@ -20,14 +25,22 @@ pub async fn alertmanagers(state: web::Data<AppState>) -> HttpResponse {
     let active: Vec<Target> = targets
         .sets
         .iter()
-        .flat_map(|s| &s.active)
-        .map(|a| Target { url: &a.url })
+        .flat_map(|s| s.active.iter().map(move |a| (s, a)))
+        .map(|(s, a)| Target {
+            url: &a.url,
+            set: &s.key,
+            dropped_because: None,
+        })
         .collect();
     let dropped: Vec<Target> = targets
         .sets
         .iter()
-        .flat_map(|s| &s.dropped)
-        .map(|a| Target { url: &a.url })
+        .flat_map(|s| s.dropped.iter().map(move |a| (s, a)))
+        .map(|(s, a)| Target {
+            url: &a.url,
+            set: &s.key,
+            dropped_because: a.dropped_because.as_deref(),
+        })
         .collect();
     HttpResponse::Ok().json(serde_json::json!({
         "status": "success",
@@ -36,12 +49,6 @@ pub async fn alertmanagers(state: web::Data<AppState>) -> HttpResponse {
             "droppedAlertmanagers": dropped,
         },
     }))
-}
-
-#[derive(Serialize)]
-struct Group<'a> {
-    targets: [&'a str; 1],
-    labels: std::collections::BTreeMap<&'a str, &'a str>,
 }
 
 /// `GET /api/v1/sd/alertmanagers/{N}`: set N's active Alertmanagers in HTTP SD's JSON, one
@@ -58,17 +65,7 @@ pub async fn set_targets(state: web::Data<AppState>, path: web::Path<String>) ->
             ),
         );
     };
-    let groups: Vec<Group> = set
-        .active
-        .iter()
-        .map(|am| Group {
-            targets: [am.labels.get("__address__").unwrap_or("")],
-            labels: am
-                .labels
-                .iter()
-                .filter(|(n, _)| *n != "__address__")
-                .collect(),
-        })
-        .collect();
-    HttpResponse::Ok().json(groups)
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(crate::notify::http_sd_body(set))
 }

@@ -121,6 +121,22 @@ async function loadStatus() {
   const { data } = await api('api/v1/status/sd');
   renderStatus(data);
   view.statusAt = Date.now();
+  const ams = await api('api/v1/alertmanagers');
+  renderAlertmanagers(ams.data);
+}
+
+// The Alertmanagers of alerting.alertmanagers (the notify manager), active and dropped.
+function renderAlertmanagers(data) {
+  const row = (a, active) => h('tr', {},
+    h('td', {}, a.set),
+    h('td', {}, h('code', {}, a.url)),
+    h('td', {}, active ? h('span', { class: 'badge ok' }, 'active') : h('span', { class: 'badge bad' }, 'dropped')),
+    h('td', { class: 'muted' }, a.droppedBecause || '—'),
+  );
+  const rows = [...data.activeAlertmanagers.map((a) => row(a, true)),
+    ...data.droppedAlertmanagers.map((a) => row(a, false))];
+  $('alertmanagers').tBodies[0].replaceChildren(...(rows.length ? rows
+    : [h('tr', {}, h('td', { colspan: 4, class: 'empty' }, 'No Alertmanagers configured.'))]));
 }
 
 // ---- targets --------------------------------------------------------------------------------
