@@ -81,7 +81,7 @@ async fn main() -> std::io::Result<()> {
     .start();
     let latest = Arc::new(RwLock::new(Arc::new(Snapshot::default())));
     let keeper = LatestSnapshot(latest.clone()).start();
-    manager
+    let _subscription1 = manager
         .send(Subscribe(keeper.clone().recipient()))
         .await
         .expect("manager running");

@@ -108,22 +108,25 @@ impl Handler<SyncTargets> for DeltaPrinter {
 
 fn main() {
     let system = System::new();
-    system.block_on(async {
+    let subscription = system.block_on(async {
         let manager = ManagerActor::new(ManagerOptions {
             interval: Duration::from_millis(200),
             ..ManagerOptions::default()
         })
         .start();
-        let printer = DeltaPrinter { received: 0 }.start();
-        manager.do_send(Subscribe(printer.clone().recipient()));
+        // The subscription keeps the printer alive and subscribed while it is held.
+        let subscription = manager
+            .send(Subscribe(DeltaPrinter { received: 0 }.start().recipient()))
+            .await
+            .expect("manager running");
         let jobs: BTreeMap<String, Vec<Arc<dyn DiscoveryConfig>>> = [(
             "demo".to_owned(),
             vec![Arc::new(RotatingPorts) as Arc<dyn DiscoveryConfig>],
         )]
         .into();
         manager.do_send(ApplyConfig { jobs });
-        // The printer is kept alive by this address until the system stops.
-        std::mem::forget(printer);
+        subscription
     });
     system.run().expect("actix system");
+    drop(subscription);
 }

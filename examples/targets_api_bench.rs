@@ -184,7 +184,7 @@ fn main() {
             })
             .collect();
         pipeline.send(SetJobs(settings)).await.unwrap();
-        manager
+        let _subscription1 = manager
             .send(Subscribe(pipeline.clone().recipient()))
             .await
             .unwrap();
@@ -224,7 +224,10 @@ fn main() {
             reload: NoReload.start().recipient(),
             ready_deadline: Instant::now(),
             discovery: manager.clone().recipient(),
+            notify_discovery: manager.clone().recipient(),
+            alertmanagers: Default::default(),
             config: ConfigSlot::default(),
+            enable_lifecycle: false,
         });
         let server = HttpServer::new(move || {
             App::new()

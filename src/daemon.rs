@@ -36,6 +36,10 @@ pub struct Plan {
     pub pipelines: HashMap<Str, JobPipeline>,
     /// The config as the status API and relabel traces show it, once it is applied.
     pub running: Option<Arc<dyn RunningConfig>>,
+    /// The `notify` manager's input: `config-N` → the discovery configs of Alertmanager set N.
+    pub notify_jobs: BTreeMap<String, Vec<Arc<dyn DiscoveryConfig>>>,
+    /// The Alertmanager sets, in the order of `alerting.alertmanagers`.
+    pub alertmanagers: Vec<crate::notify::AlertmanagerSet>,
 }
 
 /// Reads and plans a config file; the error is shown to the user as is.
@@ -57,6 +61,10 @@ pub struct RunOptions {
     pub ready_timeout: Duration,
     /// Warm start: where the last good state is kept and read back at start.
     pub state_file: Option<PathBuf>,
+    /// `--web.config.file`: TLS, basic auth and headers (exporter-toolkit's format).
+    pub web_config_file: Option<PathBuf>,
+    /// `--web.enable-lifecycle`: allow `POST`/`PUT /-/reload`.
+    pub enable_lifecycle: bool,
 }
 
 #[derive(Clone, Default)]
@@ -99,9 +107,11 @@ struct Daemon {
     config_file: PathBuf,
     planner: Planner,
     manager: Addr<ManagerActor>,
+    notify: Notify,
     pipeline: Addr<TargetsPipeline>,
     metrics: ReloadMetrics,
     config: ConfigSlot,
+    _subscriptions: Vec<promsd_actors::Subscription>,
 }
 
 impl Actor for Daemon {
@@ -118,8 +128,9 @@ impl Handler<Reload> for Daemon {
             async move { planned.await.map_err(|e| format!("planning panicked: {e}"))? }
                 .into_actor(self)
                 .then(|plan, act, _| {
-                    let (manager, pipeline, metrics, config) = (
+                    let (manager, notify, pipeline, metrics, config) = (
                         act.manager.clone(),
+                        act.notify.clone(),
                         act.pipeline.clone(),
                         act.metrics.clone(),
                         act.config.clone(),
@@ -133,7 +144,7 @@ impl Handler<Reload> for Daemon {
                                 return Err(error);
                             }
                         };
-                        apply(&manager, &pipeline, &config, plan).await?;
+                        apply(&manager, &notify, &pipeline, &config, plan).await?;
                         metrics.record(true);
                         tracing::info!("config reloaded");
                         Ok(())
@@ -144,13 +155,33 @@ impl Handler<Reload> for Daemon {
     }
 }
 
-/// The pipeline learns the jobs' settings before the engine sends their targets.
+/// The `notify` manager (Prometheus' notify discovery manager) and what its subscriber keeps.
+#[derive(Clone)]
+struct Notify {
+    manager: Addr<ManagerActor>,
+    view: crate::notify::NotifyView,
+}
+
+/// The pipeline learns the jobs' settings before the engine sends their targets; the notify
+/// view learns the Alertmanager sets before their manager sends their groups.
 async fn apply(
     manager: &Addr<ManagerActor>,
+    notify: &Notify,
     pipeline: &Addr<TargetsPipeline>,
     config: &ConfigSlot,
     plan: Plan,
 ) -> Result<(), String> {
+    notify.view.set_sets(plan.alertmanagers);
+    let outcome = notify
+        .manager
+        .send(ApplyConfig {
+            jobs: plan.notify_jobs,
+        })
+        .await
+        .map_err(|e| format!("notify discovery manager unavailable: {e}"))?;
+    for (set, mechanism, error) in &outcome.failed {
+        tracing::error!(set = %set, mechanism, %error, "cannot create Alertmanager discovery");
+    }
     pipeline
         .send(SetJobs(plan.pipelines))
         .await
@@ -175,10 +206,36 @@ pub fn run(
     register_mechanism_metrics: MetricsRegistrar,
 ) -> Result<(), String> {
     let first_plan = planner(&options.config_file)?;
+    // The web config is checked at start, as exporter-toolkit does; TLS is on from the start
+    // or not at all.
+    let (security, tls) = match &options.web_config_file {
+        None => (None, None),
+        Some(path) => {
+            let web = crate::server::web_config::WebConfig::load(path)?;
+            let tls = if web.tls_server_config.is_enabled() {
+                Some(
+                    web.tls_server_config
+                        .server_config(path)
+                        .map_err(|e| format!("web config {}: {e}", path.display()))?,
+                )
+            } else {
+                None
+            };
+            (
+                Some(Arc::new(crate::server::web_config::WebSecurity::new(
+                    path.clone(),
+                ))),
+                tls,
+            )
+        }
+    };
     let system = actix_rt::System::new();
     system.block_on(async move {
         let mut registry = Registry::default();
-        let manager_metrics = ManagerMetrics::register("scrape", &mut registry);
+        let mut manager_metrics =
+            ManagerMetrics::register_managers(&["scrape", "notify"], &mut registry);
+        let notify_metrics = manager_metrics.pop().expect("notify");
+        let manager_metrics = manager_metrics.pop().expect("scrape");
         let refresh_metrics = RefreshMetrics::register(&mut registry);
         register_mechanism_metrics(&mut registry);
         registry.register_collector(Box::new(ProcessCollector));
@@ -188,10 +245,21 @@ pub fn run(
             name: "scrape".to_owned(),
             interval: options.sd_interval,
             metrics: manager_metrics,
-            refresh_metrics,
+            refresh_metrics: refresh_metrics.clone(),
             ..ManagerOptions::default()
         })
         .start();
+        let notify = Notify {
+            manager: ManagerActor::new(ManagerOptions {
+                name: "notify".to_owned(),
+                interval: options.sd_interval,
+                metrics: notify_metrics,
+                refresh_metrics,
+                ..ManagerOptions::default()
+            })
+            .start(),
+            view: crate::notify::NotifyView::default(),
+        };
         let view = SharedView::default();
         let on_change: Option<OnJobChange> = match &options.file_sd_dir {
             Some(dir) => Some(
@@ -227,27 +295,46 @@ pub fn run(
         let pipeline = TargetsPipeline::start_in_arbiter(&pipeline_arbiter.handle(), move |_| {
             TargetsPipeline::new(pipeline_view, on_change).with_warm_start(warm, stale_jobs)
         });
+        // The subscriptions last as long as the daemon (its actor keeps them).
+        let mut subscriptions = Vec::new();
         if let Some(saver) = &saver {
-            manager
-                .send(Subscribe(saver.clone().recipient()))
-                .await
-                .map_err(|e| e.to_string())?;
+            subscriptions.push(
+                manager
+                    .send(Subscribe(saver.clone().recipient()))
+                    .await
+                    .map_err(|e| e.to_string())?,
+            );
         }
-        manager
-            .send(Subscribe(pipeline.clone().recipient()))
-            .await
-            .map_err(|e| e.to_string())?;
+        subscriptions.push(
+            manager
+                .send(Subscribe(pipeline.clone().recipient()))
+                .await
+                .map_err(|e| e.to_string())?,
+        );
+        subscriptions.push(
+            notify
+                .manager
+                .send(Subscribe(
+                    crate::notify::NotifySubscriber(notify.view.clone())
+                        .start()
+                        .recipient(),
+                ))
+                .await
+                .map_err(|e| e.to_string())?,
+        );
         let config = ConfigSlot::default();
-        apply(&manager, &pipeline, &config, first_plan).await?;
+        apply(&manager, &notify, &pipeline, &config, first_plan).await?;
         reload_metrics.record(true);
 
         let daemon = Daemon {
             config_file: options.config_file.clone(),
             planner,
             manager: manager.clone(),
+            notify: notify.clone(),
             pipeline: pipeline.clone(),
             metrics: reload_metrics,
             config: config.clone(),
+            _subscriptions: subscriptions,
         }
         .start();
         spawn_sighup_reloader(daemon.clone().recipient());
@@ -258,17 +345,28 @@ pub fn run(
             reload: daemon.clone().recipient(),
             ready_deadline: Instant::now() + options.ready_timeout,
             discovery: manager.clone().recipient(),
+            notify_discovery: notify.manager.clone().recipient(),
+            alertmanagers: notify.view.clone(),
             config,
+            enable_lifecycle: options.enable_lifecycle,
         });
         let server = HttpServer::new(move || {
+            let security = security.clone();
             App::new()
                 .app_data(state.clone())
+                .wrap(actix_web::middleware::from_fn(move |request, next| {
+                    crate::server::web_config::middleware(security.clone(), request, next)
+                }))
                 .configure(crate::server::routes)
         })
-        .workers(2)
-        .bind(&options.listen_address)
+        .workers(2);
+        let tls_enabled = tls.is_some();
+        let server = match tls {
+            Some(tls) => server.bind_rustls_0_23(&options.listen_address, tls),
+            None => server.bind(&options.listen_address),
+        }
         .map_err(|e| format!("cannot listen on {}: {e}", options.listen_address))?;
-        tracing::info!(address = %options.listen_address, "promsd is listening");
+        tracing::info!(address = %options.listen_address, tls = tls_enabled, "promsd is listening");
         server.run().await.map_err(|e| e.to_string())?;
         tracing::info!("shutting down");
         pipeline_arbiter.stop();

@@ -61,7 +61,7 @@ async fn file_sd_targets_reach_subscribers_through_the_engine() {
     })
     .start();
     let (subscriber, recording) = RecordingSubscriber::start();
-    manager
+    let _subscription = manager
         .send(Subscribe(subscriber.clone().recipient()))
         .await
         .unwrap();

@@ -343,7 +343,7 @@ async fn engine_delivers_kubernetes_targets_to_subscribers() {
     })
     .start();
     let (subscriber, recording) = RecordingSubscriber::start();
-    manager
+    let _subscription = manager
         .send(Subscribe(subscriber.clone().recipient()))
         .await
         .unwrap();

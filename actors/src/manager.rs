@@ -17,7 +17,7 @@ use tokio::time::Instant;
 
 use crate::discoverer::{BuildContext, DiscoveryConfig, DiscoveryError};
 use crate::messages::*;
-use crate::metrics::{ConfigLabel, ManagerMetrics, MechanismLabels, RefreshMetrics};
+use crate::metrics::{ManagerMetrics, RefreshMetrics};
 use crate::model::Str;
 use crate::provider::{ProviderActor, StopProvider};
 use crate::snapshot::{Delta, Snapshot};
@@ -145,11 +145,9 @@ impl ManagerActor {
             for job in &jobs {
                 self.options.refresh_metrics.remove(provider.key.0, job);
             }
-            let labels = MechanismLabels {
-                mechanism: provider.key.0.to_owned(),
-                config: provider.config_name.to_string(),
-            };
-            self.options.metrics.provider_restarts.remove(&labels);
+            self.options
+                .metrics
+                .remove_restarts(provider.key.0, &provider.config_name);
         }
     }
 
@@ -177,19 +175,11 @@ impl ManagerActor {
             .map(|d| d.as_secs_f64())
             .unwrap_or(0.0);
         for (job, targets) in self.state.jobs() {
-            let label = ConfigLabel {
-                config: job.to_string(),
-            };
             self.options
                 .metrics
-                .discovered_targets
-                .get_or_create(&label)
+                .discovered_targets(job)
                 .set(targets.target_count() as i64);
-            self.options
-                .metrics
-                .last_update
-                .get_or_create(&label)
-                .set(now);
+            self.options.metrics.last_update(job).set(now);
         }
         let snapshot = self.snapshot();
         let mut deltas: HashMap<Option<u64>, Arc<Delta>> = HashMap::new();
@@ -392,15 +382,7 @@ impl Handler<ApplyConfig> for ManagerActor {
         }
         for job in wanted.keys() {
             // A new job's series exists (at 0) from now on, as in Prometheus.
-            let label = ConfigLabel {
-                config: job.to_string(),
-            };
-            drop(
-                self.options
-                    .metrics
-                    .discovered_targets
-                    .get_or_create(&label),
-            );
+            drop(self.options.metrics.discovered_targets(job));
         }
         let unused: Vec<ProviderId> = self
             .providers
@@ -504,11 +486,7 @@ impl Handler<ProviderEnded> for ManagerActor {
         p.last_error_at = Some(SystemTime::now());
         self.options
             .metrics
-            .provider_restarts
-            .get_or_create(&MechanismLabels {
-                mechanism: p.key.0.to_owned(),
-                config: p.config_name.to_string(),
-            })
+            .provider_restarts(p.key.0, &p.config_name)
             .inc();
         tracing::warn!(provider = %p.name, ?delay, "restarting discoverer after panic");
         let (id, generation) = (msg.provider, msg.generation);
@@ -550,7 +528,8 @@ impl Handler<Subscribe> for ManagerActor {
             let snapshot = self.snapshot();
             self.deliver(id, &snapshot, &mut HashMap::new(), ctx);
         }
-        MessageResult(id)
+        let manager = ctx.address().recipient::<Unsubscribe>().downgrade();
+        MessageResult(Subscription::new(id, msg.0, manager))
     }
 }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use actix::prelude::*;
+use actix::WeakRecipient;
 
 use crate::discoverer::{DiscoveryConfig, DiscoveryError, Update};
 use crate::model::Str;
@@ -68,14 +69,71 @@ pub struct ProviderEnded {
 }
 
 /// Registers a subscriber; it receives the current state at once (if a config was applied)
-/// and every throttled change after that. Held weakly: a dropped subscriber is removed.
+/// and every throttled change after that.
+///
+/// The answer is a [`Subscription`] guard: the subscriber receives updates while the guard
+/// lives, and the guard keeps the subscriber actor alive. Dropping the guard unsubscribes. The
+/// manager itself holds subscribers only weakly, so it never keeps one alive on its own.
 #[derive(Message)]
-#[rtype(result = "SubscriptionId")]
+#[rtype(result = "Subscription")]
 pub struct Subscribe(pub Recipient<SyncTargets>);
 
 /// Identifies a subscription, to [`Unsubscribe`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SubscriptionId(pub u64);
+
+/// A live subscription, answered to [`Subscribe`]. While it lives the subscriber receives
+/// [`SyncTargets`] and is kept alive by it; dropping it unsubscribes (so
+/// `Subscribe(MyActor.start().recipient())` works as long as the answer is kept).
+#[must_use = "dropping a Subscription unsubscribes at once: keep it as long as you want updates"]
+pub struct Subscription {
+    id: SubscriptionId,
+    subscriber: Option<Recipient<SyncTargets>>,
+    manager: Option<WeakRecipient<Unsubscribe>>,
+}
+
+impl Subscription {
+    pub(crate) fn new(
+        id: SubscriptionId,
+        subscriber: Recipient<SyncTargets>,
+        manager: WeakRecipient<Unsubscribe>,
+    ) -> Self {
+        Subscription {
+            id,
+            subscriber: Some(subscriber),
+            manager: Some(manager),
+        }
+    }
+
+    /// The subscription's id, for [`Unsubscribe`].
+    pub fn id(&self) -> SubscriptionId {
+        self.id
+    }
+
+    /// Keeps the subscription without a guard: it then lasts as long as the subscriber actor
+    /// lives, which someone else must keep alive (its `Addr`), or until [`Unsubscribe`].
+    pub fn detach(mut self) -> SubscriptionId {
+        self.manager = None;
+        self.subscriber = None;
+        self.id
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        if let Some(manager) = self.manager.take().and_then(|m| m.upgrade()) {
+            manager.do_send(Unsubscribe(self.id));
+        }
+    }
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription")
+            .field("id", &self.id)
+            .finish()
+    }
+}
 
 #[derive(Message, Debug)]
 #[rtype(result = "()")]

@@ -28,76 +28,174 @@ pub struct MechanismLabels {
     pub config: String,
 }
 
-/// Metrics of one [`ManagerActor`](crate::ManagerActor).
+/// The `name` (manager) and `config` (job) labels.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NamedConfig {
+    name: String,
+    config: String,
+}
+
+/// The `name` (manager), `mechanism` and `config` labels.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NamedMechanism {
+    name: String,
+    mechanism: String,
+    config: String,
+}
+
+/// The `name` label alone.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Named {
+    name: String,
+}
+
+/// The metric families every manager of a process shares, each series labelled by the
+/// manager's `name`: registered once, so that two managers (`scrape` and `notify`) never
+/// print a family twice.
+#[derive(Clone, Debug, Default)]
+struct ManagerFamilies {
+    failed_configs: Family<Named, Gauge>,
+    discovered_targets: Family<NamedConfig, Gauge>,
+    received_updates: Family<Named, Counter>,
+    sent_updates: Family<Named, Counter>,
+    delayed_updates: Family<Named, Counter>,
+    last_update: Family<NamedConfig, Gauge<f64, AtomicU64>>,
+    provider_restarts: Family<NamedMechanism, Counter>,
+}
+
+/// Metrics of one [`ManagerActor`](crate::ManagerActor), labelled `name="<manager>"`.
 #[derive(Clone, Debug, Default)]
 pub struct ManagerMetrics {
+    name: String,
+    families: ManagerFamilies,
     /// `prometheus_sd_failed_configs`: configs whose discoverer could not be built.
     pub failed_configs: Gauge,
-    /// `prometheus_sd_discovered_targets{config}`: targets per job.
-    pub discovered_targets: Family<ConfigLabel, Gauge>,
     /// `prometheus_sd_received_updates_total`: updates received from providers.
     pub received_updates: Counter,
     /// `prometheus_sd_updates_total`: snapshots sent to subscribers.
     pub sent_updates: Counter,
     /// `prometheus_sd_updates_delayed_total`: snapshots held back because the subscriber was busy.
     pub delayed_updates: Counter,
-    /// `prometheus_sd_last_update_timestamp_seconds{config}`: when a job's targets were last sent.
-    pub last_update: Family<ConfigLabel, Gauge<f64, AtomicU64>>,
-    /// `promsd_sd_provider_restarts_total{mechanism,config}`: discoverers restarted after a panic.
-    pub provider_restarts: Family<MechanismLabels, Counter>,
 }
 
 impl ManagerMetrics {
-    /// Metrics registered in `registry` with the constant label `name="<manager>"`.
+    /// Metrics of one manager named `manager`, registered in `registry`. For several managers
+    /// in one registry use [`ManagerMetrics::register_managers`].
     pub fn register(manager: &str, registry: &mut Registry) -> Self {
-        let m = ManagerMetrics::default();
-        let reg = registry.sub_registry_with_label(("name".into(), manager.to_owned().into()));
-        reg.register(
+        Self::register_managers(&[manager], registry)
+            .pop()
+            .expect("one manager")
+    }
+
+    /// Metrics of several managers (`scrape`, `notify`) sharing one registry: each family is
+    /// registered once and each manager's series carry its `name`.
+    pub fn register_managers(managers: &[&str], registry: &mut Registry) -> Vec<Self> {
+        let f = ManagerFamilies::default();
+        registry.register(
             "prometheus_sd_failed_configs",
             "Current number of service discovery configurations that failed to load.",
-            m.failed_configs.clone(),
+            f.failed_configs.clone(),
         );
-        reg.register(
+        registry.register(
             "prometheus_sd_discovered_targets",
             "Current number of discovered targets.",
-            m.discovered_targets.clone(),
+            f.discovered_targets.clone(),
         );
-        reg.register(
+        registry.register(
             "prometheus_sd_received_updates",
             "Total number of update events received from the SD providers.",
-            m.received_updates.clone(),
+            f.received_updates.clone(),
         );
-        reg.register(
+        registry.register(
             "prometheus_sd_updates_delayed",
             "Total number of update events that couldn't be sent immediately.",
-            m.delayed_updates.clone(),
+            f.delayed_updates.clone(),
         );
-        reg.register(
+        registry.register(
             "prometheus_sd_updates",
             "Total number of update events sent to the SD consumers.",
-            m.sent_updates.clone(),
+            f.sent_updates.clone(),
         );
-        reg.register_with_unit(
+        registry.register_with_unit(
             "prometheus_sd_last_update_timestamp",
             "Timestamp of the last update sent to the SD consumers.",
             Unit::Seconds,
-            m.last_update.clone(),
+            f.last_update.clone(),
         );
-        reg.register(
+        registry.register(
             "promsd_sd_provider_restarts",
             "Total number of discoverers restarted after they panicked.",
-            m.provider_restarts.clone(),
+            f.provider_restarts.clone(),
         );
-        m
+        managers
+            .iter()
+            .map(|manager| {
+                let named = Named {
+                    name: (*manager).to_owned(),
+                };
+                ManagerMetrics {
+                    name: (*manager).to_owned(),
+                    failed_configs: f.failed_configs.get_or_create(&named).clone(),
+                    received_updates: f.received_updates.get_or_create(&named).clone(),
+                    sent_updates: f.sent_updates.get_or_create(&named).clone(),
+                    delayed_updates: f.delayed_updates.get_or_create(&named).clone(),
+                    families: f.clone(),
+                }
+            })
+            .collect()
+    }
+
+    fn named(&self, config: &str) -> NamedConfig {
+        NamedConfig {
+            name: self.name.clone(),
+            config: config.to_owned(),
+        }
+    }
+
+    /// `prometheus_sd_discovered_targets{config}` of a job.
+    pub fn discovered_targets(&self, job: &str) -> Gauge {
+        self.families
+            .discovered_targets
+            .get_or_create(&self.named(job))
+            .clone()
+    }
+
+    /// `prometheus_sd_last_update_timestamp_seconds{config}` of a job.
+    pub fn last_update(&self, job: &str) -> Gauge<f64, AtomicU64> {
+        self.families
+            .last_update
+            .get_or_create(&self.named(job))
+            .clone()
+    }
+
+    fn restart_labels(&self, mechanism: &str, config: &str) -> NamedMechanism {
+        NamedMechanism {
+            name: self.name.clone(),
+            mechanism: mechanism.to_owned(),
+            config: config.to_owned(),
+        }
+    }
+
+    /// `promsd_sd_provider_restarts_total{mechanism,config}`: discoverers restarted after a panic.
+    pub fn provider_restarts(&self, mechanism: &str, config: &str) -> Counter {
+        self.families
+            .provider_restarts
+            .get_or_create(&self.restart_labels(mechanism, config))
+            .clone()
+    }
+
+    /// Removes the restart series of a stopped provider.
+    pub(crate) fn remove_restarts(&self, mechanism: &str, config: &str) {
+        self.families
+            .provider_restarts
+            .remove(&self.restart_labels(mechanism, config));
     }
 
     /// Removes every series of a job that is no longer configured.
     pub(crate) fn remove_job(&self, job: &str) {
-        let label = ConfigLabel {
-            config: job.to_owned(),
-        };
-        self.discovered_targets.remove(&label);
-        self.last_update.remove(&label);
+        let label = self.named(job);
+        self.families.discovered_targets.remove(&label);
+        self.families.last_update.remove(&label);
     }
 }
 

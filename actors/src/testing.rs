@@ -12,7 +12,8 @@
 //!     let manager = ManagerActor::new(ManagerOptions::default()).start();
 //!     let (config, feed) = channel_discoverer("my-sd");
 //!     let (subscriber, recording) = RecordingSubscriber::start();
-//!     manager.send(Subscribe(subscriber.clone().recipient())).await.unwrap();
+//!     // Keep the subscription: dropping it unsubscribes.
+//!     let _subscription = manager.send(Subscribe(subscriber.recipient())).await.unwrap();
 //!     manager.send(ApplyConfig { jobs: [("job".into(), vec![config])].into() }).await.unwrap();
 //!     feed.full(vec![promsd_actors::testing::group("g", &["10.0.0.1:9100"])]);
 //!     recording
@@ -284,8 +285,9 @@ impl Recording {
 /// A manager running one job, and a subscriber recording every message it sends.
 pub struct OneJob {
     pub manager: Addr<crate::ManagerActor>,
-    /// Keep it: the manager holds subscribers weakly.
     pub subscriber: Addr<RecordingSubscriber>,
+    /// The subscriber's subscription: dropping it unsubscribes.
+    pub subscription: crate::Subscription,
     pub recording: Recording,
     pub outcome: crate::ApplyOutcome,
 }
@@ -303,7 +305,7 @@ pub async fn start_one_job(
     })
     .start();
     let (subscriber, recording) = RecordingSubscriber::start();
-    manager
+    let subscription = manager
         .send(crate::Subscribe(subscriber.clone().recipient()))
         .await
         .expect("manager running");
@@ -316,6 +318,7 @@ pub async fn start_one_job(
     OneJob {
         manager,
         subscriber,
+        subscription,
         recording,
         outcome,
     }

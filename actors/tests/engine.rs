@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use prometheus_client::registry::Registry;
-use promsd_actors::testing::{addresses, channel_discoverer, group, RecordingSubscriber};
+use promsd_actors::testing::{
+    addresses, channel_discoverer, group, job_addresses_are, RecordingSubscriber,
+};
 use promsd_actors::*;
 use tokio::time::Instant;
 
@@ -39,7 +41,7 @@ async fn targets_flow_from_discoverer_to_subscriber() {
     tokio::time::pause();
     let manager = ManagerActor::new(options(Duration::from_secs(5))).start();
     let (sub, rec) = RecordingSubscriber::start();
-    manager
+    let _subscription1 = manager
         .send(Subscribe(sub.clone().recipient()))
         .await
         .unwrap();
@@ -93,7 +95,7 @@ async fn identical_configs_in_several_jobs_share_one_provider() {
     tokio::time::pause();
     let manager = ManagerActor::new(options(Duration::from_millis(100))).start();
     let (sub, rec) = RecordingSubscriber::start();
-    manager
+    let _subscription2 = manager
         .send(Subscribe(sub.clone().recipient()))
         .await
         .unwrap();
@@ -124,7 +126,7 @@ async fn removed_jobs_and_unused_providers_vanish_from_the_next_sync() {
     tokio::time::pause();
     let manager = ManagerActor::new(options(Duration::from_millis(100))).start();
     let (sub, rec) = RecordingSubscriber::start();
-    manager
+    let _subscription3 = manager
         .send(Subscribe(sub.clone().recipient()))
         .await
         .unwrap();
@@ -199,7 +201,7 @@ async fn a_job_without_configs_appears_with_no_targets() {
     tokio::time::pause();
     let manager = ManagerActor::new(options(Duration::from_millis(100))).start();
     let (sub, rec) = RecordingSubscriber::start();
-    manager
+    let _subscription4 = manager
         .send(Subscribe(sub.clone().recipient()))
         .await
         .unwrap();
@@ -215,7 +217,7 @@ async fn an_empty_group_removes_its_source() {
     tokio::time::pause();
     let manager = ManagerActor::new(options(Duration::from_millis(100))).start();
     let (sub, rec) = RecordingSubscriber::start();
-    manager
+    let _subscription5 = manager
         .send(Subscribe(sub.clone().recipient()))
         .await
         .unwrap();
@@ -254,7 +256,7 @@ async fn first_change_is_sent_at_once_and_bursts_coalesce_per_tick() {
     let interval = Duration::from_secs(5);
     let manager = ManagerActor::new(options(interval)).start();
     let (sub, rec) = RecordingSubscriber::start();
-    manager
+    let _subscription6 = manager
         .send(Subscribe(sub.clone().recipient()))
         .await
         .unwrap();
@@ -312,11 +314,11 @@ async fn a_slow_subscriber_holds_one_message_and_gets_the_newest_state_after() {
     .start();
     let (slow, slow_rec) = RecordingSubscriber::start_gated();
     let (fast, fast_rec) = RecordingSubscriber::start();
-    manager
+    let _subscription7 = manager
         .send(Subscribe(slow.clone().recipient()))
         .await
         .unwrap();
-    manager
+    let _subscription8 = manager
         .send(Subscribe(fast.clone().recipient()))
         .await
         .unwrap();
@@ -366,10 +368,12 @@ async fn a_dropped_subscriber_is_removed() {
         .await
         .unwrap();
     let (sub, rec) = RecordingSubscriber::start();
+    // Detached: the subscription lasts as long as the subscriber's own addresses.
     let id = manager
         .send(Subscribe(sub.clone().recipient()))
         .await
-        .unwrap();
+        .unwrap()
+        .detach();
     rec.wait_for(WAIT, |m| m.len() == 1).await.unwrap();
     assert_eq!(manager.send(CountSubscribers).await.unwrap(), 1);
     drop(sub);
@@ -383,10 +387,42 @@ async fn a_dropped_subscriber_is_removed() {
     let id2 = manager
         .send(Subscribe(sub2.clone().recipient()))
         .await
-        .unwrap();
+        .unwrap()
+        .detach();
     assert_ne!(id, id2);
     manager.send(Unsubscribe(id2)).await.unwrap();
     assert_eq!(manager.send(CountSubscribers).await.unwrap(), 0);
+}
+
+#[actix_rt::test]
+async fn a_subscription_keeps_its_subscriber_alive_until_dropped() {
+    tokio::time::pause();
+    let manager = ManagerActor::new(options(Duration::from_millis(100))).start();
+    let (config, feed) = channel_discoverer("a");
+    manager
+        .send(apply(vec![("job", vec![config])]))
+        .await
+        .unwrap();
+    // The subscriber's address is dropped at once: only the guard keeps it alive.
+    let (rec, subscription) = {
+        let (sub, rec) = RecordingSubscriber::start();
+        let subscription = manager.send(Subscribe(sub.recipient())).await.unwrap();
+        (rec, subscription)
+    };
+    rec.wait_for(WAIT, |m| m.len() == 1).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    feed.full(vec![group("g", &["a:1"])]);
+    rec.wait_for(WAIT, job_addresses_are("job", &["a:1"]))
+        .await
+        .unwrap();
+    assert_eq!(manager.send(CountSubscribers).await.unwrap(), 1);
+    drop(subscription);
+    // Dropping the guard unsubscribes.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while manager.send(CountSubscribers).await.unwrap() != 0 {
+        assert!(tokio::time::Instant::now() < deadline, "still subscribed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 #[actix_rt::test]
@@ -448,7 +484,7 @@ async fn a_panicking_discoverer_restarts_with_backoff_and_keeps_its_state() {
     })
     .start();
     let (sub, rec) = RecordingSubscriber::start();
-    manager
+    let _subscription9 = manager
         .send(Subscribe(sub.clone().recipient()))
         .await
         .unwrap();
@@ -563,7 +599,7 @@ async fn deltas_name_exactly_what_changed() {
     feed_a.full(vec![group("g1", &["a:1"]), group("g2", &["a:2"])]);
     feed_b.full(vec![group("g1", &["b:1"])]);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    manager
+    let _subscription10 = manager
         .send(Subscribe(sub.clone().recipient()))
         .await
         .unwrap();
@@ -660,7 +696,7 @@ async fn metrics_have_prometheus_names_and_exact_values() {
     })
     .start();
     let (sub, rec) = RecordingSubscriber::start();
-    manager
+    let _subscription11 = manager
         .send(Subscribe(sub.clone().recipient()))
         .await
         .unwrap();
@@ -763,7 +799,7 @@ async fn each_providers_first_state_is_sent_without_waiting_for_a_tick() {
     let interval = Duration::from_secs(5);
     let manager = ManagerActor::new(options(interval)).start();
     let (sub, rec) = RecordingSubscriber::start();
-    manager
+    let _subscription12 = manager
         .send(Subscribe(sub.clone().recipient()))
         .await
         .unwrap();

@@ -2,6 +2,7 @@
 //! page, `/metrics`, health, readiness and reload. Handlers read the pipeline's latest published
 //! view; nothing here blocks discovery.
 
+pub mod alertmanagers;
 pub mod file_sd_output;
 pub mod http_sd;
 pub mod matcher;
@@ -10,6 +11,7 @@ pub mod process_metrics;
 pub mod state_file;
 pub mod status_api;
 pub mod targets_api;
+pub mod web_config;
 pub mod web_page;
 
 use std::sync::Arc;
@@ -38,8 +40,15 @@ pub struct AppState {
     pub ready_deadline: Instant,
     /// The engine's manager, for `/api/v1/status/sd`.
     pub discovery: Recipient<promsd_actors::GetStatus>,
+    /// The `notify` manager (Alertmanager discovery), for `/api/v1/status/sd`.
+    pub notify_discovery: Recipient<promsd_actors::GetStatus>,
+    /// The discovered Alertmanagers.
+    pub alertmanagers: crate::notify::NotifyView,
     /// The running config, for `/api/v1/status/config` and relabel traces.
     pub config: ConfigSlot,
+    /// `--web.enable-lifecycle`: without it, `POST`/`PUT /-/reload` is refused (SIGHUP still
+    /// reloads), as in Prometheus.
+    pub enable_lifecycle: bool,
 }
 
 /// An error response in Prometheus' API shape.
@@ -80,6 +89,10 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
 }
 
 async fn reload(state: web::Data<AppState>) -> HttpResponse {
+    if !state.enable_lifecycle {
+        // Prometheus' words (web/web.go).
+        return HttpResponse::Forbidden().body("Lifecycle API is not enabled.");
+    }
     match state.reload.send(Reload).await {
         Ok(Ok(())) => HttpResponse::Ok().finish(),
         Ok(Err(error)) => {
@@ -92,6 +105,14 @@ async fn reload(state: web::Data<AppState>) -> HttpResponse {
 /// Registers every route.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/sd/{job}", web::get().to(http_sd::job_targets))
+        .route(
+            "/api/v1/sd/alertmanagers/{set}",
+            web::get().to(alertmanagers::set_targets),
+        )
+        .route(
+            "/api/v1/alertmanagers",
+            web::get().to(alertmanagers::alertmanagers),
+        )
         .route("/metrics", web::get().to(metrics))
         .route("/-/healthy", web::get().to(healthy))
         .route("/-/healthy", web::head().to(healthy))
@@ -99,6 +120,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/-/ready", web::head().to(ready))
         .route("/-/reload", web::post().to(reload))
         .route("/-/reload", web::put().to(reload))
+        .route(
+            "/-/reload",
+            web::get().to(|| async {
+                HttpResponse::MethodNotAllowed().body("Only POST or PUT requests allowed")
+            }),
+        )
         .route("/api/v1/targets", web::get().to(targets_api::targets))
         .route(
             "/api/v1/scrape_pools",

@@ -135,9 +135,13 @@ pub async fn service_discovery(state: web::Data<AppState>) -> HttpResponse {
             providers: providers_of.remove(&**name).unwrap_or_default(),
         })
         .collect();
-    let reports: Vec<ProviderReport> = providers
-        .iter()
-        .map(|p| ProviderReport {
+    let notify_providers: Vec<ProviderStatus> =
+        match state.notify_discovery.send(promsd_actors::GetStatus).await {
+            Ok(providers) => providers,
+            Err(e) => return unavailable(&format!("notify discovery manager unavailable: {e}")),
+        };
+    let report = |p: &'_ ProviderStatus| -> serde_json::Value {
+        serde_json::to_value(ProviderReport {
             name: &p.name,
             mechanism: p.mechanism,
             jobs: &p.jobs,
@@ -151,10 +155,14 @@ pub async fn service_discovery(state: web::Data<AppState>) -> HttpResponse {
             errors: p.errors,
             restarts: p.restarts,
         })
-        .collect();
+        .unwrap_or_default()
+    };
+    let reports: Vec<serde_json::Value> = providers.iter().map(report).collect();
+    // The `notify` manager's providers (Alertmanager discovery), by set (`config-N`).
+    let notify: Vec<serde_json::Value> = notify_providers.iter().map(report).collect();
     HttpResponse::Ok().json(serde_json::json!({
         "status": "success",
-        "data": { "jobs": jobs, "providers": reports },
+        "data": { "jobs": jobs, "providers": reports, "alertmanagerProviders": notify },
     }))
 }
 

@@ -203,7 +203,7 @@ impl Fixture {
             })
             .collect();
         pipeline.send(SetJobs(settings)).await.unwrap();
-        manager
+        let _subscription = manager
             .send(Subscribe(pipeline.clone().recipient()))
             .await
             .unwrap();
@@ -222,7 +222,10 @@ impl Fixture {
             reload: NoReload.start().recipient(),
             ready_deadline: Instant::now() + Duration::from_secs(3600),
             discovery: manager.clone().recipient(),
+            notify_discovery: manager.clone().recipient(),
+            alertmanagers: Default::default(),
             config: config.clone(),
+            enable_lifecycle: false,
         });
         let fixture = Fixture {
             manager,
