@@ -30,12 +30,16 @@ fn responder() -> Responder {
                     );
                     (200, "text/plain", "imds-session-token".into())
                 }
-                ("GET", "/latest/meta-data/placement/region") => {
+                ("GET", "/latest/dynamic/instance-identity/document") => {
                     assert_eq!(
                         call.header("x-aws-ec2-metadata-token"),
                         Some("imds-session-token")
                     );
-                    (200, "text/plain", "eu-west-1".into())
+                    (
+                        200,
+                        "application/json",
+                        r#"{"accountId":"123456789012","availabilityZone":"eu-west-1a","instanceId":"i-1","region":"eu-west-1"}"#.into(),
+                    )
                 }
                 _ => (404, "text/plain", String::new()),
             };
