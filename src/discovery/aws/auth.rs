@@ -19,7 +19,7 @@
 //!
 //! The region: the config's `region`, else `AWS_REGION` / `AWS_DEFAULT_REGION`, else the
 //! shared config file's `region` of `AWS_PROFILE` (or `default`), else the instance metadata
-//! service's `placement/region`.
+//! service's instance identity document (`/latest/dynamic/instance-identity/document`).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -173,15 +173,25 @@ pub async fn resolve_region(configured: &str, timeout: Duration) -> Result<Strin
         {
             return Ok(region);
         }
+        // The SDK's `GetRegion`: the instance identity document's `region`.
         let imds = Imds::from_env(timeout)?;
-        let region = imds
-            .get("/latest/meta-data/placement/region")
+        let document = imds
+            .get("/latest/dynamic/instance-identity/document")
             .await
             .map_err(|e| format!("failed to get region from IMDS: {e}"))?;
-        if region.trim().is_empty() {
-            return Err("region not found in AWS config or IMDS".to_owned());
+        let region = serde_json::from_str::<serde_json::Value>(&document)
+            .map_err(|e| format!("failed to get region from IMDS: {e}"))?
+            .get("region")
+            .and_then(|r| r.as_str())
+            .unwrap_or_default()
+            .to_owned();
+        if region.is_empty() {
+            return Err(
+                "failed to get region from IMDS: instance identity document has no region"
+                    .to_owned(),
+            );
         }
-        Ok(region.trim().to_owned())
+        Ok(region)
     }
     .await;
     found.map_err(|e| format!("could not determine AWS region: {e}"))

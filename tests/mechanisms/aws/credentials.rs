@@ -1,7 +1,7 @@
 //! Where credentials and the region come from, through the CLI against the verifying
 //! fixture: the environment, a shared credentials file profile, STS AssumeRole (its answer's
 //! temporary credentials and session token sign the next calls), and the region from the
-//! instance metadata service (IMDSv2 token, then `placement/region`) at
+//! instance metadata service (IMDSv2 token, then the instance identity document) at
 //! `AWS_EC2_METADATA_SERVICE_ENDPOINT`.
 
 use std::sync::Arc;
@@ -30,12 +30,16 @@ fn responder() -> Responder {
                     );
                     (200, "text/plain", "imds-session-token".into())
                 }
-                ("GET", "/latest/meta-data/placement/region") => {
+                ("GET", "/latest/dynamic/instance-identity/document") => {
                     assert_eq!(
                         call.header("x-aws-ec2-metadata-token"),
                         Some("imds-session-token")
                     );
-                    (200, "text/plain", "eu-west-1".into())
+                    (
+                        200,
+                        "application/json",
+                        r#"{"accountId":"123456789012","availabilityZone":"eu-west-1a","instanceId":"i-1","region":"eu-west-1"}"#.into(),
+                    )
                 }
                 _ => (404, "text/plain", String::new()),
             };
@@ -174,4 +178,38 @@ fn region_from_instance_metadata() {
         .iter()
         .filter(|c| c.service == "ec2")
         .all(|c| c.region == "eu-west-1"));
+}
+
+/// aws_test.go `TestLoadRegion/imds_fallback`: an IMDS without the token API (404) still
+/// answers the instance identity document, read without a token (IMDSv1).
+#[test]
+fn region_from_instance_metadata_without_token_api() {
+    let inner = responder();
+    let f = Fixture::start(
+        &[(ENV_AK, ENV_SK)],
+        Arc::new(move |call: &Call| match call.path.as_str() {
+            "/latest/api/token" => (404, "text/plain", String::new()),
+            "/latest/dynamic/instance-identity/document" => {
+                assert_eq!(call.header("x-aws-ec2-metadata-token"), None);
+                (
+                    200,
+                    "application/json",
+                    r#"{"region": "ap-south-1"}"#.into(),
+                )
+            }
+            _ => inner(call),
+        }),
+    );
+    let yaml = ec2_yaml(
+        &f.url,
+        &format!("        access_key: {ENV_AK}\n        secret_key: {ENV_SK}\n"),
+    );
+    let got = check_sd(
+        &yaml,
+        "ec2",
+        &[("AWS_EC2_METADATA_SERVICE_ENDPOINT", &f.url)],
+    )
+    .unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["__meta_ec2_region"], "ap-south-1");
 }
