@@ -361,3 +361,25 @@ fn a_wrong_token_fails_the_refresh() {
         .iter()
         .all(|r| r.header("authorization") == Some("Bearer wrong")));
 }
+
+/// linodego honours `LINODE_URL` (and `LINODE_API_VERSION`) from the environment, so
+/// Prometheus does too: the API is then asked there, without a proxy.
+#[test]
+fn linode_url_from_the_environment_is_honoured() {
+    let fixture = HttpFixture::start(api(Arc::new(AtomicUsize::new(0))));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &path,
+        format!(
+            "scrape_configs:\n  - job_name: linode\n    linode_sd_configs:\n      - authorization: {{credentials: {TOKEN}}}\n        region: ca-central\n"
+        ),
+    )
+    .unwrap();
+    let (json, _) = check_sd(&path, "linode", &[("LINODE_URL", &fixture.url())]).unwrap();
+    assert_eq!(meta_labels(&json), [expected("26837938")]);
+    assert_eq!(
+        fixture.requests()[0].target,
+        "/v4/linode/instances?page=1&page_size=500"
+    );
+}
