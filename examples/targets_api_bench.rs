@@ -227,6 +227,7 @@ fn main() {
             notify_discovery: manager.clone().recipient(),
             alertmanagers: Default::default(),
             config: ConfigSlot::default(),
+            enable_lifecycle: false,
         });
         let server = HttpServer::new(move || {
             App::new()

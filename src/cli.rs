@@ -25,6 +25,8 @@ pub enum Command {
     Check(Check),
     /// Run the daemon.
     Run(Run),
+    /// Show what changing OLD to NEW does to the targets (exit 0: no difference, 1: some, 2: error).
+    Diff(Diff),
 }
 
 #[derive(Debug, Subcommand)]
@@ -47,6 +49,23 @@ pub struct CheckConfig {
 }
 
 #[derive(Debug, Args)]
+pub struct Diff {
+    /// The running configuration.
+    pub old: PathBuf,
+    /// The candidate configuration.
+    pub new: PathBuf,
+    /// Compare only these jobs (repeatable); all jobs of both configs by default.
+    #[arg(long = "job")]
+    pub jobs: Vec<String>,
+    /// `text` (a summary per job) or `json`.
+    #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+    pub format: String,
+    /// How long to wait for a mechanism that never answers.
+    #[arg(long, default_value = "30s")]
+    pub timeout: crate::common::Duration,
+}
+
+#[derive(Debug, Args)]
 pub struct CheckServiceDiscovery {
     /// The Prometheus configuration file.
     pub config: PathBuf,
@@ -66,11 +85,18 @@ pub struct Run {
     /// Where to serve HTTP SD, the API, metrics and the web page (`:9099` = every interface).
     #[arg(long = "web.listen-address", default_value = "0.0.0.0:9099")]
     pub listen_address: String,
+    /// TLS, basic authentication and response headers for every endpoint, in Prometheus'
+    /// exporter-toolkit format (`tls_server_config`, `basic_auth_users`, `http_server_config`).
+    #[arg(long = "web.config.file")]
+    pub web_config_file: Option<PathBuf>,
+    /// Allow `POST`/`PUT /-/reload` (without it: 403, as in Prometheus; SIGHUP always reloads).
+    #[arg(long = "web.enable-lifecycle")]
+    pub enable_lifecycle: bool,
     /// Write each job's targets as a file SD file into this directory.
     #[arg(long = "output.file-sd.dir")]
     pub file_sd_dir: Option<PathBuf>,
     /// With `--output.file-sd.dir`: write each job as this many shard files instead of one.
-    #[arg(long = "output.file-sd.shards", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    #[arg(long = "output.file-sd.shards", value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::shard::MAX_SHARDS)))]
     pub file_sd_shards: Option<u32>,
     /// Minimum time between two target updates after the first (Prometheus' is 5s).
     #[arg(long = "discovery.update-interval", default_value = "5s")]
@@ -108,6 +134,8 @@ pub fn run_daemon(args: &Run) -> u8 {
         sd_interval: args.update_interval.as_std(),
         ready_timeout: args.ready_timeout.as_std(),
         state_file: args.state_file.clone(),
+        web_config_file: args.web_config_file.clone(),
+        enable_lifecycle: args.enable_lifecycle,
     };
     let planner: crate::daemon::Planner =
         std::sync::Arc::new(|path: &std::path::Path| crate::plan::plan_file(path));
@@ -253,5 +281,17 @@ pub fn run(cli: Cli) -> u8 {
             check_service_discovery(&args, &mut std::io::stdout(), &mut std::io::stderr())
         }
         Command::Run(args) => run_daemon(&args),
+        Command::Diff(args) => {
+            let _ = crate::logging::init("warn", "logfmt");
+            crate::diff::run(
+                &args.old,
+                &args.new,
+                &args.jobs,
+                args.format == "json",
+                args.timeout.as_std(),
+                &mut std::io::stdout(),
+                &mut std::io::stderr(),
+            )
+        }
     }
 }

@@ -61,6 +61,10 @@ pub struct RunOptions {
     pub ready_timeout: Duration,
     /// Warm start: where the last good state is kept and read back at start.
     pub state_file: Option<PathBuf>,
+    /// `--web.config.file`: TLS, basic auth and headers (exporter-toolkit's format).
+    pub web_config_file: Option<PathBuf>,
+    /// `--web.enable-lifecycle`: allow `POST`/`PUT /-/reload`.
+    pub enable_lifecycle: bool,
 }
 
 #[derive(Clone, Default)]
@@ -202,6 +206,29 @@ pub fn run(
     register_mechanism_metrics: MetricsRegistrar,
 ) -> Result<(), String> {
     let first_plan = planner(&options.config_file)?;
+    // The web config is checked at start, as exporter-toolkit does; TLS is on from the start
+    // or not at all.
+    let (security, tls) = match &options.web_config_file {
+        None => (None, None),
+        Some(path) => {
+            let web = crate::server::web_config::WebConfig::load(path)?;
+            let tls = if web.tls_server_config.is_enabled() {
+                Some(
+                    web.tls_server_config
+                        .server_config(path)
+                        .map_err(|e| format!("web config {}: {e}", path.display()))?,
+                )
+            } else {
+                None
+            };
+            (
+                Some(Arc::new(crate::server::web_config::WebSecurity::new(
+                    path.clone(),
+                ))),
+                tls,
+            )
+        }
+    };
     let system = actix_rt::System::new();
     system.block_on(async move {
         let mut registry = Registry::default();
@@ -321,16 +348,25 @@ pub fn run(
             notify_discovery: notify.manager.clone().recipient(),
             alertmanagers: notify.view.clone(),
             config,
+            enable_lifecycle: options.enable_lifecycle,
         });
         let server = HttpServer::new(move || {
+            let security = security.clone();
             App::new()
                 .app_data(state.clone())
+                .wrap(actix_web::middleware::from_fn(move |request, next| {
+                    crate::server::web_config::middleware(security.clone(), request, next)
+                }))
                 .configure(crate::server::routes)
         })
-        .workers(2)
-        .bind(&options.listen_address)
+        .workers(2);
+        let tls_enabled = tls.is_some();
+        let server = match tls {
+            Some(tls) => server.bind_rustls_0_23(&options.listen_address, tls),
+            None => server.bind(&options.listen_address),
+        }
         .map_err(|e| format!("cannot listen on {}: {e}", options.listen_address))?;
-        tracing::info!(address = %options.listen_address, "promsd is listening");
+        tracing::info!(address = %options.listen_address, tls = tls_enabled, "promsd is listening");
         server.run().await.map_err(|e| e.to_string())?;
         tracing::info!("shutting down");
         pipeline_arbiter.stop();

@@ -176,23 +176,37 @@ pub fn discover_once(
     configs: Vec<Arc<dyn promsd_actors::DiscoveryConfig>>,
     timeout: std::time::Duration,
 ) -> Arc<promsd_actors::Snapshot> {
+    discover_jobs([(job.to_owned(), configs)].into(), timeout)
+}
+
+/// Runs the discovery of several jobs through one engine (identical configs share one
+/// provider) until every job's providers have delivered their first state, or `timeout`
+/// passes; returns the state reached.
+pub fn discover_jobs(
+    jobs: std::collections::BTreeMap<String, Vec<Arc<dyn promsd_actors::DiscoveryConfig>>>,
+    timeout: std::time::Duration,
+) -> Arc<promsd_actors::Snapshot> {
     use actix::prelude::*;
     use promsd_actors::{
         ApplyConfig, GetSnapshot, ManagerActor, ManagerOptions, Snapshot, Subscribe, SyncTargets,
     };
 
-    /// Hands over the first snapshot in which the job is ready.
-    struct FirstReady {
-        job: String,
+    /// Hands over the first snapshot in which every job is ready.
+    struct AllReady {
+        jobs: Vec<String>,
         ready: Option<tokio::sync::oneshot::Sender<Arc<Snapshot>>>,
     }
-    impl Actor for FirstReady {
+    impl Actor for AllReady {
         type Context = Context<Self>;
     }
-    impl Handler<SyncTargets> for FirstReady {
+    impl Handler<SyncTargets> for AllReady {
         type Result = ();
         fn handle(&mut self, msg: SyncTargets, _: &mut Self::Context) {
-            if msg.snapshot.job(&self.job).is_some_and(|j| j.is_ready()) {
+            let ready = self
+                .jobs
+                .iter()
+                .all(|job| msg.snapshot.job(job).is_some_and(|j| j.is_ready()));
+            if ready {
                 if let Some(tx) = self.ready.take() {
                     let _ = tx.send(msg.snapshot);
                 }
@@ -200,7 +214,6 @@ pub fn discover_once(
         }
     }
 
-    let job = job.to_owned();
     actix_rt::System::new().block_on(async move {
         let manager = ManagerActor::new(ManagerOptions {
             interval: std::time::Duration::from_millis(100),
@@ -208,17 +221,13 @@ pub fn discover_once(
         })
         .start();
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let waiter = FirstReady {
-            job: job.clone(),
+        let waiter = AllReady {
+            jobs: jobs.keys().cloned().collect(),
             ready: Some(tx),
         }
         .start();
-        let _subscription = manager.send(Subscribe(waiter.clone().recipient())).await;
-        let _ = manager
-            .send(ApplyConfig {
-                jobs: [(job, configs)].into(),
-            })
-            .await;
+        let _subscription = manager.send(Subscribe(waiter.recipient())).await;
+        let _ = manager.send(ApplyConfig { jobs }).await;
         match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(snapshot)) => snapshot,
             // A mechanism that never answers: what was found by the deadline.

@@ -1,10 +1,12 @@
-//! Assignment of targets to scrapers: shard `i` of `n` by rendezvous hashing.
+//! Assignment of targets to scrapers: shard `i` of `n` by jump consistent hash.
 //!
 //! A target's identity is its job plus its scrape URL (`__scheme__`, `__address__`,
 //! `__metrics_path__`, `__param_*`), hashed with xxh3 so that every replica and version of promsd
-//! agrees. Each shard scores the identity (a 64-bit mix of the identity hash and the shard number)
-//! and the highest score wins: shards are disjoint and cover every target, and going from `n` to
-//! `n + 1` shards moves only the ~1/(n+1) of targets that the new shard wins.
+//! agrees. The identity hash picks its shard by Lamping and Veach's jump consistent hash: shards
+//! are disjoint and cover every target, going from `n` to `n + 1` shards moves only the
+//! ~1/(n+1) of targets that the new shard takes, and assigning a target costs O(log n) (about
+//! `ln n` steps) whatever the shard count, where the rendezvous hashing of earlier versions cost one
+//! hash per shard. The count is capped at [`MAX_SHARDS`].
 
 use promsd_actors::LabelSet;
 use xxhash_rust::xxh3::xxh3_64;
@@ -36,59 +38,52 @@ pub fn target_identity(job: &str, labels: &LabelSet) -> u64 {
     })
 }
 
-/// SplitMix64's finalizer: a fast, well-distributed 64-bit mix.
-fn mix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
+/// The largest shard count a request (`?shards=`) or the file SD output may ask for.
+pub const MAX_SHARDS: u32 = 10_000;
+
+#[cfg(test)]
+thread_local! {
+    /// Assignments made on this thread (tests count work with it, never time).
+    pub static ASSIGNMENTS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
-/// The shard (0-based, below `shards`) that owns the target with identity hash `identity`.
+/// The shard (0-based, below `shards`) that owns the target with identity hash `identity`:
+/// jump consistent hash (Lamping & Veach, "A Fast, Minimal Memory, Consistent Hash
+/// Algorithm", 2014), bit for bit, so its published test vectors hold.
 pub fn shard_of(identity: u64, shards: u32) -> u32 {
     assert!(shards > 0, "at least one shard");
-    (0..shards)
-        .max_by_key(|&shard| {
-            (
-                mix(identity ^ mix(u64::from(shard).wrapping_add(0x9e37_79b9_7f4a_7c15))),
-                shard,
-            )
-        })
-        .unwrap_or(0)
+    #[cfg(test)]
+    ASSIGNMENTS.with(|a| a.set(a.get() + 1));
+    let mut key = identity;
+    let (mut b, mut j): (i64, i64) = (-1, 0);
+    while j < i64::from(shards) {
+        b = j;
+        key = key.wrapping_mul(2_862_933_555_777_941_757).wrapping_add(1);
+        j = ((b + 1) as f64 * ((1u64 << 31) as f64 / ((key >> 33) + 1) as f64)) as i64;
+    }
+    b as u32
 }
 
-/// [`shard_of`] for many identities and one shard count: each shard's seed is computed once,
-/// so assigning a target costs one mix per shard instead of two.
-#[derive(Clone, Debug)]
+/// The assignment for one shard count, for many identities.
+#[derive(Clone, Copy, Debug)]
 pub struct ShardOwner {
-    seeds: Vec<u64>,
+    count: u32,
 }
 
 impl ShardOwner {
     pub fn new(shards: u32) -> Self {
         assert!(shards > 0, "at least one shard");
-        ShardOwner {
-            seeds: (0..shards)
-                .map(|shard| mix(u64::from(shard).wrapping_add(0x9e37_79b9_7f4a_7c15)))
-                .collect(),
-        }
+        ShardOwner { count: shards }
     }
 
     /// The number of shards.
     pub fn count(&self) -> u32 {
-        self.seeds.len() as u32
+        self.count
     }
 
     /// The shard that owns `identity`: the same as `shard_of(identity, shards)`.
     pub fn of(&self, identity: u64) -> u32 {
-        let mut best = (mix(identity ^ self.seeds[0]), 0u32);
-        for (shard, seed) in self.seeds.iter().enumerate().skip(1) {
-            // Later shards win ties, as `max_by_key` lets the last maximum win.
-            let score = (mix(identity ^ seed), shard as u32);
-            if score > best {
-                best = score;
-            }
-        }
-        best.1
+        shard_of(identity, self.count)
     }
 }
 
@@ -111,8 +106,10 @@ impl Shard {
         let count: u32 = count
             .parse()
             .map_err(|_| format!("shards must be a positive integer, got {count:?}"))?;
-        if count == 0 || count > 100_000 {
-            return Err(format!("shards must be between 1 and 100000, got {count}"));
+        if count == 0 || count > MAX_SHARDS {
+            return Err(format!(
+                "shards must be between 1 and {MAX_SHARDS}, got {count}"
+            ));
         }
         let index: u32 = index
             .parse()
@@ -211,23 +208,71 @@ mod tests {
     }
 
     #[test]
-    fn shard_owner_agrees_with_shard_of() {
-        let ids = identities(2_000);
-        for n in [1u32, 2, 7, 1000] {
+    fn jump_hash_matches_the_published_test_vectors() {
+        // The vectors every jump hash port checks (e.g. github.com/dgryski/go-jump).
+        for (key, buckets, expected) in [
+            (1u64, 1u32, 0u32),
+            (42, 57, 43),
+            (0xDEAD_10CC, 1, 0),
+            (0xDEAD_10CC, 666, 361),
+            (256, 1024, 520),
+        ] {
+            assert_eq!(shard_of(key, buckets), expected, "key {key}, {buckets}");
+        }
+    }
+
+    #[test]
+    fn assignments_are_pinned() {
+        // Consumers of a deployed promsd depend on these: changing the identity or the
+        // function reshuffles every fleet, so it must be a deliberate, announced change.
+        let target = |address: &str| {
+            target_identity(
+                "node",
+                &LabelSet::from_pairs([
+                    ("__address__", address),
+                    ("__metrics_path__", "/metrics"),
+                    ("__scheme__", "http"),
+                ]),
+            )
+        };
+        let pinned: Vec<(u64, u32, u32, u32)> = ["10.0.0.1:9100", "10.0.0.2:9100", "db:5432"]
+            .iter()
+            .map(|a| {
+                let id = target(a);
+                (
+                    id,
+                    shard_of(id, 3),
+                    shard_of(id, 10),
+                    shard_of(id, MAX_SHARDS),
+                )
+            })
+            .collect();
+        assert_eq!(pinned, PINNED);
+    }
+
+    #[test]
+    fn assignment_work_is_one_step_per_target_whatever_the_count() {
+        let ids = identities(1_000);
+        for n in [1u32, 4, MAX_SHARDS] {
+            ASSIGNMENTS.with(|a| a.set(0));
             let owner = ShardOwner::new(n);
-            for id in ids.iter().copied().chain([0, u64::MAX]) {
-                assert_eq!(
-                    owner.of(id),
-                    shard_of(id, n),
-                    "identity {id:#x}, {n} shards"
-                );
+            for id in &ids {
+                owner.of(*id);
             }
+            assert_eq!(ASSIGNMENTS.with(|a| a.get()), 1_000);
         }
     }
 
     #[test]
     fn query_parameters_are_checked() {
         assert_eq!(Shard::from_query(None, None), Ok(None));
+        assert_eq!(
+            Shard::from_query(Some("9999"), Some("10000")),
+            Ok(Some(Shard {
+                index: 9999,
+                count: MAX_SHARDS
+            }))
+        );
         assert_eq!(
             Shard::from_query(Some("2"), Some("3")),
             Ok(Some(Shard { index: 2, count: 3 }))
@@ -236,6 +281,8 @@ mod tests {
             (Some("3"), Some("3")),
             (Some("-1"), Some("3")),
             (Some("0"), Some("0")),
+            (Some("1"), Some("10001")),
+            (Some("1"), Some("99999")),
             (Some("x"), Some("2")),
             (Some("0"), None),
             (None, Some("2")),
@@ -243,4 +290,11 @@ mod tests {
             assert!(Shard::from_query(i, n).is_err(), "{i:?} {n:?}");
         }
     }
+
+    /// (identity, shard of 3, of 10, of MAX_SHARDS) for `assignments_are_pinned`.
+    const PINNED: &[(u64, u32, u32, u32)] = &[
+        (5438418869940368860, 0, 3, 9351),
+        (7679297144435441048, 0, 4, 1180),
+        (15580094585721700298, 0, 8, 939),
+    ];
 }

@@ -988,3 +988,34 @@ async fn engine_delivers_consul_targets_and_their_changes() {
         .iter()
         .all(|s| s.token.as_deref() == Some("engine-token")));
 }
+
+/// A body over the kit's limit (100 MiB) is an error, read no further: here a server that
+/// announces 200 MiB. Consul has no size setting in Prometheus, so the default limit holds.
+#[actix_rt::test]
+async fn a_body_over_the_limit_is_an_error() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let _ = stream.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Consul-Index: 1\r\n\
+                  Content-Length: 209715200\r\n\r\n{\"web\": [",
+            );
+        }
+    });
+    let c: ConsulSdConfig = serde_yaml::from_str(&format!(
+        "server: {address}\ndatacenter: dc1\nrefresh_interval: 10ms"
+    ))
+    .unwrap();
+    let mut d = start(&c);
+    let err = next(&mut d).await.unwrap_err();
+    assert!(
+        err.starts_with("error refreshing service list: response body from http://")
+            && err.ends_with("exceeds the limit of 104857600 bytes"),
+        "{err}"
+    );
+}

@@ -101,6 +101,15 @@ fn serves_the_shipped_configs_jobs_as_http_sd() {
     );
     let (status, _, _) = http("GET", port, "/api/v1/sd/node?shard=3&shards=3", &[]).unwrap();
     assert_eq!(status, 400);
+    // One cap on the shard count: above it, a 400 with a JSON error.
+    let (status, _, body) = http("GET", port, "/api/v1/sd/node?shard=1&shards=99999", &[]).unwrap();
+    assert_eq!(status, 400);
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["error"],
+        "shards must be between 1 and 10000, got 99999"
+    );
+    let (status, _, _) = http("GET", port, "/api/v1/sd/node?shard=1&shards=10000", &[]).unwrap();
+    assert_eq!(status, 200);
 
     // ETag: asked again with it, nothing to send.
     let (status, headers, _) = http("GET", port, "/api/v1/sd/node", &[]).unwrap();
@@ -165,7 +174,7 @@ fn shards_are_disjoint_cover_the_job_and_move_little_when_one_is_added() {
 fn reload_takes_a_good_config_and_keeps_the_running_one_on_a_bad_one() {
     let dir = example_dir();
     let config = dir.path().join("prometheus.yml");
-    let (promsd, port) = start_promsd(dir.path(), &config, &[]);
+    let (promsd, port) = start_promsd(dir.path(), &config, &["--web.enable-lifecycle"]);
     wait_for("node job", || get_ok(port, "/api/v1/sd/node"));
     let original = std::fs::read_to_string(&config).unwrap();
 

@@ -373,3 +373,80 @@ async fn a_bad_body_is_an_error_and_the_bearer_token_is_sent() {
         Some("Bearer s3cr3t")
     );
 }
+
+#[actix_rt::test]
+async fn a_bad_body_with_an_etag_keeps_failing_and_counting_while_the_source_is_broken() {
+    let fixture = Fixture::start(TWO_GROUPS);
+    fixture.set(|a| a.etag = Some("\"good\"".into()));
+    let metrics = RefreshMetrics::default();
+    let mut d = discoverer(
+        &format!("url: {}\nrefresh_interval: 50ms\n", fixture.url),
+        &metrics,
+    );
+    next(&mut d).await.unwrap();
+    // The server now serves a broken body under a new ETag and answers 304 to it: that 304
+    // must not read as "unchanged", so every refresh fails and counts.
+    fixture.set(|a| {
+        a.etag = Some("\"bad\"".into());
+        a.body = "[{\"targets\": [".into();
+    });
+    for _ in 0..3 {
+        let err = next(&mut d).await.unwrap_err();
+        assert!(err.contains("EOF"), "{err}");
+    }
+    assert!(metrics.failures("http", "job") >= 3);
+    assert_ne!(
+        fixture.last_header("if-none-match").as_deref(),
+        Some("\"bad\""),
+        "the ETag of a body that did not parse is never sent back"
+    );
+    // Fixed: the good body comes through again.
+    fixture.set(|a| {
+        a.etag = Some("\"fixed\"".into());
+        a.body = r#"[{"targets":["fixed:1"]}]"#.into();
+    });
+    let recovered = loop {
+        match next(&mut d).await {
+            Ok(update) => break update,
+            Err(_) => continue,
+        }
+    };
+    assert_eq!(addresses(&recovered)[0].1, vec!["fixed:1".to_owned()]);
+}
+
+#[actix_rt::test]
+async fn a_streamed_body_over_the_limit_is_rejected_as_it_passes_the_limit() {
+    // No Content-Length: the body is streamed in chunks and cut off once past the limit.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_rt::System::new().block_on(async move {
+            let server = HttpServer::new(|| {
+                App::new().route(
+                    "/sd",
+                    web::get().to(|| async {
+                        let chunk = web::Bytes::from(vec![b' '; 1024]);
+                        let body = futures::stream::iter(
+                            std::iter::repeat_n(chunk, 64).map(Ok::<_, std::convert::Infallible>),
+                        );
+                        HttpResponse::Ok()
+                            .content_type("application/json")
+                            .streaming(body)
+                    }),
+                )
+            })
+            .workers(1)
+            .bind("127.0.0.1:0")
+            .unwrap();
+            tx.send(server.addrs()[0]).unwrap();
+            server.run().await.unwrap();
+        })
+    });
+    let addr = rx.recv_timeout(DEADLINE).unwrap();
+    let metrics = RefreshMetrics::default();
+    let mut d = discoverer(
+        &format!("url: http://{addr}/sd\nrefresh_interval: 50ms\nbody_size_limit: 4KiB\n"),
+        &metrics,
+    );
+    let err = next(&mut d).await.unwrap_err();
+    assert!(err.contains("exceeds the limit of 4096 bytes"), "{err}");
+}

@@ -196,10 +196,14 @@ pub(crate) fn go_struct_type(path: &str) -> String {
         ("remote_write", true) | ("remote_read", true) => "config.plain",
         (k, true) if k.ends_with("relabel_configs") => "relabel.plain",
         (k, true) if k.ends_with("_sd_configs") => {
-            return format!(
-                "{}.plain",
-                mechanism.map_or("discovery", crate::discovery::go_package)
-            );
+            // The registry gives the package (the type is then `plain`) or, for a mechanism
+            // whose plain type has another name, the whole type (`xds.plainKumaConf`).
+            let go = mechanism.map_or("discovery", crate::discovery::go_package);
+            return if go.contains('.') {
+                go.to_owned()
+            } else {
+                format!("{go}.plain")
+            };
         }
         ("namespaces", false) if mechanism == Some("kubernetes") => "kubernetes.plain",
         ("selectors", true) if mechanism == Some("kubernetes") => "kubernetes.SelectorConfig",

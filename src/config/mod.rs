@@ -650,10 +650,10 @@ mod tests {
             load("scrape_configs:\n- job_name: a\n  static_configs: []\n  bogus: 1\n").unwrap_err();
         assert!(err.starts_with("p.yml:4:3: job \"a\": "), "{err}");
         assert!(err.contains("field bogus not found in type"), "{err}");
-        let err = load("scrape_configs:\n- job_name: a\n  eureka_sd_configs: []\n").unwrap_err();
+        let err = load("scrape_configs:\n- job_name: a\n  kuma_sd_configs: []\n").unwrap_err();
         assert!(err.starts_with("p.yml:3:3: job \"a\": "), "{err}");
         assert!(
-            err.contains("does not implement eureka service discovery"),
+            err.contains("does not implement kuma service discovery"),
             "{err}"
         );
         let err = load("bogus: 1\n").unwrap_err();

@@ -3,7 +3,8 @@
 //! and content-type checks, Sources (`<url>:<index>`) and `__meta_url` label.
 //!
 //! Beyond Prometheus: an unchanged body (same ETag answered with 304 to our `If-None-Match`,
-//! or the same bytes) costs no parsing and sends no update; a body over `body_size_limit` (a
+//! or the same bytes) costs no parsing and sends no update — an ETag is kept only with a body
+//! that parsed, so a broken source keeps failing (and counting failures) on every refresh; a body over `body_size_limit` (a
 //! promsd extension, default 100 MiB) is rejected with a clear error; failures keep the last
 //! good groups and are retried with capped exponential backoff (the engine's refresh helper)
 //! before the next interval; parsing runs on the blocking pool.
@@ -21,6 +22,7 @@ use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, CONTENT_TYPE, ETAG, IF_NON
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 
+use super::kit::{read_body, BodyError, DEFAULT_BODY_LIMIT};
 use super::SdConfig;
 use crate::common::http_client::HttpClient;
 use crate::common::http_config::HttpClientConfig;
@@ -42,8 +44,6 @@ pub fn register_metrics(registry: &mut Registry) {
 static JSON_CONTENT_TYPE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"^(?i:application/json(;\s*charset=("utf-8"|utf-8))?)$"#).expect("valid regex")
 });
-
-const DEFAULT_BODY_LIMIT: u64 = 100 * 1024 * 1024;
 
 /// One entry of `http_sd_configs`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -254,37 +254,30 @@ impl Fetcher {
             return Err(format!("unsupported content type {content_type:?}"));
         }
         let new_etag = response.headers().get(ETAG).cloned();
-        if response
-            .content_length()
-            .is_some_and(|len| len > self.body_limit)
-        {
-            return Err(self.too_large());
-        }
-        let mut body: Vec<u8> = Vec::new();
-        let mut response = response;
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| crate::common::http_client::describe_error(&e))?
-        {
-            if body.len() as u64 + chunk.len() as u64 > self.body_limit {
-                return Err(self.too_large());
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = match read_body(response, self.body_limit).await {
+            Ok(body) => body,
+            Err(BodyError::TooLarge) => return Err(self.too_large()),
+            Err(BodyError::Read(e)) => return Err(e),
+        };
         let hash = xxhash_rust::xxh3::xxh3_64(&body);
         {
             let mut last = self.last.lock().expect("poisoned");
-            last.etag = new_etag;
             if last.hash == Some(hash) {
+                // The very body that last parsed: its ETag stands for good groups.
+                last.etag = new_etag;
                 return Ok(Refreshed::Unchanged);
             }
+            // Until this body parses, no ETag may turn the server's 304s into "unchanged":
+            // a broken source must keep failing (and counting) on every refresh.
+            last.etag = None;
         }
         let url = self.url.clone();
         let groups = tokio::task::spawn_blocking(move || parse_groups(&body, &url))
             .await
             .map_err(|e| format!("parsing panicked: {e}"))??;
-        self.last.lock().expect("poisoned").hash = Some(hash);
+        let mut last = self.last.lock().expect("poisoned");
+        last.hash = Some(hash);
+        last.etag = new_etag;
         Ok(Refreshed::all(groups))
     }
 

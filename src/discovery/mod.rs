@@ -13,28 +13,59 @@ use promsd_actors::DiscoveryConfig;
 use serde::de::{self, DeserializeOwned, MapAccess};
 
 // The mechanisms, each behind its cargo feature (all on by default), and the kit they share.
+#[cfg(feature = "sd-aws")]
+pub mod aws;
+#[cfg(feature = "sd-azure")]
+pub mod azure;
 #[cfg(feature = "sd-consul")]
 pub mod consul;
 #[cfg(feature = "sd-digitalocean")]
 pub mod digitalocean;
 #[cfg(feature = "sd-dns")]
 pub mod dns;
+#[cfg(feature = "sd-eureka")]
+pub mod eureka;
 #[cfg(feature = "sd-file")]
 pub mod file;
 #[cfg(feature = "sd-hetzner")]
 pub mod hetzner;
+#[cfg(feature = "sd-gce")]
+pub mod gce;
 #[cfg(feature = "sd-http")]
 pub mod http;
+#[cfg(feature = "sd-ionos")]
+pub mod ionos;
 pub mod kit;
 #[cfg(feature = "sd-kubernetes")]
 pub mod kubernetes;
 #[cfg(feature = "sd-linode")]
 pub mod linode;
+#[cfg(feature = "sd-kuma")]
+pub mod kuma;
 #[cfg(feature = "sd-moby")]
 pub mod moby;
+#[cfg(feature = "sd-openstack")]
+pub mod openstack;
+#[cfg(feature = "sd-scaleway")]
+pub mod scaleway;
 pub mod static_sd;
 #[cfg(feature = "sd-vultr")]
 pub mod vultr;
+#[cfg(feature = "sd-marathon")]
+pub mod marathon;
+#[cfg(feature = "sd-nomad")]
+pub mod nomad;
+#[cfg(feature = "sd-puppetdb")]
+pub mod puppetdb;
+#[cfg(feature = "sd-triton")]
+pub mod triton;
+#[cfg(feature = "sd-uyuni")]
+pub mod uyuni;
+// A small XML element tree with Go's `encoding/xml` view of a document (Eureka, Uyuni).
+#[cfg(any(feature = "sd-eureka", feature = "sd-uyuni"))]
+pub(crate) mod xml_tree;
+#[cfg(feature = "sd-zookeeper")]
+pub mod zookeeper;
 
 /// A mechanism's config as the product sees it: the engine's contract plus what loading needs.
 pub trait SdConfig: DiscoveryConfig {
@@ -112,7 +143,8 @@ macro_rules! mechanisms {
         pub const IMPLEMENTED: &[&str] = &["static", $(#[cfg(feature = $feature)] $name),*];
 
         /// The Go package of a mechanism in Prometheus' source, which its config errors name
-        /// (`field x not found in type aws.plain`).
+        /// (`field x not found in type aws.plain`), or the whole Go type when its plain type
+        /// has another name (`xds.plainKumaConf`).
         pub fn go_package(mechanism: &str) -> &str {
             match mechanism {
                 $($name => $go,)*
@@ -132,17 +164,38 @@ macro_rules! mechanisms {
 // The registry: one line per `<name>_sd_configs` key: its config type, the Go package
 // Prometheus implements it in, the cargo feature that builds it, and its own metrics.
 mechanisms! {
+    "aws" => aws::AwsSdConfig, go "aws", feature "sd-aws";
+    "azure" => azure::AzureSdConfig, go "azure", feature "sd-azure", metrics azure::register_metrics;
     "consul" => consul::ConsulSdConfig, go "consul", feature "sd-consul", metrics consul::register_metrics;
     "digitalocean" => digitalocean::DigitalOceanSdConfig, go "digitalocean", feature "sd-digitalocean";
     "dns" => dns::DnsSdConfig, go "dns", feature "sd-dns", metrics dns::register_metrics;
     "docker" => moby::DockerSdConfig, go "moby", feature "sd-moby";
     "dockerswarm" => moby::DockerSwarmSdConfig, go "moby", feature "sd-moby";
+    "ec2" => aws::Ec2SdConfig, go "aws", feature "sd-aws";
+    "ecs" => aws::EcsSdConfig, go "aws", feature "sd-aws";
+    "elasticache" => aws::ElasticacheSdConfig, go "aws", feature "sd-aws";
     "file" => file::FileSdConfig, go "file", feature "sd-file", metrics file::register_metrics;
     "hetzner" => hetzner::HetznerSdConfig, go "hetzner", feature "sd-hetzner";
+    "gce" => gce::GceSdConfig, go "gce", feature "sd-gce";
     "http" => http::HttpSdConfig, go "http", feature "sd-http", metrics http::register_metrics;
     "kubernetes" => kubernetes::KubernetesSdConfig, go "kubernetes", feature "sd-kubernetes", metrics kubernetes::register_metrics;
     "linode" => linode::LinodeSdConfig, go "linode", feature "sd-linode", metrics linode::register_metrics;
     "vultr" => vultr::VultrSdConfig, go "vultr", feature "sd-vultr";
+    "lightsail" => aws::LightsailSdConfig, go "aws", feature "sd-aws";
+    "msk" => aws::MskSdConfig, go "aws", feature "sd-aws";
+    "rds" => aws::RdsSdConfig, go "aws", feature "sd-aws";
+    "eureka" => eureka::EurekaSdConfig, go "eureka", feature "sd-eureka";
+    "marathon" => marathon::MarathonSdConfig, go "marathon", feature "sd-marathon";
+    "nomad" => nomad::NomadSdConfig, go "nomad", feature "sd-nomad", metrics nomad::register_metrics;
+    "puppetdb" => puppetdb::PuppetdbSdConfig, go "puppetdb", feature "sd-puppetdb";
+    "triton" => triton::TritonSdConfig, go "triton", feature "sd-triton";
+    "uyuni" => uyuni::UyuniSdConfig, go "uyuni", feature "sd-uyuni";
+    "ionos" => ionos::IonosSdConfig, go "ionos", feature "sd-ionos";
+    "openstack" => openstack::OpenstackSdConfig, go "openstack", feature "sd-openstack";
+    "scaleway" => scaleway::ScalewaySdConfig, go "scaleway", feature "sd-scaleway";
+    "kuma" => kuma::KumaSdConfig, go "xds.plainKumaConf", feature "sd-kuma", metrics kuma::register_metrics;
+    "nerve" => zookeeper::NerveSdConfig, go "zookeeper", feature "sd-zookeeper";
+    "serverset" => zookeeper::ServersetSdConfig, go "zookeeper", feature "sd-zookeeper", metrics zookeeper::register_metrics;
 }
 
 /// Every mechanism Prometheus 3.x knows (`<name>_sd_configs`), implemented here or not.

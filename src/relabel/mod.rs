@@ -33,6 +33,7 @@
 mod apply;
 mod config;
 mod gofmt;
+pub use gofmt::quote as gofmt_quote;
 mod populate;
 mod re2;
 mod regexp;

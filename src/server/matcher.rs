@@ -1,15 +1,16 @@
 //! Label selectors in PromQL syntax (`{job="node", instance=~"10\\.0\\..*"}`), for the
 //! `match[]` filter of the targets API.
 //!
-//! The four operators `=`, `!=`, `=~`, `!~` behave as in Prometheus 3: regexes are anchored at
-//! both ends and `.` matches a newline; `\d`, `\w`, `\s` and `\b` are ASCII, as in Go's RE2. A
+//! The four operators `=`, `!=`, `=~`, `!~` behave as in Prometheus 3: regexes are Go's RE2,
+//! anchored at both ends with `.` matching a newline, compiled by `relabel::Regexp` (the one RE2
+//! translation in promsd; `\d`, `\w`, `\s` and `\b` are ASCII as in RE2, `\s` without `\v`). A
 //! label a target lacks has the empty value, so `{team=""}` selects targets without `team`.
 //! Label names may be quoted (`{"service.name"="x"}`), as Prometheus 3 allows. String literals
 //! take Go's escapes in `"..."` and `'...'`, and none in `` `...` ``.
 
 use std::fmt;
 
-use regex::Regex;
+use crate::relabel::Regexp;
 
 /// How a matcher compares a label's value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,15 +38,16 @@ pub struct Matcher {
     pub name: String,
     pub op: MatchOp,
     pub value: String,
-    regex: Option<Regex>,
+    regex: Option<Regexp>,
 }
 
 impl Matcher {
-    /// Builds a matcher; a regex operator compiles `value` anchored, with RE2's ASCII classes.
+    /// Builds a matcher; a regex operator compiles `value` as the relabel rules do (Go's RE2,
+    /// anchored, `.` matching a newline).
     pub fn new(name: &str, op: MatchOp, value: &str) -> Result<Self, String> {
         let regex = match op {
             MatchOp::Regex | MatchOp::NotRegex => Some(
-                Regex::new(&format!("^(?s:{})$", re2_ascii_classes(value)))
+                Regexp::new(value)
                     .map_err(|e| format!("invalid regex {value:?} for label {name:?}: {e}"))?,
             ),
             MatchOp::Equal | MatchOp::NotEqual => None,
@@ -263,74 +265,6 @@ fn hex(text: &str, i: &mut usize, digits: usize, radix: u32) -> Option<char> {
     Some(code)
 }
 
-/// Rewrites a Go RE2 pattern for the `regex` crate: `\d \w \s \b` (and negations) become ASCII
-/// as in RE2, and `[`, `&`, `~` inside a character class are literal (the `regex` crate would
-/// read nested classes and set operations).
-pub fn re2_ascii_classes(pattern: &str) -> String {
-    let mut out = String::with_capacity(pattern.len() + 8);
-    let mut chars = pattern.chars().peekable();
-    let mut in_class = false;
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => {
-                let Some(e) = chars.next() else {
-                    out.push('\\');
-                    break;
-                };
-                match (in_class, e) {
-                    (false, 'd' | 'D' | 'w' | 'W' | 's' | 'S' | 'b' | 'B') => {
-                        out.push_str("(?-u:\\");
-                        out.push(e);
-                        out.push(')');
-                    }
-                    (true, 'd') => out.push_str("0-9"),
-                    (true, 'w') => out.push_str("0-9A-Za-z_"),
-                    (true, 's') => out.push_str("\\t\\n\\f\\r "),
-                    (true, 'D') => out.push_str("[^0-9]"),
-                    (true, 'W') => out.push_str("[^0-9A-Za-z_]"),
-                    (true, 'S') => out.push_str("[^\\t\\n\\f\\r ]"),
-                    _ => {
-                        out.push('\\');
-                        out.push(e);
-                    }
-                }
-            }
-            '[' if !in_class => {
-                in_class = true;
-                out.push('[');
-                if chars.peek() == Some(&'^') {
-                    out.push(chars.next().unwrap_or('^'));
-                }
-                // A ']' right after the opening is a literal.
-                if chars.peek() == Some(&']') {
-                    chars.next();
-                    out.push_str("\\]");
-                }
-            }
-            '[' if chars.peek() == Some(&':') => {
-                // A POSIX class such as [:alpha:], copied through.
-                out.push('[');
-                for p in chars.by_ref() {
-                    out.push(p);
-                    if p == ']' {
-                        break;
-                    }
-                }
-            }
-            '[' | '&' | '~' if in_class => {
-                out.push('\\');
-                out.push(c);
-            }
-            ']' if in_class => {
-                in_class = false;
-                out.push(']');
-            }
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -379,6 +313,16 @@ mod tests {
         assert!(select(r#"{v=~"[]a]+"}"#, &[("v", "]a")]));
         assert!(select(r#"{v=~"[[:alpha:]]+"}"#, &[("v", "abc")]));
         assert!(select(r#"{v=~"[a&&b]+"}"#, &[("v", "a&b")]));
+    }
+
+    #[test]
+    fn space_class_is_re2s_without_vertical_tab() {
+        // RE2's \s is [\t\n\f\r ]: a vertical tab is not a space, in or out of a class.
+        assert!(select(r#"{v=~"a\\sb"}"#, &[("v", "a b")]));
+        assert!(select(r#"{v=~"a\\sb"}"#, &[("v", "a\tb")]));
+        assert!(!select(r#"{v=~"a\\sb"}"#, &[("v", "a\u{b}b")]));
+        assert!(!select(r#"{v=~"a[\\s]b"}"#, &[("v", "a\u{b}b")]));
+        assert!(select(r#"{v=~"a\\Sb"}"#, &[("v", "a\u{b}b")]));
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod process_metrics;
 pub mod state_file;
 pub mod status_api;
 pub mod targets_api;
+pub mod web_config;
 pub mod web_page;
 
 use std::sync::Arc;
@@ -45,6 +46,9 @@ pub struct AppState {
     pub alertmanagers: crate::notify::NotifyView,
     /// The running config, for `/api/v1/status/config` and relabel traces.
     pub config: ConfigSlot,
+    /// `--web.enable-lifecycle`: without it, `POST`/`PUT /-/reload` is refused (SIGHUP still
+    /// reloads), as in Prometheus.
+    pub enable_lifecycle: bool,
 }
 
 /// An error response in Prometheus' API shape.
@@ -85,6 +89,10 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
 }
 
 async fn reload(state: web::Data<AppState>) -> HttpResponse {
+    if !state.enable_lifecycle {
+        // Prometheus' words (web/web.go).
+        return HttpResponse::Forbidden().body("Lifecycle API is not enabled.");
+    }
     match state.reload.send(Reload).await {
         Ok(Ok(())) => HttpResponse::Ok().finish(),
         Ok(Err(error)) => {
@@ -112,6 +120,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/-/ready", web::head().to(ready))
         .route("/-/reload", web::post().to(reload))
         .route("/-/reload", web::put().to(reload))
+        .route(
+            "/-/reload",
+            web::get().to(|| async {
+                HttpResponse::MethodNotAllowed().body("Only POST or PUT requests allowed")
+            }),
+        )
         .route("/api/v1/targets", web::get().to(targets_api::targets))
         .route(
             "/api/v1/scrape_pools",

@@ -422,7 +422,7 @@ impl GroupEntries {
     }
 
     /// The shard of each entry among `owner`'s shards; kept for the next view while the group
-    /// is unchanged, so that a change costs rendezvous hashing of the changed groups only.
+    /// is unchanged, so that a change costs shard assignment of the changed groups only.
     fn owners(&self, owner: &ShardOwner) -> Arc<[u32]> {
         let mut cached = self.owners.lock().expect("owner cache poisoned");
         match &*cached {
@@ -542,12 +542,18 @@ const PREFETCH_AHEAD: usize = 8;
 type RenderKey = Option<u32>;
 type RenderSlot = Arc<OnceLock<Vec<Arc<Rendered>>>>;
 
+/// How many ways of asking (the whole job, or a shard count) a view keeps rendered: the
+/// least recently asked goes when another comes, so that requests naming ever new shard counts
+/// hold no more than this many counts' bodies.
+pub const RENDERED_WAYS: usize = 4;
+
 /// One job as HTTP handlers see it: immutable results plus lazily rendered bodies.
 #[derive(Debug)]
 pub struct JobView {
     pub name: Str,
     pub results: JobResults,
-    rendered: Mutex<HashMap<RenderKey, RenderSlot>>,
+    /// At most [`RENDERED_WAYS`] ways, least recently asked first.
+    rendered: Mutex<Vec<(RenderKey, RenderSlot)>>,
 }
 
 impl JobView {
@@ -555,7 +561,7 @@ impl JobView {
         JobView {
             name,
             results,
-            rendered: Mutex::new(HashMap::new()),
+            rendered: Mutex::new(Vec::new()),
         }
     }
 
@@ -565,13 +571,20 @@ impl JobView {
     /// of its count. Concurrent requests for the same body wait for one assembly; others are
     /// not held up.
     pub fn http_sd(&self, shard: Option<Shard>) -> Arc<Rendered> {
-        let slot = self
-            .rendered
-            .lock()
-            .expect("render cache poisoned")
-            .entry(shard.map(|s| s.count))
-            .or_default()
-            .clone();
+        let slot = {
+            let mut rendered = self.rendered.lock().expect("render cache poisoned");
+            let key = shard.map(|s| s.count);
+            let slot = match rendered.iter().position(|(k, _)| *k == key) {
+                Some(i) => rendered.remove(i).1,
+                None => RenderSlot::default(),
+            };
+            // Most recently asked last; the least recently asked way goes first.
+            if rendered.len() >= RENDERED_WAYS {
+                rendered.remove(0);
+            }
+            rendered.push((key, slot.clone()));
+            slot
+        };
         let bodies = slot.get_or_init(|| match shard {
             None => vec![Arc::new(render_http_sd(&self.results))],
             Some(s) => render_http_sd_shards(&self.results, s.count)
@@ -584,8 +597,13 @@ impl JobView {
 
     /// The body for `shard` if it is already assembled.
     pub fn cached_http_sd(&self, shard: Option<Shard>) -> Option<Arc<Rendered>> {
-        let cache = self.rendered.lock().expect("render cache poisoned");
-        let bodies = cache.get(&shard.map(|s| s.count))?.get()?;
+        let mut cache = self.rendered.lock().expect("render cache poisoned");
+        let key = shard.map(|s| s.count);
+        let i = cache.iter().position(|(k, _)| *k == key)?;
+        // A hit makes the way the most recently asked.
+        let entry = cache.remove(i);
+        cache.push(entry);
+        let bodies = cache.last()?.1.get()?;
         Some(bodies[shard.map_or(0, |s| s.index as usize)].clone())
     }
 }
@@ -1227,5 +1245,47 @@ mod tests {
         assert!(view
             .cached_http_sd(Some(Shard { index: 0, count: 5 }))
             .is_none());
+    }
+
+    #[test]
+    fn a_large_shard_count_costs_what_a_small_one_does_and_caches_stay_bounded() {
+        use crate::shard::{ASSIGNMENTS, MAX_SHARDS};
+        let assignments = |count: u32| {
+            let view = JobView::new(Str::from("j"), many(2_000));
+            ASSIGNMENTS.with(|a| a.set(0));
+            view.http_sd(Some(Shard { index: 1, count }));
+            ASSIGNMENTS.with(|a| a.get())
+        };
+        let small = assignments(4);
+        assert!(small > 0);
+        assert_eq!(assignments(MAX_SHARDS), small, "one assignment per target");
+
+        // Ever new shard counts: at most RENDERED_WAYS of them stay rendered.
+        let view = JobView::new(Str::from("j"), many(500));
+        for count in 2..40 {
+            view.http_sd(Some(Shard { index: 0, count }));
+            assert!(view.rendered.lock().unwrap().len() <= RENDERED_WAYS);
+        }
+        assert!(view
+            .cached_http_sd(Some(Shard {
+                index: 0,
+                count: 39
+            }))
+            .is_some());
+        assert!(view
+            .cached_http_sd(Some(Shard { index: 0, count: 2 }))
+            .is_none());
+        // A cached hit counts as a use: the way asked through the cache stays.
+        let cached = |count| {
+            view.cached_http_sd(Some(Shard { index: 0, count }))
+                .is_some()
+        };
+        assert!(cached(36));
+        view.http_sd(Some(Shard {
+            index: 0,
+            count: 40,
+        }));
+        assert!(cached(36));
+        assert!(!cached(37));
     }
 }

@@ -9,7 +9,27 @@ mod support;
 
 mod digitalocean;
 mod hetzner;
+#[cfg(feature = "sd-aws")]
+mod aws;
+mod azure;
+mod gce;
 mod kit;
 mod linode;
 mod moby;
 mod vultr;
+
+// Eureka, Marathon, Nomad, PuppetDB, Triton and Uyuni, and what their tests share.
+mod eureka;
+mod marathon;
+mod nomad;
+mod puppetdb;
+mod registries_kit;
+mod triton;
+mod uyuni;
+mod ionos;
+mod openstack;
+mod scaleway;
+#[cfg(feature = "sd-kuma")]
+mod kuma;
+#[cfg(feature = "sd-zookeeper")]
+mod zookeeper;

@@ -225,6 +225,7 @@ impl Fixture {
             notify_discovery: manager.clone().recipient(),
             alertmanagers: Default::default(),
             config: config.clone(),
+            enable_lifecycle: false,
         });
         let fixture = Fixture {
             manager,

@@ -8,7 +8,8 @@
 //! (when `allow_stale`), `node-meta` (`key:value`, one per pair) and `filter`; the health call
 //! adds one `tag` per configured tag. A non-200 answer is the error
 //! `Unexpected response code: <code> (<body>)`, as the Go client words it; a missing or
-//! unparsable `X-Consul-Index` reads as 0, as the Go client ignores it.
+//! unparsable `X-Consul-Index` reads as 0, as the Go client ignores it. A body is read up to
+//! the kit's limit (`kit::DEFAULT_BODY_LIMIT`, 100 MiB) and no further, answers and errors alike.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -21,8 +22,10 @@ use tokio::time::Instant;
 use super::{
     count_rpc_failure, observe_rpc, ConsulSdConfig, RpcLabels, SERVICES_CALL, SERVICE_CALL,
 };
-use crate::common::http_client::{describe_error, HttpClient};
+use crate::common::http_client::HttpClient;
+use crate::common::http_config::redact_url;
 use crate::common::Secret;
+use crate::discovery::kit::{read_body, BodyError, DEFAULT_BODY_LIMIT};
 
 /// The longest part of an error answer's body kept in the error message.
 const MAX_ERROR_BODY: usize = 1024;
@@ -160,7 +163,17 @@ impl Api {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(0);
-        let body = response.bytes().await.map_err(|e| describe_error(&e))?;
+        // Consul has no body size setting in Prometheus: the kit's default limit holds.
+        let body = match read_body(response, DEFAULT_BODY_LIMIT).await {
+            Ok(body) => Bytes::from(body),
+            Err(BodyError::TooLarge) => {
+                return Err(format!(
+                    "response body from {} exceeds the limit of {DEFAULT_BODY_LIMIT} bytes",
+                    redact_url(url.as_str())
+                ))
+            }
+            Err(BodyError::Read(e)) => return Err(e),
+        };
         if status != reqwest::StatusCode::OK {
             let text = String::from_utf8_lossy(&body[..body.len().min(MAX_ERROR_BODY)]);
             return Err(format!(

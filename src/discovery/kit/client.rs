@@ -19,6 +19,37 @@ use crate::common::http_config::HttpClientConfig;
 /// The largest response body read unless a request says otherwise.
 pub const DEFAULT_BODY_LIMIT: u64 = 100 * 1024 * 1024;
 
+/// Why [`read_body`] read no body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BodyError {
+    /// The body (as announced by `Content-Length`, or as read so far) is over the limit.
+    TooLarge,
+    /// The connection failed while reading.
+    Read(String),
+}
+
+/// Reads a response's whole body, but never more than `limit` bytes: an announced length over
+/// it fails before reading, a streamed body as soon as it passes it. Every mechanism's
+/// responses are read through here (the kit's requests, HTTP SD, Consul), so that no server
+/// can make promsd hold an unbounded body.
+pub async fn read_body(mut response: reqwest::Response, limit: u64) -> Result<Vec<u8>, BodyError> {
+    if response.content_length().is_some_and(|l| l > limit) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body: Vec<u8> = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| BodyError::Read(describe_error(&e)))?
+    {
+        if body.len() as u64 + chunk.len() as u64 > limit {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// Why a request failed.
 #[derive(Clone, Debug)]
 pub enum ApiError {
@@ -329,7 +360,7 @@ impl ApiRequest {
             *request.body_mut() = Some(reqwest::Body::from(body));
         }
         let display_url = crate::common::http_config::redact_url(url.as_str());
-        let mut response = self
+        let response = self
             .client
             .http
             .execute(request)
@@ -337,24 +368,18 @@ impl ApiRequest {
             .map_err(|e| ApiError::Transport(format!("{method} {display_url}: {e}")))?;
         let status = response.status();
         let headers = response.headers().clone();
-        if response.content_length().is_some_and(|l| l > self.limit) {
-            return Err(ApiError::TooLarge {
-                url: display_url,
-                limit: self.limit,
-            });
-        }
-        let mut body: Vec<u8> = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| {
-            ApiError::Transport(format!("{method} {display_url}: {}", describe_error(&e)))
-        })? {
-            if body.len() as u64 + chunk.len() as u64 > self.limit {
+        let body = match read_body(response, self.limit).await {
+            Ok(body) => body,
+            Err(BodyError::TooLarge) => {
                 return Err(ApiError::TooLarge {
                     url: display_url,
                     limit: self.limit,
-                });
+                })
             }
-            body.extend_from_slice(&chunk);
-        }
+            Err(BodyError::Read(e)) => {
+                return Err(ApiError::Transport(format!("{method} {display_url}: {e}")))
+            }
+        };
         Ok(ApiResponse {
             method,
             url: display_url,

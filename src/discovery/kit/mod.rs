@@ -28,8 +28,8 @@ use promsd_actors::{
 };
 
 pub use client::{
-    ApiClient, ApiError, ApiRequest, ApiResponse, LazyClient, SignRequest, Signer,
-    DEFAULT_BODY_LIMIT,
+    read_body, ApiClient, ApiError, ApiRequest, ApiResponse, BodyError, LazyClient, SignRequest,
+    Signer, DEFAULT_BODY_LIMIT,
 };
 
 use crate::common::Duration;

@@ -1,0 +1,302 @@
+//! `promsd diff OLD.yml NEW.yml`: what a config change does to the targets, before it ships.
+//!
+//! Both configs' jobs run through ONE engine (a discovery config identical in both is one
+//! provider, run once), until every provider has delivered its first state (as `check
+//! service-discovery`); each side is then populated and relabeled with its own rules and the
+//! kept targets are compared per job:
+//! - a target is identified by its job and scrape URL (`__scheme__`, `__address__`,
+//!   `__metrics_path__`, `__param_*`); where several kept targets of a job share one URL they
+//!   are matched by their full label sets;
+//! - `added` (kept in NEW only), `removed` (kept in OLD only), `changed` (kept in both, final
+//!   labels differ), `unchanged` (a count); a job in one config only has all its targets added
+//!   or removed;
+//! - a target added or removed because the other side's relabeling drops it says which rule.
+//!
+//! Exit status as `diff`: 0 when nothing differs, 1 when something does, 2 on an error.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::Arc;
+
+use promsd_actors::{DiscoveryConfig, LabelSet, Snapshot};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::relabel::{NotScraped, Populator};
+
+/// One side's outcome for one job: kept targets (discovered and final labels) and dropped
+/// ones with the reason.
+#[derive(Default)]
+struct Side {
+    kept: Vec<(LabelSet, LabelSet)>,
+    dropped: Vec<(LabelSet, String)>,
+}
+
+/// A job's differences.
+#[derive(Debug, Default, Serialize, PartialEq)]
+pub struct JobDiff {
+    pub added: Vec<LabelSet>,
+    pub removed: Vec<LabelSet>,
+    pub changed: Vec<Changed>,
+    pub unchanged: usize,
+    /// Why a target was added or removed, where the other side's relabeling explains it:
+    /// (final labels, reason). Text output only.
+    #[serde(skip)]
+    pub reasons: Vec<(LabelSet, String)>,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+pub struct Changed {
+    pub before: LabelSet,
+    pub after: LabelSet,
+}
+
+impl JobDiff {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
+    }
+}
+
+/// Every compared job's differences.
+#[derive(Debug, Default, Serialize)]
+pub struct Diff {
+    pub jobs: BTreeMap<String, JobDiff>,
+}
+
+/// A kept target's identity within its job: its scrape URL.
+fn identity(labels: &LabelSet) -> String {
+    let mut id = String::new();
+    for (name, value) in labels.iter() {
+        if matches!(name, "__scheme__" | "__address__" | "__metrics_path__")
+            || name.starts_with("__param_")
+        {
+            id.push_str(name);
+            id.push('\u{1}');
+            id.push_str(value);
+            id.push('\u{2}');
+        }
+    }
+    id
+}
+
+fn side(config: &Config, job: &str, snapshot: &Snapshot, engine_job: &str) -> Side {
+    let mut out = Side::default();
+    let Some(scrape) = config.scrape_config(job) else {
+        return out;
+    };
+    let populator = Populator::new(&crate::plan::scrape_params(scrape));
+    let Some(targets) = snapshot.job(engine_job) else {
+        return out;
+    };
+    for (_, group) in targets.groups() {
+        for t in crate::plan::populate_group(&populator, group) {
+            match t.result {
+                Ok(labels) => out.kept.push((t.discovered, labels)),
+                Err(reason @ NotScraped::Dropped(_)) => out.dropped.push((
+                    t.discovered,
+                    crate::plan::not_scraped_reason(scrape.relabel_configs(), &reason),
+                )),
+                Err(_) => {}
+            }
+        }
+    }
+    out
+}
+
+fn compare(old: Side, new: Side) -> JobDiff {
+    let mut diff = JobDiff::default();
+    let by_url = |side: &Side| {
+        let mut map: BTreeMap<String, Vec<(LabelSet, LabelSet)>> = BTreeMap::new();
+        for (discovered, labels) in &side.kept {
+            map.entry(identity(labels))
+                .or_default()
+                .push((discovered.clone(), labels.clone()));
+        }
+        map
+    };
+    let (old_map, mut new_map) = (by_url(&old), by_url(&new));
+    let mut removed = Vec::new();
+    let mut added = Vec::new();
+    for (url, mut before) in old_map {
+        let mut after = new_map.remove(&url).unwrap_or_default();
+        // Equal label sets first.
+        before.retain(|(_, b)| match after.iter().position(|(_, a)| a == b) {
+            Some(i) => {
+                after.remove(i);
+                diff.unchanged += 1;
+                false
+            }
+            None => true,
+        });
+        if before.len() == 1 && after.len() == 1 {
+            diff.changed.push(Changed {
+                before: before.remove(0).1,
+                after: after.remove(0).1,
+            });
+            continue;
+        }
+        removed.extend(before);
+        added.extend(after);
+    }
+    added.extend(new_map.into_values().flatten());
+    // A target kept on one side and dropped by the other side's rules: say which rule.
+    let explain = |discovered: &LabelSet, other: &Side, side: &str| {
+        other
+            .dropped
+            .iter()
+            .find(|(d, _)| d.get("__address__") == discovered.get("__address__"))
+            .map(|(_, reason)| format!("{reason} in {side}"))
+    };
+    for (discovered, labels) in removed {
+        if let Some(reason) = explain(&discovered, &new, "NEW") {
+            diff.reasons.push((labels.clone(), reason));
+        }
+        diff.removed.push(labels);
+    }
+    for (discovered, labels) in added {
+        if let Some(reason) = explain(&discovered, &old, "OLD") {
+            diff.reasons.push((labels.clone(), reason));
+        }
+        diff.added.push(labels);
+    }
+    diff
+}
+
+/// Runs both configs' discovery and compares the jobs named in `only` (all when empty).
+pub fn diff_configs(
+    old: &Config,
+    new: &Config,
+    only: &[String],
+    timeout: std::time::Duration,
+) -> Diff {
+    let mut jobs: Vec<String> = old
+        .scrape_configs
+        .iter()
+        .chain(&new.scrape_configs)
+        .map(|s| s.job_name().to_owned())
+        .filter(|j| only.is_empty() || only.contains(j))
+        .collect();
+    jobs.sort();
+    jobs.dedup();
+    let mut engine: BTreeMap<String, Vec<Arc<dyn DiscoveryConfig>>> = BTreeMap::new();
+    for job in &jobs {
+        for (prefix, config) in [("old/", old), ("new/", new)] {
+            if let Some(scrape) = config.scrape_config(job) {
+                engine.insert(format!("{prefix}{job}"), scrape.discovery.clone());
+            }
+        }
+    }
+    let snapshot = crate::plan::discover_jobs(engine, timeout);
+    let mut out = Diff::default();
+    for job in jobs {
+        let before = side(old, &job, &snapshot, &format!("old/{job}"));
+        let after = side(new, &job, &snapshot, &format!("new/{job}"));
+        out.jobs.insert(job, compare(before, after));
+    }
+    out
+}
+
+/// A target in the text report: its address and its visible labels (internal `__` labels
+/// are in the JSON report).
+fn braces(labels: &LabelSet) -> String {
+    let pairs: Vec<String> = labels
+        .iter()
+        .filter(|(n, _)| !n.starts_with("__") || *n == "__address__")
+        .map(|(n, v)| format!("{n}={}", crate::relabel::gofmt_quote(v)))
+        .collect();
+    format!("{{{}}}", pairs.join(", "))
+}
+
+/// The text report: per job its counts, then its targets.
+pub fn render_text(diff: &Diff, out: &mut impl Write) -> std::io::Result<()> {
+    for (job, d) in &diff.jobs {
+        writeln!(
+            out,
+            "job {job}: {} added, {} removed, {} changed, {} unchanged",
+            d.added.len(),
+            d.removed.len(),
+            d.changed.len(),
+            d.unchanged
+        )?;
+        let reason = |labels: &LabelSet| {
+            d.reasons
+                .iter()
+                .find(|(l, _)| l == labels)
+                .map(|(_, r)| format!("\n      ({r})"))
+                .unwrap_or_default()
+        };
+        for labels in &d.added {
+            writeln!(out, "  + {}{}", braces(labels), reason(labels))?;
+        }
+        for labels in &d.removed {
+            writeln!(out, "  - {}{}", braces(labels), reason(labels))?;
+        }
+        for c in &d.changed {
+            writeln!(
+                out,
+                "  ~ {}",
+                c.before.get("__address__").unwrap_or_default()
+            )?;
+            let mut changes = Vec::new();
+            for (name, value) in c.before.iter() {
+                match c.after.get(name) {
+                    Some(v) if v == value => {}
+                    Some(v) => changes.push(format!(
+                        "-{name}={} +{name}={}",
+                        crate::relabel::gofmt_quote(value),
+                        crate::relabel::gofmt_quote(v)
+                    )),
+                    None => changes.push(format!("-{name}={}", crate::relabel::gofmt_quote(value))),
+                }
+            }
+            for (name, value) in c.after.iter() {
+                if c.before.get(name).is_none() {
+                    changes.push(format!("+{name}={}", crate::relabel::gofmt_quote(value)));
+                }
+            }
+            for change in changes {
+                writeln!(out, "      {change}")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `promsd diff`: exit 0 when nothing differs, 1 when something does, 2 on an error.
+pub fn run(
+    old: &std::path::Path,
+    new: &std::path::Path,
+    only: &[String],
+    json: bool,
+    timeout: std::time::Duration,
+    out: &mut impl Write,
+    err: &mut impl Write,
+) -> u8 {
+    let load = |path: &std::path::Path| Config::load_file(path);
+    let (old, new) = match (load(old), load(new)) {
+        (Ok(o), Ok(n)) => (o, n),
+        (Err(e), _) | (_, Err(e)) => {
+            let _ = writeln!(err, "Cannot load config {e}");
+            return 2;
+        }
+    };
+    for job in only {
+        if old.scrape_config(job).is_none() && new.scrape_config(job).is_none() {
+            let _ = writeln!(err, "Job {job} is in neither config");
+            return 2;
+        }
+    }
+    let diff = diff_configs(&old, &new, only, timeout);
+    let written = if json {
+        serde_json::to_writer_pretty(&mut *out, &diff)
+            .map_err(std::io::Error::other)
+            .and_then(|()| writeln!(out))
+    } else {
+        render_text(&diff, out)
+    };
+    if let Err(e) = written {
+        let _ = writeln!(err, "cannot write the report: {e}");
+        return 2;
+    }
+    u8::from(diff.jobs.values().any(|d| !d.is_empty()))
+}
