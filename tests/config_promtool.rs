@@ -15,6 +15,23 @@ use promsd::config::Config;
 /// place. Besides these files, a config using a mechanism promsd does not implement yet is
 /// rejected by promsd and may be accepted by promtool (see `unimplemented_mechanisms`).
 const DIFFERENCES: &[(&str, &str)] = &[
+    // Mechanisms and keys of 3.x that promtool 2.42 does not know.
+    ("valid/aws_every_key.yml", "aws_sd_configs and new EC2/Lightsail keys arrived after 2.42"),
+    ("valid/azure_every_key.yml", "Azure keys added after 2.42 (authentication methods, HTTP settings)"),
+    ("valid/docker_sd.yml", "Docker SD keys added after 2.42 (match_first_network, HTTP settings)"),
+    ("valid/kuma_sd.yml", "Kuma SD keys added after 2.42"),
+    ("valid/openstack_sd.yml", "OpenStack SD keys added after 2.42"),
+    ("valid/small_clouds_every_key.yml", "Hetzner/DigitalOcean/Linode/Vultr keys added after 2.42"),
+    // 3.x rejects what 2.42 accepted.
+    ("invalid/azure_bearertoken_basicauth.yml", "3.x checks Azure's HTTP settings; 2.42 did not"),
+    ("invalid/ec2_token_file.yml", "3.x rejects HTTP auth on EC2 SD; 2.42 did not"),
+    ("invalid/lightsail_token_file.yml", "3.x rejects HTTP auth on Lightsail SD; 2.42 did not"),
+    ("invalid/puppetdb_token_file.yml", "3.x checks PuppetDB's HTTP settings; 2.42 did not"),
+    ("invalid/uyuni_token_file.yml", "3.x checks Uyuni's HTTP settings; 2.42 did not"),
+    // promsd's own rule: Prometheus accepts an interval of 0, then spins or panics.
+    ("invalid/azure_zero_refresh_interval.yml", "a zero refresh_interval is a config error in promsd"),
+    ("invalid/docker_sd_zero_refresh_interval.yml", "a zero refresh_interval is a config error in promsd"),
+    ("invalid/ec2_zero_refresh_interval.yml", "a zero refresh_interval is a config error in promsd"),
     (
         "valid/global_3x.yml",
         "global keys added after 2.42 (scrape_protocols, limits, name validation, ...)",
@@ -58,6 +75,10 @@ const DIFFERENCES: &[(&str, &str)] = &[
     (
         "invalid/remote_write_queue_shards.yml",
         "remote write queue_config checks arrived after 2.42",
+    ),
+    (
+        "valid/kuma_sd.yml",
+        "Debian builds promtool 2.42 without Kuma SD (kuma_sd_configs is an unknown field)",
     ),
     (
         "valid/checked_sections_3x.yml",

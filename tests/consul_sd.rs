@@ -961,6 +961,7 @@ async fn engine_delivers_consul_targets_and_their_changes() {
     let OneJob {
         manager: _manager,
         subscriber: _subscriber,
+        subscription: _subscription,
         recording,
         ..
     } = start_one_job("consul-job", vec![config], Duration::from_millis(10)).await;

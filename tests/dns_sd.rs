@@ -574,6 +574,7 @@ nameservers: ['{}']
     let OneJob {
         manager: _manager,
         subscriber: _subscriber,
+        subscription: _subscription,
         recording,
         ..
     } = start_one_job("node", vec![config], Duration::from_millis(50)).await;

@@ -174,6 +174,7 @@ mechanisms! {
     "ec2" => aws::Ec2SdConfig, go "aws", feature "sd-aws";
     "ecs" => aws::EcsSdConfig, go "aws", feature "sd-aws";
     "elasticache" => aws::ElasticacheSdConfig, go "aws", feature "sd-aws";
+    "eureka" => eureka::EurekaSdConfig, go "eureka", feature "sd-eureka";
     "file" => file::FileSdConfig, go "file", feature "sd-file", metrics file::register_metrics;
     "hetzner" => hetzner::HetznerSdConfig, go "hetzner", feature "sd-hetzner";
     "gce" => gce::GceSdConfig, go "gce", feature "sd-gce";
@@ -184,7 +185,6 @@ mechanisms! {
     "lightsail" => aws::LightsailSdConfig, go "aws", feature "sd-aws";
     "msk" => aws::MskSdConfig, go "aws", feature "sd-aws";
     "rds" => aws::RdsSdConfig, go "aws", feature "sd-aws";
-    "eureka" => eureka::EurekaSdConfig, go "eureka", feature "sd-eureka";
     "marathon" => marathon::MarathonSdConfig, go "marathon", feature "sd-marathon";
     "nomad" => nomad::NomadSdConfig, go "nomad", feature "sd-nomad", metrics nomad::register_metrics;
     "puppetdb" => puppetdb::PuppetdbSdConfig, go "puppetdb", feature "sd-puppetdb";

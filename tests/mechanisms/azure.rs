@@ -559,3 +559,82 @@ fn workload_identity_exchanges_the_federated_token() {
     );
     assert_eq!(discovered(&json).len(), 6, "{stderr}");
 }
+
+#[test]
+fn managed_identity_through_the_cloud_shell_endpoint() {
+    let (arm, _fixture, proxy) = start();
+    let arm2 = arm.clone();
+    let endpoint = HttpFixture::start(move |req| {
+        let form: Vec<(String, String)> = url::form_urlencoded::parse(&req.body)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        if req.method != "POST"
+            || req.header("metadata") != Some("true")
+            || form
+                != [(
+                    "resource".to_owned(),
+                    "https://management.core.windows.net/".to_owned(),
+                )]
+        {
+            return Response::new(400);
+        }
+        let n = arm2.tokens_issued.fetch_add(1, Ordering::SeqCst) + 1;
+        Response::json(
+            200,
+            json!({"access_token": format!("token-{n}"), "expires_in": "3599", "token_type": "Bearer"}).to_string(),
+        )
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_method_config(dir.path(), &proxy, "ManagedIdentity");
+    let (json, stderr) = check_sd(
+        &config,
+        "azure",
+        &[("MSI_ENDPOINT", &format!("{}/oauth2/token", endpoint.url()))],
+    )
+    .unwrap();
+    assert_eq!(discovered(&json).len(), 6, "{stderr}");
+    assert_eq!(endpoint.requests().len(), 1);
+}
+
+#[test]
+fn managed_identity_through_the_machine_learning_endpoint() {
+    let (arm, _fixture, proxy) = start();
+    let arm2 = arm.clone();
+    let endpoint = HttpFixture::start(move |req| {
+        let want = [
+            ("api-version", "2017-09-01"),
+            ("clientid", "ml-identity"),
+            ("resource", "https://management.core.windows.net/"),
+        ];
+        let query = req.query();
+        if req.method != "GET"
+            || req.header("secret") != Some("ml-secret")
+            || query
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect::<Vec<_>>()
+                != want
+        {
+            return Response::new(400);
+        }
+        let n = arm2.tokens_issued.fetch_add(1, Ordering::SeqCst) + 1;
+        Response::json(
+            200,
+            json!({"access_token": format!("token-{n}"), "expires_on": "4102444800", "token_type": "Bearer"}).to_string(),
+        )
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_method_config(dir.path(), &proxy, "ManagedIdentity");
+    let (json, stderr) = check_sd(
+        &config,
+        "azure",
+        &[
+            ("MSI_ENDPOINT", &format!("{}/token", endpoint.url())),
+            ("MSI_SECRET", "ml-secret"),
+            ("DEFAULT_IDENTITY_CLIENT_ID", "ml-identity"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(discovered(&json).len(), 6, "{stderr}");
+    assert_eq!(endpoint.requests().len(), 1);
+}

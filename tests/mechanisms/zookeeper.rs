@@ -937,6 +937,8 @@ fn promsd_run_follows_members_and_keeps_them_while_zookeeper_restarts() {
 
 /// The performance figures: 10,000 serverset members (100 directories of 100) read
 /// at start, then one member changed. Ignored by default; run it alone with `--ignored`.
+/// Measured on the 2 shared cores of the dev machine, debug build: initial load 3.0-3.8 s
+/// (reads about 2 s of it, parsing and labels 0.36 s), one change 10-35 ms.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement, not a check"]
 async fn ten_thousand_members_initial_load_and_one_change() {

@@ -169,6 +169,8 @@ pub struct Fixture {
     pub config: ConfigSlot,
     pub feeds: HashMap<String, ChannelFeed>,
     state: web::Data<AppState>,
+    /// The pipeline's subscription: dropping it would unsubscribe.
+    _subscription: promsd_actors::Subscription,
 }
 
 impl Fixture {
@@ -203,7 +205,7 @@ impl Fixture {
             })
             .collect();
         pipeline.send(SetJobs(settings)).await.unwrap();
-        let _subscription = manager
+        let subscription = manager
             .send(Subscribe(pipeline.clone().recipient()))
             .await
             .unwrap();
@@ -228,6 +230,7 @@ impl Fixture {
             enable_lifecycle: false,
         });
         let fixture = Fixture {
+            _subscription: subscription,
             manager,
             pipeline,
             view,

@@ -8,8 +8,10 @@
 //!   `client_assertion` (`client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer`,
 //!   and MSAL's `client_info=1`), the file read at each token request as it rotates.
 //! - Managed identity: App Service (`IDENTITY_ENDPOINT`, `IDENTITY_HEADER`; `GET
-//!   ?api-version=2019-08-01&client_id=&resource=` with `X-IDENTITY-HEADER`), Cloud Shell
-//!   (`MSI_ENDPOINT`; `POST` form `resource=` with `Metadata: true`), else the instance
+//!   ?api-version=2019-08-01&client_id=&resource=` with `X-IDENTITY-HEADER`), Azure Machine
+//!   Learning (`MSI_ENDPOINT`, `MSI_SECRET`; `GET ?api-version=2017-09-01&clientid=&resource=`
+//!   with `secret`), Cloud Shell (`MSI_ENDPOINT` alone; `POST` form `resource=` with
+//!   `Metadata: true`), else the instance
 //!   metadata service (`GET /metadata/identity/oauth2/token?api-version=2018-02-01&...` with
 //!   `Metadata: true`, at `AZURE_POD_IDENTITY_AUTHORITY_HOST` or 169.254.169.254).
 //!
@@ -20,6 +22,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::Mutex;
 
 use super::api::{TokenError, TokenResponse};
+use crate::common::Secret;
 use crate::discovery::kit::{ApiClient, ApiError};
 
 /// A cloud's endpoints (azcore's `cloud.Configuration`).
@@ -71,7 +74,7 @@ pub enum Source {
     ClientSecret {
         tenant: String,
         client_id: String,
-        secret: String,
+        secret: Secret,
     },
     ClientAssertion {
         tenant: String,
@@ -121,7 +124,7 @@ pub fn sdk_chain(tenant: &str) -> Source {
         return Source::ClientSecret {
             tenant,
             client_id,
-            secret,
+            secret: Secret::new(secret),
         };
     }
     if let Ok(source) = workload_identity(Some(tenant)) {
@@ -208,7 +211,7 @@ impl Credential {
                     tenant,
                     &[
                         ("client_id", client_id.as_str()),
-                        ("client_secret", secret.as_str()),
+                        ("client_secret", secret.expose()),
                         ("grant_type", "client_credentials"),
                         ("scope", &self.scope()),
                     ],
@@ -289,6 +292,22 @@ impl Credential {
                 .get(endpoint)
                 .query(&query)
                 .header("X-IDENTITY-HEADER", header)
+        } else if let (Some(endpoint), Some(secret)) = (env("MSI_ENDPOINT"), env("MSI_SECRET")) {
+            // Azure Machine Learning: its own parameter name and header.
+            let id = client_id
+                .clone()
+                .or_else(|| env("DEFAULT_IDENTITY_CLIENT_ID"));
+            return self
+                .local_client
+                .get(endpoint)
+                .query(&[
+                    ("api-version", "2017-09-01"),
+                    ("clientid", id.as_deref().unwrap_or_default()),
+                    ("resource", resource),
+                ])
+                .header("secret", secret)
+                .fetch_json()
+                .await;
         } else if let Some(endpoint) = env("MSI_ENDPOINT") {
             let mut form: Vec<(&str, &str)> = vec![("resource", resource)];
             if let Some(id) = client_id {

@@ -23,8 +23,9 @@
 //!   - `OAuth` (default): client credentials (`tenant_id`, `client_id`, `client_secret`) posted
 //!     to `<login>/<tenant>/oauth2/v2.0/token`, scope `<audience>/.default`.
 //!   - `ManagedIdentity`: the managed identity endpoint the environment names, as azidentity
-//!     finds it: App Service (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER`), Cloud Shell
-//!     (`MSI_ENDPOINT`), else the instance metadata service (169.254.169.254, or
+//!     finds it: App Service (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER`), Azure Machine
+//!     Learning (`MSI_ENDPOINT` + `MSI_SECRET`), Cloud Shell (`MSI_ENDPOINT`), else the
+//!     instance metadata service (169.254.169.254, or
 //!     `AZURE_POD_IDENTITY_AUTHORITY_HOST`); `client_id` picks a user-assigned identity.
 //!   - `WorkloadIdentity`: the federated token in `AZURE_FEDERATED_TOKEN_FILE` exchanged as a
 //!     client assertion (`AZURE_CLIENT_ID`, `AZURE_TENANT_ID`).

@@ -119,7 +119,7 @@ impl Clients {
             super::AUTH_OAUTH => Source::ClientSecret {
                 tenant: config.tenant_id.clone(),
                 client_id: config.client_id.clone(),
-                secret: config.client_secret.expose().to_owned(),
+                secret: config.client_secret.clone(),
             },
             super::AUTH_MANAGED_IDENTITY => Source::ManagedIdentity {
                 client_id: (!config.client_id.is_empty()).then(|| config.client_id.clone()),

@@ -353,8 +353,8 @@ enum Wake {
 impl Run {
     pub(super) async fn next_item(&mut self) -> Result<Update, DiscoveryError> {
         loop {
-            if let Some(e) = self.errors.pop() {
-                return Err(e);
+            if !self.errors.is_empty() {
+                return Err(self.errors.remove(0));
             }
             if self.client.is_none() {
                 self.connect().await?;
