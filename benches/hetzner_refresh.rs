@@ -75,7 +75,7 @@ fn bench(c: &mut Criterion) {
         .targets
         .iter()
         .map(|t| {
-            t.pairs().len() * std::mem::size_of::<(promsd_actors::Name, promsd_actors::Str)>()
+            std::mem::size_of_val(t.pairs())
                 + t.pairs()
                     .iter()
                     .filter(|(_, v)| std::sync::Arc::strong_count(v) == 1)

@@ -332,3 +332,54 @@ fn events_decide_between_full_refreshes() {
     });
     assert!(count("/v4/account/events") <= polls + 2);
 }
+
+/// A wrong token is refused by the API (401): the refresh fails and the provider's last
+/// error, shown by the status API, says so.
+#[test]
+fn a_wrong_token_fails_the_refresh() {
+    let fixture = HttpFixture::start(api(Arc::new(AtomicUsize::new(0))));
+    let proxy = TlsProxy::start(fixture.addr);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &path,
+        format!(
+            "scrape_configs:\n  - job_name: j\n    linode_sd_configs:\n      - {{authorization: {{credentials: wrong}}, refresh_interval: 1s, proxy_url: '{}', tls_config: {{ca_file: '{}'}}}}\n",
+            proxy.url(),
+            proxy_ca_file().display()
+        ),
+    )
+    .unwrap();
+    // (never ready without a first state: do not wait the default 30 s for it)
+    let (_process, port) =
+        crate::support::start_promsd(dir.path(), &path, &["--web.ready-timeout", "1s"]);
+    crate::support::wait_for("the failed refresh", || {
+        crate::support::get_ok(port, "/api/v1/status/sd").filter(|body| body.contains("GET https://api.linode.com/v4/linode/instances?page=1&page_size=500: server returned HTTP status 401 Unauthorized"))
+    });
+    assert!(fixture
+        .requests()
+        .iter()
+        .all(|r| r.header("authorization") == Some("Bearer wrong")));
+}
+
+/// linodego honours `LINODE_URL` (and `LINODE_API_VERSION`) from the environment, so
+/// Prometheus does too: the API is then asked there, without a proxy.
+#[test]
+fn linode_url_from_the_environment_is_honoured() {
+    let fixture = HttpFixture::start(api(Arc::new(AtomicUsize::new(0))));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &path,
+        format!(
+            "scrape_configs:\n  - job_name: linode\n    linode_sd_configs:\n      - authorization: {{credentials: {TOKEN}}}\n        region: ca-central\n"
+        ),
+    )
+    .unwrap();
+    let (json, _) = check_sd(&path, "linode", &[("LINODE_URL", &fixture.url())]).unwrap();
+    assert_eq!(meta_labels(&json), [expected("26837938")]);
+    assert_eq!(
+        fixture.requests()[0].target,
+        "/v4/linode/instances?page=1&page_size=500"
+    );
+}

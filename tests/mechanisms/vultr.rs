@@ -173,3 +173,32 @@ fn instances_page_by_page_through_the_proxy() {
             sni: Some("api.vultr.com".into())
         }));
 }
+
+/// A wrong API key is refused by the API (403): the refresh fails and the provider's last
+/// error, shown by the status API, says so.
+#[test]
+fn a_wrong_api_key_fails_the_refresh() {
+    let fixture = HttpFixture::start(api);
+    let proxy = TlsProxy::start(fixture.addr);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &path,
+        format!(
+            "scrape_configs:\n  - job_name: j\n    vultr_sd_configs:\n      - {{authorization: {{credentials: wrong}}, refresh_interval: 1s, proxy_url: '{}', tls_config: {{ca_file: '{}'}}}}\n",
+            proxy.url(),
+            proxy_ca_file().display()
+        ),
+    )
+    .unwrap();
+    // (never ready without a first state: do not wait the default 30 s for it)
+    let (_process, port) =
+        crate::support::start_promsd(dir.path(), &path, &["--web.ready-timeout", "1s"]);
+    crate::support::wait_for("the failed refresh", || {
+        crate::support::get_ok(port, "/api/v1/status/sd").filter(|body| body.contains("GET https://api.vultr.com/v2/instances?per_page=100: server returned HTTP status 403 Forbidden"))
+    });
+    assert!(fixture
+        .requests()
+        .iter()
+        .all(|r| r.header("authorization") == Some("Bearer wrong")));
+}

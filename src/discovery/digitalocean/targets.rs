@@ -82,7 +82,7 @@ pub fn droplets_group(droplets: &[Droplet], port: u64) -> TargetGroup {
                 labels.push((features, intern(&surrounded(&droplet.features))));
             }
             if !droplet.tags.is_empty() {
-                labels.push((tags, intern(&surrounded(&droplet.tags))));
+                labels.push((tags, surrounded(&droplet.tags).into()));
             }
             Some(LabelSet::from_labels(labels))
         })

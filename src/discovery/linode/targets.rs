@@ -153,7 +153,7 @@ pub fn group(
                 ),
             ];
             if !instance.tags.is_empty() {
-                labels.push((name("tags"), intern(&joined(&instance.tags, separator))));
+                labels.push((name("tags"), joined(&instance.tags, separator).into()));
             }
             if !extra_ips.is_empty() {
                 labels.push((name("extra_ips"), joined(&extra_ips, separator).into()));

@@ -55,7 +55,7 @@ pub fn group(instances: &[Instance], port: u64) -> TargetGroup {
                 labels.push((name("features"), intern(&surrounded(&i.features))));
             }
             if !i.tags.is_empty() {
-                labels.push((name("tags"), intern(&surrounded(&i.tags))));
+                labels.push((name("tags"), surrounded(&i.tags).into()));
             }
             LabelSet::from_labels(labels)
         })
