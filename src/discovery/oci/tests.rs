@@ -158,7 +158,7 @@ fn stringify_defined_tag_table() {
         (json!(true), Some("true")),
         (json!(false), Some("false")),
         (json!(42.0), Some("42")),
-        (json!(3.14), Some("3.14")),
+        (json!(2.25), Some("2.25")),
         (json!(1.5), Some("1.5")),
         (json!(7), Some("7")),
         (json!(-9), Some("-9")),
@@ -297,7 +297,7 @@ impl OciApi for Fake {
             None => Ok(self
                 .vnics
                 .keys()
-                .map(|v| attachment(&format!("{v}")))
+                .map(|v| attachment(v))
                 .filter(|_| !instance.is_empty())
                 .collect()),
         }
