@@ -50,8 +50,11 @@ fn verify_signature(req: &Request) -> Result<(), String> {
         return Err(format!("unexpected parameters {fields:?}"));
     }
     let date = req.header("date").ok_or("no Date")?;
-    if !date.ends_with(" GMT") || date.len() != 29 {
-        return Err(format!("Date {date:?} is not an HTTP date"));
+    let skew =
+        date_skew_seconds(date).ok_or_else(|| format!("Date {date:?} is not an HTTP date"))?;
+    // OCI refuses requests whose Date is more than 5 minutes off.
+    if skew.abs() > 300 {
+        return Err(format!("Date {date:?} is {skew}s off"));
     }
     let signing = format!(
         "date: {date}\n(request-target): {} {}\nhost: {}",
@@ -78,6 +81,29 @@ fn verify_signature(req: &Request) -> Result<(), String> {
     } else {
         Err(String::from_utf8_lossy(&out.stdout).into_owned())
     }
+}
+
+/// Seconds between an HTTP date (`Tue, 08 Dec 2026 01:01:14 GMT`) and now.
+fn date_skew_seconds(date: &str) -> Option<i64> {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let rest = date.strip_suffix(" GMT")?.split_once(", ")?.1;
+    let parts: Vec<&str> = rest.split([' ', ':']).collect();
+    let [day, month, year, h, m, s] = parts[..] else {
+        return None;
+    };
+    let month = MONTHS.iter().position(|x| *x == month)? as u8 + 1;
+    let date = time::Date::from_calendar_date(
+        year.parse().ok()?,
+        time::Month::try_from(month).ok()?,
+        day.parse().ok()?,
+    )
+    .ok()?
+    .with_hms(h.parse().ok()?, m.parse().ok()?, s.parse().ok()?)
+    .ok()?
+    .assume_utc();
+    Some((date - time::OffsetDateTime::now_utc()).whole_seconds())
 }
 
 fn instance(n: u32, compartment: &str) -> Value {
