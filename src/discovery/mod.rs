@@ -48,6 +48,8 @@ pub mod marathon;
 pub mod moby;
 #[cfg(feature = "sd-nomad")]
 pub mod nomad;
+#[cfg(feature = "sd-oci")]
+pub mod oci;
 #[cfg(feature = "sd-openstack")]
 pub mod openstack;
 #[cfg(feature = "sd-puppetdb")]
@@ -191,6 +193,7 @@ mechanisms! {
     "triton" => triton::TritonSdConfig, go "triton", feature "sd-triton";
     "uyuni" => uyuni::UyuniSdConfig, go "uyuni", feature "sd-uyuni";
     "ionos" => ionos::IonosSdConfig, go "ionos", feature "sd-ionos";
+    "oci" => oci::OciSdConfig, go "oci", feature "sd-oci";
     "openstack" => openstack::OpenstackSdConfig, go "openstack", feature "sd-openstack";
     "scaleway" => scaleway::ScalewaySdConfig, go "scaleway", feature "sd-scaleway";
     "kuma" => kuma::KumaSdConfig, go "xds.plainKumaConf", feature "sd-kuma", metrics kuma::register_metrics;

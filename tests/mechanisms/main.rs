@@ -25,6 +25,7 @@ mod ionos;
 mod kuma;
 mod marathon;
 mod nomad;
+mod oci;
 mod openstack;
 mod puppetdb;
 mod registries_kit;
