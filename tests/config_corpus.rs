@@ -198,8 +198,8 @@ fn a_scrape_config_file_is_read_whole_before_its_configs_are_checked() {
     for (second, expected) in [
         ("  - job_name: ''\n", "5:5: job \"\": job_name is empty"),
         (
-            "  - job_name: b\n    oci_sd_configs: [{region: us-ashburn-1}]\n",
-            "6:5: job \"b\": scrape_configs[1]: oci_sd_configs: promsd does not implement oci service discovery yet",
+            "  - job_name: b\n    stackit_sd_configs: [{region: us-ashburn-1}]\n",
+            "6:5: job \"b\": scrape_configs[1]: stackit_sd_configs: promsd does not implement stackit service discovery yet",
         ),
     ] {
         std::fs::write(&extra, format!("{timeout}{second}")).unwrap();
