@@ -175,3 +175,563 @@ fn build_info_is_exported_with_the_versions_fields() {
         ])
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Kubernetes manifests (deploy/kubernetes/).
+
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+fn kube_dir() -> PathBuf {
+    root().join("deploy/kubernetes")
+}
+
+/// Every document of a manifest file, as YAML values.
+fn documents(path: &Path) -> Vec<serde_yaml::Value> {
+    let text = std::fs::read_to_string(path).unwrap();
+    serde_yaml::Deserializer::from_str(&text)
+        .map(|doc| serde_yaml::Value::deserialize(doc).unwrap())
+        .filter(|v| !v.is_null())
+        .collect()
+}
+
+/// A document as its Kubernetes API type. It must come back unchanged when serialized again:
+/// a misspelled or misplaced key (which the API types would ignore) fails here.
+fn typed<T: DeserializeOwned + serde::Serialize>(doc: &serde_yaml::Value, file: &str) -> T {
+    let json: serde_json::Value = serde_json::to_value(doc).unwrap();
+    let object: T =
+        serde_json::from_value(json.clone()).unwrap_or_else(|e| panic!("{file}: {e}\n{json:#}"));
+    let again = serde_json::to_value(&object).unwrap();
+    if let Err(at) = contained(&json, &again, String::new()) {
+        panic!("{file}: {at}: a key the API type does not know, or a wrong type");
+    }
+    object
+}
+
+/// Whether everything in `written` is in `parsed` (which may add defaults, such as the
+/// `apiVersion` of an embedded PersistentVolumeClaim); the path where it is not.
+fn contained(
+    written: &serde_json::Value,
+    parsed: &serde_json::Value,
+    at: String,
+) -> Result<(), String> {
+    use serde_json::Value::*;
+    match (written, parsed) {
+        (Object(w), Object(p)) => w.iter().try_for_each(|(k, v)| match p.get(k) {
+            Some(pv) => contained(v, pv, format!("{at}.{k}")),
+            None => Err(format!("{at}.{k}")),
+        }),
+        (Array(w), Array(p)) if w.len() == p.len() => w
+            .iter()
+            .zip(p)
+            .enumerate()
+            .try_for_each(|(i, (w, p))| contained(w, p, format!("{at}[{i}]"))),
+        _ if written == parsed => Ok(()),
+        _ => Err(at),
+    }
+}
+
+/// Every object of deploy/kubernetes/, parsed into its API type.
+#[derive(Default)]
+struct Manifests {
+    namespaces: Vec<Namespace>,
+    service_accounts: Vec<ServiceAccount>,
+    cluster_roles: Vec<ClusterRole>,
+    bindings: Vec<ClusterRoleBinding>,
+    config_maps: Vec<ConfigMap>,
+    deployments: Vec<Deployment>,
+    stateful_sets: Vec<StatefulSet>,
+    services: Vec<Service>,
+    /// File name of each object, by `Kind/name`.
+    files: BTreeMap<String, String>,
+}
+
+fn manifests() -> Manifests {
+    let mut m = Manifests::default();
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(kube_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    paths.sort();
+    for path in paths {
+        let file = path.file_name().unwrap().to_str().unwrap().to_owned();
+        assert!(file.ends_with(".yaml"), "{file}: manifests are .yaml");
+        if file == "kustomization.yaml" {
+            continue;
+        }
+        let docs = documents(&path);
+        assert!(!docs.is_empty(), "{file}");
+        for doc in docs {
+            let kind = doc["kind"].as_str().unwrap().to_owned();
+            let name = doc["metadata"]["name"].as_str().unwrap().to_owned();
+            match kind.as_str() {
+                "Namespace" => m.namespaces.push(typed(&doc, &file)),
+                "ServiceAccount" => m.service_accounts.push(typed(&doc, &file)),
+                "ClusterRole" => m.cluster_roles.push(typed(&doc, &file)),
+                "ClusterRoleBinding" => m.bindings.push(typed(&doc, &file)),
+                "ConfigMap" => m.config_maps.push(typed(&doc, &file)),
+                "Deployment" => m.deployments.push(typed(&doc, &file)),
+                "StatefulSet" => m.stateful_sets.push(typed(&doc, &file)),
+                "Service" => m.services.push(typed(&doc, &file)),
+                other => panic!("{file}: unexpected kind {other}"),
+            }
+            assert!(
+                m.files
+                    .insert(format!("{kind}/{name}"), file.clone())
+                    .is_none(),
+                "{kind}/{name} twice"
+            );
+        }
+    }
+    m
+}
+
+fn named<
+    'a,
+    T: k8s_openapi::Metadata<Ty = k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>,
+>(
+    objects: &'a [T],
+    name: &str,
+) -> &'a T {
+    objects
+        .iter()
+        .find(|o| o.metadata().name.as_deref() == Some(name))
+        .unwrap_or_else(|| panic!("no {name}"))
+}
+
+/// (API group, resource) of every kind the Kubernetes SD code can watch, read from the
+/// resource declarations in src/discovery/kubernetes/objects.rs (`wire_resource!` and
+/// `meta_only!`, which give the API paths kube requests), checked complete against the kinds
+/// watch.rs starts watches for.
+fn watched_resources() -> BTreeMap<String, (String, String)> {
+    let sd = root().join("src/discovery/kubernetes");
+    let objects = std::fs::read_to_string(sd.join("objects.rs")).unwrap();
+    let mut found = BTreeMap::new();
+    for (macro_name, group_at, plural_at) in [("wire_resource!(", 2, 4), ("meta_only!(", 2, 3)] {
+        for (at, _) in objects.match_indices(macro_name) {
+            let args = &objects[at + macro_name.len()..];
+            let args = &args[..args.find(')').unwrap()];
+            let args: Vec<&str> = args.split(',').map(str::trim).collect();
+            if args[0].starts_with('$') || args[0].starts_with('@') {
+                continue; // the macros' own definitions
+            }
+            let unquote = |s: &str| s.trim_matches('"').to_owned();
+            found.insert(
+                args[0].to_owned(),
+                (unquote(args[group_at]), unquote(args[plural_at])),
+            );
+        }
+    }
+    // Every kind a watch is started for has a declaration found above.
+    let watch = std::fs::read_to_string(sd.join("watch.rs")).unwrap();
+    let spawned: Vec<&str> = watch
+        .match_indices("spawn::<")
+        .map(|(at, _)| {
+            let rest = &watch[at + "spawn::<".len()..];
+            &rest[..rest.find('>').unwrap()]
+        })
+        .filter(|ty| *ty != "W")
+        .collect();
+    assert!(spawned.len() >= 9, "{spawned:?}");
+    for ty in &spawned {
+        assert!(
+            found.contains_key(*ty),
+            "{ty} watched but not found declared"
+        );
+    }
+    found.retain(|ty, _| spawned.contains(&ty.as_str()));
+    found
+}
+
+/// The (group, plural) the Kubernetes API itself gives a kind: the parse above must agree.
+fn api_resource(group: &str, plural: &str) -> bool {
+    use k8s_openapi::Resource;
+    let known = [
+        (
+            k8s_openapi::api::core::v1::Pod::GROUP,
+            k8s_openapi::api::core::v1::Pod::URL_PATH_SEGMENT,
+        ),
+        (
+            k8s_openapi::api::core::v1::Node::GROUP,
+            k8s_openapi::api::core::v1::Node::URL_PATH_SEGMENT,
+        ),
+        (Service::GROUP, Service::URL_PATH_SEGMENT),
+        (Namespace::GROUP, Namespace::URL_PATH_SEGMENT),
+        (
+            k8s_openapi::api::core::v1::Endpoints::GROUP,
+            k8s_openapi::api::core::v1::Endpoints::URL_PATH_SEGMENT,
+        ),
+        (
+            k8s_openapi::api::discovery::v1::EndpointSlice::GROUP,
+            k8s_openapi::api::discovery::v1::EndpointSlice::URL_PATH_SEGMENT,
+        ),
+        (
+            k8s_openapi::api::networking::v1::Ingress::GROUP,
+            k8s_openapi::api::networking::v1::Ingress::URL_PATH_SEGMENT,
+        ),
+        (
+            k8s_openapi::api::apps::v1::ReplicaSet::GROUP,
+            k8s_openapi::api::apps::v1::ReplicaSet::URL_PATH_SEGMENT,
+        ),
+        (
+            k8s_openapi::api::batch::v1::Job::GROUP,
+            k8s_openapi::api::batch::v1::Job::URL_PATH_SEGMENT,
+        ),
+    ];
+    known.contains(&(group, plural))
+}
+
+#[test]
+fn cluster_role_grants_every_resource_the_kubernetes_sd_watches() {
+    let resources = watched_resources();
+    let m = manifests();
+    let role = named(&m.cluster_roles, "promsd");
+    let rules = role.rules.as_deref().unwrap();
+    for (ty, (group, plural)) in &resources {
+        assert!(
+            api_resource(group, plural),
+            "{ty}: ({group:?}, {plural}) is not a Kubernetes API resource"
+        );
+        for verb in ["get", "list", "watch"] {
+            assert!(
+                rules.iter().any(|r| {
+                    r.api_groups.iter().flatten().any(|g| g == group)
+                        && r.resources.iter().flatten().any(|p| p == plural)
+                        && r.verbs.iter().any(|v| v == verb)
+                }),
+                "ClusterRole promsd does not grant {verb} on {plural} ({group:?}), which {ty} watches"
+            );
+        }
+    }
+    // Read-only, and nothing beyond what the code watches.
+    for r in rules {
+        assert!(r
+            .verbs
+            .iter()
+            .all(|v| ["get", "list", "watch"].contains(&v.as_str())));
+        for g in r.api_groups.iter().flatten() {
+            for p in r.resources.iter().flatten() {
+                assert!(
+                    resources.values().any(|(rg, rp)| rg == g && rp == p),
+                    "ClusterRole grants {p} ({g:?}), which promsd never watches"
+                );
+            }
+        }
+    }
+    // Bound to promsd's service account, which the Deployment runs as.
+    let binding = named(&m.bindings, "promsd");
+    assert_eq!(binding.role_ref.kind, "ClusterRole");
+    assert_eq!(binding.role_ref.name, "promsd");
+    let subject = &binding.subjects.as_ref().unwrap()[0];
+    let account = named(&m.service_accounts, &subject.name);
+    assert_eq!(subject.namespace, account.metadata.namespace);
+    let deployment = named(&m.deployments, "promsd");
+    let pod = deployment.spec.template.spec.as_ref().unwrap();
+    assert_eq!(
+        pod.service_account_name.as_deref(),
+        Some(subject.name.as_str())
+    );
+}
+
+#[test]
+fn deployment_runs_promsd_as_documented() {
+    let m = manifests();
+    let deployment = named(&m.deployments, "promsd");
+    let spec = &deployment.spec;
+    assert_eq!(spec.replicas, Some(2));
+    let pod = spec.template.spec.as_ref().unwrap();
+    let pod_security = pod.security_context.as_ref().unwrap();
+    assert_eq!(pod_security.run_as_non_root, Some(true));
+    assert_ne!(pod_security.run_as_user, Some(0));
+    let container = &pod.containers[0];
+    let security = container.security_context.as_ref().unwrap();
+    assert_eq!(security.read_only_root_filesystem, Some(true));
+    assert_eq!(security.allow_privilege_escalation, Some(false));
+    let resources = container.resources.as_ref().unwrap();
+    assert!(resources.requests.as_ref().unwrap().contains_key("memory"));
+    assert!(resources.limits.as_ref().unwrap().contains_key("memory"));
+    let probe_path = |p: &Option<k8s_openapi::api::core::v1::Probe>| {
+        p.as_ref()
+            .unwrap()
+            .http_get
+            .as_ref()
+            .unwrap()
+            .path
+            .clone()
+            .unwrap()
+    };
+    assert_eq!(probe_path(&container.readiness_probe), "/-/ready");
+    assert_eq!(probe_path(&container.liveness_probe), "/-/healthy");
+
+    // The arguments are ones `promsd run` accepts (its own parser), the port is the one served.
+    let args = container.args.as_ref().unwrap();
+    let mut argv = vec!["promsd", "run"];
+    argv.extend(args.iter().map(String::as_str));
+    let cli =
+        <promsd::cli::Cli as clap::Parser>::try_parse_from(&argv).unwrap_or_else(|e| panic!("{e}"));
+    let Some(promsd::cli::Command::Run(run)) = cli.command else {
+        panic!("not run")
+    };
+    assert!(run.listen_address.ends_with(":9099"));
+    let ports = container.ports.as_ref().unwrap();
+    assert_eq!(ports[0].container_port, 9099);
+    let service = named(&m.services, "promsd");
+    let service_port = &service.spec.as_ref().unwrap().ports.as_ref().unwrap()[0];
+    assert_eq!(
+        service_port.target_port,
+        Some(
+            k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(
+                ports[0].name.clone().unwrap()
+            )
+        )
+    );
+    assert_eq!(
+        service.spec.as_ref().unwrap().selector,
+        spec.selector.match_labels
+    );
+    // What promsd writes (the state file) is on a writable volume, the config on the ConfigMap.
+    let mounts = container.volume_mounts.as_ref().unwrap();
+    let mount_of = |path: &Path| {
+        mounts
+            .iter()
+            .filter(|m| path.starts_with(&m.mount_path))
+            .max_by_key(|m| m.mount_path.len())
+            .unwrap_or_else(|| panic!("{} is on no volume", path.display()))
+    };
+    let state = mount_of(run.state_file.as_deref().unwrap());
+    assert_ne!(state.read_only, Some(true));
+    let config_mount = mount_of(&run.config_file);
+    let volume = pod
+        .volumes
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|v| v.name == config_mount.name)
+        .unwrap();
+    let config_map = named(&m.config_maps, &volume.config_map.as_ref().unwrap().name);
+    let key = run
+        .config_file
+        .strip_prefix(&config_mount.mount_path)
+        .unwrap();
+    let yaml = &config_map.data.as_ref().unwrap()[key.to_str().unwrap()];
+
+    // The example config loads in promsd as it would in the pod.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("prometheus.yml");
+    std::fs::write(&file, yaml).unwrap();
+    let out = Command::new(promsd_bin())
+        .args(["check", "config", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+
+    // kustomization.yaml lists every promsd manifest (the shards example is separate).
+    let kustomization: serde_yaml::Value = serde_yaml::from_str(
+        &std::fs::read_to_string(kube_dir().join("kustomization.yaml")).unwrap(),
+    )
+    .unwrap();
+    let listed: Vec<&str> = kustomization["resources"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let mut files: Vec<&str> = m.files.values().map(String::as_str).collect();
+    files.sort();
+    files.dedup();
+    files.retain(|f| *f != "prometheus-shards.yaml");
+    let mut sorted = listed.clone();
+    sorted.sort();
+    assert_eq!(sorted, files);
+}
+
+#[test]
+fn prometheus_shards_each_read_their_shard_of_every_job() {
+    let m = manifests();
+    let set = named(&m.stateful_sets, "prometheus-shard");
+    let shards = set.spec.replicas.unwrap();
+    assert!(shards > 1);
+    let promsd_jobs: Vec<String> = {
+        let data = named(&m.config_maps, "promsd-config").data.clone().unwrap();
+        let config: serde_yaml::Value = serde_yaml::from_str(&data["prometheus.yml"]).unwrap();
+        config["scrape_configs"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|j| j["job_name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let data = named(&m.config_maps, "prometheus-shards")
+        .data
+        .clone()
+        .unwrap();
+    let keys: Vec<String> = data.keys().cloned().collect();
+    let expected: Vec<String> = (0..shards)
+        .map(|i| format!("prometheus-shard-{i}.yml"))
+        .collect();
+    assert_eq!(keys, expected, "one config per StatefulSet pod");
+    // job -> the shard indexes that read it.
+    let mut coverage: BTreeMap<String, Vec<i32>> = BTreeMap::new();
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..shards {
+        let yaml = &data[&format!("prometheus-shard-{i}.yml")];
+        let config: serde_yaml::Value = serde_yaml::from_str(yaml).unwrap();
+        for job in config["scrape_configs"].as_sequence().unwrap() {
+            for sd in job["http_sd_configs"].as_sequence().unwrap() {
+                let url = url::Url::parse(sd["url"].as_str().unwrap()).unwrap();
+                let promsd_job = url.path().strip_prefix("/api/v1/sd/").unwrap();
+                assert!(promsd_jobs.iter().any(|j| j == promsd_job), "{url}");
+                let query: BTreeMap<String, String> = url.query_pairs().into_owned().collect();
+                if query.is_empty() {
+                    continue; // unsharded (promsd's own job, on shard 0)
+                }
+                assert_eq!(query["shards"], shards.to_string(), "{url}");
+                assert_eq!(query["shard"], i.to_string(), "{url}");
+                coverage.entry(promsd_job.to_owned()).or_default().push(i);
+            }
+        }
+        // Each shard's config loads in Prometheus' own checker.
+        let file = dir.path().join(format!("shard-{i}.yml"));
+        std::fs::write(&file, yaml).unwrap();
+        let out = Command::new("promtool")
+            .args(["check", "config", "--syntax-only", file.to_str().unwrap()])
+            .output()
+            .expect("promtool (Debian package prometheus) is needed");
+        assert!(out.status.success(), "{out:?}");
+    }
+    assert!(!coverage.is_empty());
+    for (job, indexes) in coverage {
+        assert_eq!(indexes, (0..shards).collect::<Vec<_>>(), "{job}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dockerfile. No image can be built here (no registry is reachable), so: its final stage's
+// shape, and the binary it ships running as that stage's user.
+
+/// The Dockerfile's instructions of its last stage, continuation lines joined.
+fn final_stage() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(root().join("Dockerfile")).unwrap();
+    let joined = text.replace("\\\n", " ");
+    let instructions: Vec<(String, String)> = joined
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let (op, rest) = l.split_once(' ').unwrap();
+            (op.to_uppercase(), rest.trim().to_owned())
+        })
+        .collect();
+    let stages = instructions.iter().filter(|(op, _)| op == "FROM").count();
+    assert!(stages >= 2, "multi-stage");
+    let last = instructions
+        .iter()
+        .rposition(|(op, _)| op == "FROM")
+        .unwrap();
+    instructions[last..].to_vec()
+}
+
+#[test]
+fn dockerfile_ships_promsd_run_as_a_non_root_user() {
+    let stage = final_stage();
+    let get = |op: &str| -> Vec<&str> {
+        stage
+            .iter()
+            .filter(|(o, _)| o == op)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    };
+    let user = get("USER")
+        .last()
+        .copied()
+        .expect("USER in the final stage");
+    let uid: u32 = user
+        .split(':')
+        .next()
+        .unwrap()
+        .parse()
+        .expect("numeric USER");
+    assert_ne!(uid, 0);
+    let entrypoint: Vec<String> = serde_json::from_str(get("ENTRYPOINT")[0]).unwrap();
+    assert_eq!(entrypoint, ["promsd", "run"]);
+    assert_eq!(get("EXPOSE"), ["9099"]);
+    let cmd: Vec<String> = serde_json::from_str(get("CMD")[0]).unwrap();
+    let mut argv = entrypoint.clone();
+    argv.extend(cmd);
+    let cli =
+        <promsd::cli::Cli as clap::Parser>::try_parse_from(&argv).unwrap_or_else(|e| panic!("{e}"));
+    let Some(promsd::cli::Command::Run(run)) = cli.command else {
+        panic!("not run")
+    };
+    assert_eq!(run.listen_address, ":9099");
+    // The binary lands on PATH, the default config where CMD points, copied from files that exist.
+    let copies = get("COPY");
+    assert!(copies
+        .iter()
+        .any(|c| c.starts_with("--from=") && c.ends_with(" /usr/local/bin/promsd")));
+    let config = run.config_file.to_str().unwrap();
+    let source = copies
+        .iter()
+        .find_map(|c| c.strip_suffix(&format!(" {config}")))
+        .expect("the config CMD names is copied in");
+    let source = source.split_whitespace().last().unwrap();
+    assert!(root().join(source).is_file(), "{source}");
+
+    // The binary runs as that user: from a directory it can read, with a config it can read.
+    let dir = tempfile::tempdir().unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = dir.path().join("promsd");
+    std::fs::copy(promsd_bin(), &bin).unwrap();
+    let config_file = dir.path().join("prometheus.yml");
+    std::fs::copy(root().join(source), &config_file).unwrap();
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut args: Vec<String> = Vec::new();
+    // SAFETY: getuid has no preconditions.
+    let root_user = unsafe { libc::getuid() } == 0;
+    let program = if root_user {
+        args.extend([
+            format!("--reuid={uid}"),
+            format!("--regid={uid}"),
+            "--clear-groups".to_owned(),
+            bin.to_str().unwrap().to_owned(),
+        ]);
+        "setpriv".to_owned()
+    } else {
+        bin.to_str().unwrap().to_owned()
+    };
+    args.extend(
+        [
+            "run",
+            "--config.file",
+            config_file.to_str().unwrap(),
+            "--web.listen-address",
+            &listen,
+        ]
+        .map(str::to_owned),
+    );
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let process = Process::start("promsd-nonroot", &program, &argv, dir.path());
+    wait_for("promsd running as a non-root user", || {
+        get_ok(port, "/-/healthy").map(|_| ())
+    });
+    // setpriv execs promsd: the child's PID is promsd's.
+    let uid_of = std::fs::read_to_string(format!("/proc/{}/status", process.pid()))
+        .unwrap()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("Uid:")
+                .map(|u| u.split_whitespace().next().unwrap().to_owned())
+        })
+        .unwrap();
+    if root_user {
+        assert_eq!(uid_of, uid.to_string());
+    }
+    assert!(get_ok(port, "/metrics")
+        .unwrap()
+        .contains("promsd_build_info"));
+}
