@@ -848,3 +848,281 @@ fn which(program: &str) -> Result<PathBuf, ()> {
         .find(|p| p.is_file())
         .ok_or(())
 }
+
+// ---------------------------------------------------------------------------------------------
+// Monitoring mixin (deploy/mixin/): alert rules with promtool unit tests, a Grafana dashboard.
+
+fn mixin_dir() -> PathBuf {
+    root().join("deploy/mixin")
+}
+
+/// promtool (Debian package `prometheus`): required, never skipped.
+fn promtool(args: &[&str], dir: &Path) -> std::process::Output {
+    Command::new("promtool")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("promtool is required (apt-get install prometheus; scripts/test does it)")
+}
+
+#[test]
+fn mixin_alert_rules_pass_their_promtool_unit_tests() {
+    let out = promtool(&["check", "rules", "alerts.yml"], &mixin_dir());
+    assert!(out.status.success(), "{out:?}");
+    let out = promtool(&["test", "rules", "tests.yml"], &mixin_dir());
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Every alert has a unit test.
+    let rules: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(mixin_dir().join("alerts.yml")).unwrap())
+            .unwrap();
+    let tests = std::fs::read_to_string(mixin_dir().join("tests.yml")).unwrap();
+    for alert in alert_rules(&rules) {
+        let name = alert["alert"].as_str().unwrap();
+        assert!(
+            tests.contains(&format!("alertname: {name}\n")),
+            "{name} has no test"
+        );
+    }
+}
+
+fn alert_rules(rules: &serde_yaml::Value) -> Vec<&serde_yaml::Value> {
+    rules["groups"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["rules"].as_sequence().unwrap())
+        .collect()
+}
+
+/// The dashboard's queries: panel targets and template variable queries.
+fn dashboard_queries() -> (Vec<String>, Vec<String>) {
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(mixin_dir().join("dashboard.json")).unwrap())
+            .unwrap();
+    let exprs = dashboard["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["targets"].as_array().into_iter().flatten())
+        .map(|t| t["expr"].as_str().unwrap().to_owned())
+        .collect();
+    let variables = dashboard["templating"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["type"] == "query")
+        .map(|v| v["query"]["query"].as_str().unwrap().to_owned())
+        .collect();
+    (exprs, variables)
+}
+
+/// The metric names a PromQL expression selects: identifiers outside strings, label matchers,
+/// ranges and grouping clauses that are neither functions, aggregations nor keywords.
+fn metric_names(expr: &str) -> Vec<String> {
+    const KEYWORDS: &[&str] = &[
+        "by",
+        "without",
+        "on",
+        "ignoring",
+        "group_left",
+        "group_right",
+        "bool",
+        "and",
+        "or",
+        "unless",
+        "offset",
+        "sum",
+        "min",
+        "max",
+        "avg",
+        "count",
+        "stddev",
+        "stdvar",
+        "topk",
+        "bottomk",
+        "quantile",
+        "count_values",
+        "group",
+        "atan2",
+        "inf",
+        "nan",
+    ];
+    // Blank out strings, {…} and […].
+    let mut plain = String::new();
+    let mut closer: Option<char> = None;
+    let mut quote: Option<char> = None;
+    for c in expr.chars() {
+        if let Some(q) = quote {
+            if c == q {
+                quote = None;
+            }
+            plain.push(' ');
+            continue;
+        }
+        match (closer, c) {
+            (_, '"' | '\'' | '`') => {
+                quote = Some(c);
+                plain.push(' ');
+            }
+            (None, '{') => {
+                closer = Some('}');
+                plain.push(' ');
+            }
+            (None, '[') => {
+                closer = Some(']');
+                plain.push(' ');
+            }
+            (Some(end), c) if c == end => {
+                closer = None;
+                plain.push(' ');
+            }
+            (Some(_), _) => plain.push(' '),
+            (None, c) => plain.push(c),
+        }
+    }
+    let chars: Vec<char> = plain.chars().collect();
+    let mut names = Vec::new();
+    let mut i = 0;
+    let mut skip_parens = false;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_ascii_alphabetic() || c == '_' || c == ':' {
+            let start = i;
+            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || "_:".contains(chars[i])) {
+                i += 1;
+            }
+            let word: String = chars[start..i].iter().collect();
+            let next = chars[i..].iter().find(|c| !c.is_whitespace());
+            if [
+                "by",
+                "without",
+                "on",
+                "ignoring",
+                "group_left",
+                "group_right",
+            ]
+            .contains(&word.as_str())
+            {
+                skip_parens = true; // its (label, …) list
+            } else if next != Some(&'(') && !KEYWORDS.contains(&word.to_lowercase().as_str()) {
+                names.push(word);
+            }
+        } else if c.is_ascii_digit() || c == '.' {
+            // A number (with exponent or duration suffix): not a name.
+            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '.') {
+                i += 1;
+            }
+        } else if c == '(' && skip_parens {
+            skip_parens = false;
+            i += chars[i..].iter().position(|c| *c == ')').unwrap() + 1;
+        } else {
+            i += 1;
+        }
+    }
+    names
+}
+
+/// Every sample name promsd's `/metrics` can expose, from its `# TYPE` lines (families without
+/// series yet included) and its samples.
+fn exported_names(metrics: &str) -> std::collections::BTreeSet<String> {
+    let mut names = std::collections::BTreeSet::new();
+    for line in metrics.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap();
+            let suffixes: &[&str] = match kind {
+                "counter" => &["_total", "_created"],
+                "histogram" | "gaugehistogram" => &["_bucket", "_sum", "_count", "_created"],
+                "summary" => &["", "_sum", "_count", "_created"],
+                "info" => &["_info"],
+                _ => &[""],
+            };
+            for s in suffixes {
+                names.insert(format!("{name}{s}"));
+            }
+        } else if !line.starts_with('#') && !line.is_empty() {
+            let end = line.find(['{', ' ']).unwrap();
+            names.insert(line[..end].to_owned());
+        }
+    }
+    names
+}
+
+#[test]
+fn metric_name_extraction_reads_promql() {
+    assert_eq!(
+        metric_names(
+            r#"histogram_quantile(0.99, sum by (le, mechanism) (rate(a_bucket{job="$job", x=~"y{1}"}[5m]))) / on(instance) group_left(version) b_info * 2e3 > bool c"#
+        ),
+        ["a_bucket", "b_info", "c"]
+    );
+    assert_eq!(
+        metric_names("time() - max by (config) (x{name=\"scrape\"}) offset 1h"),
+        ["x"]
+    );
+}
+
+#[test]
+fn every_metric_the_mixin_queries_is_one_promsd_exports() {
+    let (_dir, _promsd, port) = start_static_daemon();
+    let exported = exported_names(&get_ok(port, "/metrics").unwrap());
+    // `up` is Prometheus' own series for every scrape target (here: promsd).
+    let synthetic = ["up"];
+
+    let rules: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(mixin_dir().join("alerts.yml")).unwrap())
+            .unwrap();
+    let mut queried: Vec<(String, String)> = Vec::new();
+    for rule in alert_rules(&rules) {
+        let expr = rule["expr"].as_str().unwrap();
+        for name in metric_names(expr) {
+            queried.push((
+                format!("alerts.yml {}", rule["alert"].as_str().unwrap()),
+                name,
+            ));
+        }
+    }
+    let (exprs, variables) = dashboard_queries();
+    assert!(exprs.len() >= 10);
+    for expr in &exprs {
+        let names = metric_names(expr);
+        assert!(!names.is_empty(), "{expr}");
+        queried.extend(names.into_iter().map(|n| (format!("dashboard: {expr}"), n)));
+    }
+    for query in &variables {
+        let arg = query.strip_prefix("label_values(").unwrap();
+        let name = &arg[..arg.find([',', '{']).unwrap()];
+        queried.push((
+            format!("dashboard variable: {query}"),
+            name.trim().to_owned(),
+        ));
+    }
+    for (origin, name) in &queried {
+        assert!(
+            exported.contains(name) || synthetic.contains(&name.as_str()),
+            "{origin} queries {name}, which promsd does not export"
+        );
+    }
+
+    // The dashboard's queries are valid PromQL (promtool checks them as recording rules, with
+    // Grafana's variables filled in).
+    let dir = tempfile::tempdir().unwrap();
+    let mut file = String::from("groups:\n  - name: dashboard\n    rules:\n");
+    for (i, expr) in exprs.iter().enumerate() {
+        let expr = expr
+            .replace("$__rate_interval", "5m")
+            .replace("$job", "promsd")
+            .replace("$instance", ".*");
+        file.push_str(&format!(
+            "      - record: dashboard:query{i}\n        expr: {}\n",
+            serde_json::to_string(&expr).unwrap()
+        ));
+    }
+    std::fs::write(dir.path().join("dashboard.yml"), file).unwrap();
+    let out = promtool(&["check", "rules", "dashboard.yml"], dir.path());
+    assert!(out.status.success(), "{out:?}");
+}
