@@ -116,9 +116,13 @@ fn build_user() -> Option<String> {
 /// `YYYYMMDD-HH:MM:SS` in UTC (promu's `{{date "20060102-15:04:05"}}`), now or at
 /// `SOURCE_DATE_EPOCH`.
 fn build_date() -> Option<String> {
-    let secs = match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(epoch) => epoch.trim().parse::<i64>().ok()?,
-        Err(_) => std::time::SystemTime::now()
+    // Set but empty (a Docker ARG nobody passed) counts as unset.
+    let epoch = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .filter(|e| !e.trim().is_empty());
+    let secs = match epoch {
+        Some(epoch) => epoch.trim().parse::<i64>().ok()?,
+        None => std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .ok()?
             .as_secs() as i64,
