@@ -10,12 +10,16 @@ use crate::config::Config;
 #[derive(Debug, Parser)]
 #[command(
     name = "promsd",
-    version,
-    about = "Prometheus-compatible service discovery as a daemon"
+    about = "Prometheus-compatible service discovery as a daemon",
+    disable_version_flag = true,
+    arg_required_else_help = true
 )]
 pub struct Cli {
+    /// Print version information (as Prometheus' `--version`).
+    #[arg(long, short = 'V')]
+    pub version: bool,
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -270,7 +274,19 @@ pub fn check_service_discovery(
 
 /// Runs the parsed command line; returns the process exit code.
 pub fn run(cli: Cli) -> u8 {
-    match cli.command {
+    let command = match cli.command {
+        _ if cli.version => {
+            println!("{}", crate::version::print("promsd"));
+            return 0;
+        }
+        Some(command) => command,
+        None => {
+            let help = <Cli as clap::CommandFactory>::command().render_help();
+            eprintln!("{help}");
+            return 2;
+        }
+    };
+    match command {
         Command::Check(Check::Config(args)) => {
             check_config(&args, &mut std::io::stdout(), &mut std::io::stderr())
         }

@@ -239,6 +239,7 @@ pub fn run(
         let refresh_metrics = RefreshMetrics::register(&mut registry);
         register_mechanism_metrics(&mut registry);
         registry.register_collector(Box::new(ProcessCollector));
+        crate::version::register_build_info(&mut registry);
         let reload_metrics = ReloadMetrics::register(&mut registry);
 
         let manager = ManagerActor::new(ManagerOptions {

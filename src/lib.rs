@@ -12,6 +12,7 @@
 //! - `relabel`: relabel rules and target population, exactly as Prometheus.
 //! - `shard`: assignment of targets to scrapers (jump consistent hash).
 //! - `server`: the HTTP server, the targets pipeline and the file SD output.
+//! - `version`: what `promsd --version` and `promsd_build_info` say about the build.
 
 pub mod cli;
 pub mod common;
@@ -25,3 +26,4 @@ pub mod plan;
 pub mod relabel;
 pub mod server;
 pub mod shard;
+pub mod version;
