@@ -27,10 +27,10 @@ pub mod dns;
 pub mod eureka;
 #[cfg(feature = "sd-file")]
 pub mod file;
-#[cfg(feature = "sd-hetzner")]
-pub mod hetzner;
 #[cfg(feature = "sd-gce")]
 pub mod gce;
+#[cfg(feature = "sd-hetzner")]
+pub mod hetzner;
 #[cfg(feature = "sd-http")]
 pub mod http;
 #[cfg(feature = "sd-ionos")]
@@ -38,29 +38,31 @@ pub mod ionos;
 pub mod kit;
 #[cfg(feature = "sd-kubernetes")]
 pub mod kubernetes;
-#[cfg(feature = "sd-linode")]
-pub mod linode;
 #[cfg(feature = "sd-kuma")]
 pub mod kuma;
+#[cfg(feature = "sd-linode")]
+pub mod linode;
+#[cfg(feature = "sd-marathon")]
+pub mod marathon;
 #[cfg(feature = "sd-moby")]
 pub mod moby;
+#[cfg(feature = "sd-nomad")]
+pub mod nomad;
 #[cfg(feature = "sd-openstack")]
 pub mod openstack;
+#[cfg(feature = "sd-ovhcloud")]
+pub mod ovhcloud;
+#[cfg(feature = "sd-puppetdb")]
+pub mod puppetdb;
 #[cfg(feature = "sd-scaleway")]
 pub mod scaleway;
 pub mod static_sd;
-#[cfg(feature = "sd-vultr")]
-pub mod vultr;
-#[cfg(feature = "sd-marathon")]
-pub mod marathon;
-#[cfg(feature = "sd-nomad")]
-pub mod nomad;
-#[cfg(feature = "sd-puppetdb")]
-pub mod puppetdb;
 #[cfg(feature = "sd-triton")]
 pub mod triton;
 #[cfg(feature = "sd-uyuni")]
 pub mod uyuni;
+#[cfg(feature = "sd-vultr")]
+pub mod vultr;
 // A small XML element tree with Go's `encoding/xml` view of a document (Eureka, Uyuni).
 #[cfg(any(feature = "sd-eureka", feature = "sd-uyuni"))]
 pub(crate) mod xml_tree;
@@ -192,6 +194,7 @@ mechanisms! {
     "uyuni" => uyuni::UyuniSdConfig, go "uyuni", feature "sd-uyuni";
     "ionos" => ionos::IonosSdConfig, go "ionos", feature "sd-ionos";
     "openstack" => openstack::OpenstackSdConfig, go "openstack", feature "sd-openstack";
+    "ovhcloud" => ovhcloud::OvhcloudSdConfig, go "ovhcloud", feature "sd-ovhcloud";
     "scaleway" => scaleway::ScalewaySdConfig, go "scaleway", feature "sd-scaleway";
     "kuma" => kuma::KumaSdConfig, go "xds.plainKumaConf", feature "sd-kuma", metrics kuma::register_metrics;
     "nerve" => zookeeper::NerveSdConfig, go "zookeeper", feature "sd-zookeeper";

@@ -7,12 +7,12 @@
 #[path = "../support/mod.rs"]
 mod support;
 
-mod digitalocean;
-mod hetzner;
 #[cfg(feature = "sd-aws")]
 mod aws;
 mod azure;
+mod digitalocean;
 mod gce;
+mod hetzner;
 mod kit;
 mod linode;
 mod moby;
@@ -20,16 +20,17 @@ mod vultr;
 
 // Eureka, Marathon, Nomad, PuppetDB, Triton and Uyuni, and what their tests share.
 mod eureka;
-mod marathon;
-mod nomad;
-mod puppetdb;
-mod registries_kit;
-mod triton;
-mod uyuni;
 mod ionos;
-mod openstack;
-mod scaleway;
 #[cfg(feature = "sd-kuma")]
 mod kuma;
+mod marathon;
+mod nomad;
+mod openstack;
+mod ovhcloud;
+mod puppetdb;
+mod registries_kit;
+mod scaleway;
+mod triton;
+mod uyuni;
 #[cfg(feature = "sd-zookeeper")]
 mod zookeeper;

@@ -457,8 +457,12 @@ fn real_endpoint_through_an_intercepting_proxy() {
     assert_eq!(got[0]["__address__"], "[2001:db8:2::1:1]:4242");
     let seen = proxy.seen();
     assert!(!seen.is_empty());
-    assert!(seen.iter().all(|s| s.connect == "ec2.region-ipv6-only.amazonaws.com:443"
-        && s.sni.as_deref() == Some("ec2.region-ipv6-only.amazonaws.com")), "{seen:?}");
+    assert!(
+        seen.iter()
+            .all(|s| s.connect == "ec2.region-ipv6-only.amazonaws.com:443"
+                && s.sni.as_deref() == Some("ec2.region-ipv6-only.amazonaws.com")),
+        "{seen:?}"
+    );
     assert!(fixture.rejected().is_empty(), "{:?}", fixture.rejected());
     assert!(fixture
         .calls()
