@@ -50,6 +50,8 @@ pub mod moby;
 pub mod nomad;
 #[cfg(feature = "sd-openstack")]
 pub mod openstack;
+#[cfg(feature = "sd-outscale")]
+pub mod outscale;
 #[cfg(feature = "sd-ovhcloud")]
 pub mod ovhcloud;
 #[cfg(feature = "sd-puppetdb")]
@@ -194,6 +196,7 @@ mechanisms! {
     "uyuni" => uyuni::UyuniSdConfig, go "uyuni", feature "sd-uyuni";
     "ionos" => ionos::IonosSdConfig, go "ionos", feature "sd-ionos";
     "openstack" => openstack::OpenstackSdConfig, go "openstack", feature "sd-openstack";
+    "outscale" => outscale::OutscaleSdConfig, go "outscale", feature "sd-outscale";
     "ovhcloud" => ovhcloud::OvhcloudSdConfig, go "ovhcloud", feature "sd-ovhcloud";
     "scaleway" => scaleway::ScalewaySdConfig, go "scaleway", feature "sd-scaleway";
     "kuma" => kuma::KumaSdConfig, go "xds.plainKumaConf", feature "sd-kuma", metrics kuma::register_metrics;

@@ -26,6 +26,8 @@ mod kuma;
 mod marathon;
 mod nomad;
 mod openstack;
+#[cfg(feature = "sd-outscale")]
+mod outscale;
 mod ovhcloud;
 mod puppetdb;
 mod registries_kit;
