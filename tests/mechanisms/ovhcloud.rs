@@ -150,15 +150,14 @@ fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn run(service: &str, secret: &str) -> (Arc<Ovh>, Result<(Value, String), String>, Vec<Seen>) {
+/// The fixture, the check's JSON and stderr (or its failure), and the proxy's connections.
+type Run = (Arc<Ovh>, Result<(Value, String), String>, Vec<Seen>);
+
+fn run(service: &str, secret: &str) -> Run {
     run_with(service, secret, "60s")
 }
 
-fn run_with(
-    service: &str,
-    secret: &str,
-    timeout: &str,
-) -> (Arc<Ovh>, Result<(Value, String), String>, Vec<Seen>) {
+fn run_with(service: &str, secret: &str, timeout: &str) -> Run {
     let ovh = Arc::new(Ovh::default());
     let o = ovh.clone();
     let fixture = HttpFixture::start(move |req| o.handle(req));
