@@ -58,6 +58,8 @@ pub mod ovhcloud;
 pub mod puppetdb;
 #[cfg(feature = "sd-scaleway")]
 pub mod scaleway;
+#[cfg(feature = "sd-stackit")]
+pub mod stackit;
 pub mod static_sd;
 #[cfg(feature = "sd-triton")]
 pub mod triton;
@@ -197,6 +199,7 @@ mechanisms! {
     "ionos" => ionos::IonosSdConfig, go "ionos", feature "sd-ionos";
     "openstack" => openstack::OpenstackSdConfig, go "openstack", feature "sd-openstack";
     "outscale" => outscale::OutscaleSdConfig, go "outscale", feature "sd-outscale";
+    "stackit" => stackit::StackitSdConfig, go "stackit", feature "sd-stackit";
     "ovhcloud" => ovhcloud::OvhcloudSdConfig, go "ovhcloud", feature "sd-ovhcloud";
     "scaleway" => scaleway::ScalewaySdConfig, go "scaleway", feature "sd-scaleway";
     "kuma" => kuma::KumaSdConfig, go "xds.plainKumaConf", feature "sd-kuma", metrics kuma::register_metrics;

@@ -32,6 +32,7 @@ mod ovhcloud;
 mod puppetdb;
 mod registries_kit;
 mod scaleway;
+mod stackit;
 mod triton;
 mod uyuni;
 #[cfg(feature = "sd-zookeeper")]
