@@ -7,16 +7,19 @@
 //!   (default 60s, also the request timeout), `service_account_key`, `private_key`,
 //!   `service_account_key_path`, `private_key_path`, `credentials_file_path`, and every HTTP
 //!   client setting, inline. Without a service account key, requests go unauthenticated by
-//!   the SDK (the HTTP settings' `authorization` / `bearer_token` still apply).
+//!   the SDK (the HTTP settings' `authorization` / `bearer_token` still apply); with one, a
+//!   JWT signed with the private key is exchanged at
+//!   `https://service-account.api.stackit.cloud/token` for the bearer token.
 //! - One group, source `stackit`; see [`targets`] for the labels.
 //!
 //! # Where promsd differs
-//! - NOT DONE YET: the service-account key flow (a signed JWT exchanged for an access token).
-//!   A config with `service_account_key` or `service_account_key_path` loads, but its
-//!   refreshes fail with an error saying so.
+//! - The key flow (see [`keyflow`]) takes the keys from the config only (not from
+//!   `credentials_file_path` or `STACKIT_*` variables), asks a new token at each refresh
+//!   through the SD's own HTTP client (proxy, CA), and does not keep a refresh token.
 //! - A `refresh_interval` of zero is a config error; a failed refresh keeps the last good
 //!   targets and is retried with capped backoff by the engine's refresh helper.
 
+pub mod keyflow;
 mod refresh;
 pub mod targets;
 

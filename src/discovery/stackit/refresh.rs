@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use promsd_actors::{BuildContext, Discoverer, TargetGroup};
 
+use super::keyflow::KeyFlow;
 use super::targets::{group, ServerList};
 use super::StackitSdConfig;
 use crate::discovery::kit::{self, ApiError, LazyClient};
@@ -51,18 +52,42 @@ pub fn servers_url(config: &StackitSdConfig) -> Result<String, String> {
 }
 
 impl State {
+    /// The key flow of the configured keys (files read at each refresh).
+    async fn key_flow(&self) -> Result<KeyFlow, ApiError> {
+        let c = self.config.clone();
+        tokio::task::spawn_blocking(move || {
+            let read = |path: &str| {
+                std::fs::read_to_string(path).map_err(|e| format!("reading {path}: {e}"))
+            };
+            let key = if c.service_account_key.is_empty() {
+                read(&c.service_account_key_path)?
+            } else {
+                c.service_account_key.expose().to_owned()
+            };
+            let private = if !c.private_key.is_empty() {
+                c.private_key.expose().to_owned()
+            } else if !c.private_key_path.is_empty() {
+                read(&c.private_key_path)?
+            } else {
+                String::new()
+            };
+            KeyFlow::new(&key, &private).map_err(|e| format!("setting up authentication: {e}"))
+        })
+        .await
+        .map_err(|e| ApiError::Other(e.to_string()))?
+        .map_err(ApiError::Other)
+    }
+
     async fn refresh(&self) -> Result<TargetGroup, ApiError> {
         let c = &self.config;
-        if !c.service_account_key.is_empty() || !c.service_account_key_path.is_empty() {
-            return Err(ApiError::Other(
-                "stackit_sd: the service account key flow is not implemented in promsd yet".into(),
-            ));
-        }
         let url = servers_url(c)?;
         let client = self.client.get().await?;
-        let response = client
-            .get(url)
-            .header("Accept", "application/json")
+        let mut request = client.get(url).header("Accept", "application/json");
+        if !c.service_account_key.is_empty() || !c.service_account_key_path.is_empty() {
+            let flow = self.key_flow().await?;
+            request = request.bearer(&flow.token(client).await?);
+        }
+        let response = request
             .send_raw()
             .await
             .map_err(|e| ApiError::Other(format!("sending request: {e}")))?;
