@@ -52,10 +52,16 @@ pub mod nomad;
 pub mod oci;
 #[cfg(feature = "sd-openstack")]
 pub mod openstack;
+#[cfg(feature = "sd-outscale")]
+pub mod outscale;
+#[cfg(feature = "sd-ovhcloud")]
+pub mod ovhcloud;
 #[cfg(feature = "sd-puppetdb")]
 pub mod puppetdb;
 #[cfg(feature = "sd-scaleway")]
 pub mod scaleway;
+#[cfg(feature = "sd-stackit")]
+pub mod stackit;
 pub mod static_sd;
 #[cfg(feature = "sd-triton")]
 pub mod triton;
@@ -195,6 +201,9 @@ mechanisms! {
     "ionos" => ionos::IonosSdConfig, go "ionos", feature "sd-ionos";
     "oci" => oci::OciSdConfig, go "oci", feature "sd-oci";
     "openstack" => openstack::OpenstackSdConfig, go "openstack", feature "sd-openstack";
+    "outscale" => outscale::OutscaleSdConfig, go "outscale", feature "sd-outscale";
+    "stackit" => stackit::StackitSdConfig, go "stackit", feature "sd-stackit";
+    "ovhcloud" => ovhcloud::OvhcloudSdConfig, go "ovhcloud", feature "sd-ovhcloud";
     "scaleway" => scaleway::ScalewaySdConfig, go "scaleway", feature "sd-scaleway";
     "kuma" => kuma::KumaSdConfig, go "xds.plainKumaConf", feature "sd-kuma", metrics kuma::register_metrics;
     "nerve" => zookeeper::NerveSdConfig, go "zookeeper", feature "sd-zookeeper";

@@ -30,6 +30,10 @@ mod openstack;
 mod puppetdb;
 mod registries_kit;
 mod scaleway;
+#[cfg(feature = "sd-outscale")]
+mod outscale;
+mod ovhcloud;
+mod stackit;
 mod triton;
 mod uyuni;
 #[cfg(feature = "sd-zookeeper")]
