@@ -187,21 +187,15 @@ fn scrape_config_files_are_checked_with_positions_and_job_names_across_files() {
 
 #[test]
 fn a_scrape_config_file_is_read_whole_before_its_configs_are_checked() {
-    // As Prometheus' GetScrapeConfigs: reading errors anywhere in the file (an empty job name,
-    // a mechanism promsd does not implement) come before the checks of each config.
+    // As Prometheus' GetScrapeConfigs: reading errors anywhere in the file (an empty job name)
+    // come before the checks of each config.
     let dir = tempfile::tempdir().unwrap();
     let main = dir.path().join("prometheus.yml");
     std::fs::write(&main, "scrape_config_files: [jobs.yml]\n").unwrap();
     let extra = dir.path().join("jobs.yml");
     let timeout =
         "scrape_configs:\n  - job_name: a\n    scrape_interval: 1s\n    scrape_timeout: 2s\n";
-    for (second, expected) in [
-        ("  - job_name: ''\n", "5:5: job \"\": job_name is empty"),
-        (
-            "  - job_name: b\n    stackit_sd_configs: [{region: us-ashburn-1}]\n",
-            "6:5: job \"b\": scrape_configs[1]: stackit_sd_configs: promsd does not implement stackit service discovery yet",
-        ),
-    ] {
+    for (second, expected) in [("  - job_name: ''\n", "5:5: job \"\": job_name is empty")] {
         std::fs::write(&extra, format!("{timeout}{second}")).unwrap();
         let err = Config::load_file(&main).unwrap_err();
         assert_eq!(err.to_string(), format!("{}:{expected}", extra.display()));

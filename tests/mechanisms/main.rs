@@ -27,12 +27,12 @@ mod marathon;
 mod nomad;
 mod oci;
 mod openstack;
-mod puppetdb;
-mod registries_kit;
-mod scaleway;
 #[cfg(feature = "sd-outscale")]
 mod outscale;
 mod ovhcloud;
+mod puppetdb;
+mod registries_kit;
+mod scaleway;
 mod stackit;
 mod triton;
 mod uyuni;
