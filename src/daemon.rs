@@ -238,6 +238,7 @@ pub fn run(
         let manager_metrics = manager_metrics.pop().expect("scrape");
         let refresh_metrics = RefreshMetrics::register(&mut registry);
         register_mechanism_metrics(&mut registry);
+        crate::server::http_sd::register_metrics(&mut registry);
         registry.register_collector(Box::new(ProcessCollector));
         crate::version::register_build_info(&mut registry);
         let reload_metrics = ReloadMetrics::register(&mut registry);

@@ -16,7 +16,10 @@ use promsd::config::Config;
 /// rejected by promsd and may be accepted by promtool (see `unimplemented_mechanisms`).
 const DIFFERENCES: &[(&str, &str)] = &[
     // Mechanisms and keys of 3.x that promtool 2.42 does not know.
-    ("valid/prometheus_conf_good.yml", "Prometheus 3.14's own conf.good.yml: keys and mechanisms after 2.42"),
+    (
+        "valid/prometheus_conf_good.yml",
+        "Prometheus 3.14's own conf.good.yml: keys and mechanisms after 2.42",
+    ),
     (
         "valid/aws_every_key.yml",
         "aws_sd_configs and new EC2/Lightsail keys arrived after 2.42",

@@ -56,6 +56,15 @@ fn serves_the_shipped_configs_jobs_as_http_sd() {
         get_ok(port, "/api/v1/sd/node").filter(|b| http_sd_targets(b).len() == 4)
     });
     let targets = http_sd_targets(&body);
+    // Each answer is counted by status, and timed.
+    let metrics = get_ok(port, "/metrics").unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("promsd_http_sd_requests_total{code=\"200\"} ")),
+        "{metrics}"
+    );
+    assert!(metrics.contains("promsd_http_sd_request_duration_seconds_count "));
     let addresses: BTreeSet<&str> = targets.iter().map(|t| t["__address__"].as_str()).collect();
     assert_eq!(
         addresses,

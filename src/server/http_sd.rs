@@ -13,6 +13,44 @@ use std::convert::Infallible;
 use super::{json_error, AppState};
 use crate::shard::Shard;
 
+/// `promsd_http_sd_requests_total{code}` and `promsd_http_sd_request_duration_seconds`: what the
+/// HTTP SD consumers ask of promsd, for the dashboard.
+#[derive(Clone)]
+struct Metrics {
+    requests: prometheus_client::metrics::family::Family<
+        Code,
+        prometheus_client::metrics::counter::Counter,
+    >,
+    duration: prometheus_client::metrics::histogram::Histogram,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+struct Code {
+    code: String,
+}
+
+static METRICS: std::sync::LazyLock<Metrics> = std::sync::LazyLock::new(|| Metrics {
+    requests: Default::default(),
+    duration: prometheus_client::metrics::histogram::Histogram::new(
+        prometheus_client::metrics::histogram::exponential_buckets(0.0005, 4.0, 9),
+    ),
+});
+
+/// Registers the HTTP SD endpoint's metrics in the daemon's registry.
+pub fn register_metrics(registry: &mut prometheus_client::registry::Registry) {
+    registry.register(
+        "promsd_http_sd_requests",
+        "HTTP SD requests served, by status code.",
+        METRICS.requests.clone(),
+    );
+    registry.register_with_unit(
+        "promsd_http_sd_request_duration",
+        "Time to answer an HTTP SD request.",
+        prometheus_client::registry::Unit::Seconds,
+        METRICS.duration.clone(),
+    );
+}
+
 #[derive(Deserialize)]
 pub struct ShardQuery {
     shard: Option<String>,
@@ -20,6 +58,24 @@ pub struct ShardQuery {
 }
 
 pub async fn job_targets(
+    state: web::Data<AppState>,
+    job: web::Path<String>,
+    query: web::Query<ShardQuery>,
+    request: HttpRequest,
+) -> HttpResponse {
+    let started = std::time::Instant::now();
+    let response = serve(state, job, query, request).await;
+    METRICS
+        .requests
+        .get_or_create(&Code {
+            code: response.status().as_u16().to_string(),
+        })
+        .inc();
+    METRICS.duration.observe(started.elapsed().as_secs_f64());
+    response
+}
+
+async fn serve(
     state: web::Data<AppState>,
     job: web::Path<String>,
     query: web::Query<ShardQuery>,
