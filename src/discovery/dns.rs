@@ -54,7 +54,7 @@ use promsd_actors::{
     intern, refresh_discoverer, BuildContext, Discoverer, DiscoveryConfig, DiscoveryError,
     LabelSet, Name as LabelName, RefreshSchedule, Refreshed, Str, TargetGroup,
 };
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 use super::SdConfig;
 use crate::common::Duration;
@@ -173,13 +173,7 @@ fn default_type() -> String {
     "SRV".to_owned()
 }
 
-fn null_as_zero<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
+use crate::discovery::kit::null_as_zero;
 
 /// Parses a `nameservers` entry: `ip`, `ip:port` or `[ipv6]:port`.
 fn parse_nameserver(s: &str) -> Result<SocketAddr, String> {

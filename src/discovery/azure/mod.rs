@@ -69,7 +69,7 @@ use std::sync::{Arc, LazyLock};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::registry::Registry;
 use promsd_actors::{BuildContext, Discoverer, DiscoveryConfig, DiscoveryError};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 
 use super::SdConfig;
 use crate::common::http_config::HttpClientConfig;
@@ -139,14 +139,7 @@ fn default_auth() -> String {
     AUTH_OAUTH.to_owned()
 }
 
-/// A key written as `null` takes Go's zero value, as Prometheus' YAML decoder does.
-fn null_as_zero<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
+use crate::discovery::kit::null_as_zero;
 
 impl Default for AzureSdConfig {
     /// Prometheus' `DefaultSDConfig`.

@@ -56,7 +56,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 use promsd_actors::{BuildContext, Discoverer, DiscoveryConfig, DiscoveryError};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 
 use super::SdConfig;
 use crate::common::http_config::{BasicAuth, HttpClientConfig};
@@ -161,14 +161,7 @@ fn default_watch_timeout() -> StdDuration {
     DEFAULT_WATCH_TIMEOUT
 }
 
-/// A key written as `null` takes Go's zero value, as Prometheus' YAML decoder does.
-fn null_as_zero<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
+use crate::discovery::kit::null_as_zero;
 
 impl Default for ConsulSdConfig {
     /// Prometheus' `DefaultSDConfig`.

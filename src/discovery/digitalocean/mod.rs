@@ -96,14 +96,7 @@ fn default_refresh_interval() -> Duration {
     Duration::from_secs(60)
 }
 
-/// A key written as `null` takes Go's zero value, as Prometheus' YAML decoder does.
-fn null_as_zero<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
+use crate::discovery::kit::null_as_zero;
 
 /// Prometheus' `Role.UnmarshalYAML`: any string but the two roles is an error (`""`
 /// included); `null` is the zero value, then "role missing".

@@ -103,13 +103,7 @@ fn default_tag_separator() -> String {
     ",".to_owned()
 }
 
-fn null_as_zero<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
+use crate::discovery::kit::null_as_zero;
 
 impl TryFrom<Raw> for GceSdConfig {
     type Error = String;

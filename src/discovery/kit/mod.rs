@@ -20,6 +20,8 @@
 mod client;
 
 use std::fmt::Display;
+
+use serde::Deserialize as _;
 use std::future::Future;
 
 use promsd_actors::{
@@ -40,6 +42,16 @@ pub fn check_interval(key: &str, interval: Duration) -> Result<(), String> {
         return Err(format!("{key} must be greater than 0"));
     }
     Ok(())
+}
+
+/// A config key written as `null` takes Go's zero value, as Prometheus' YAML decoder does:
+/// `#[serde(deserialize_with = "null_as_zero")]` in every mechanism's config.
+pub fn null_as_zero<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 /// The most pages one [`collect_pages`] reads before giving up: an API that never stops

@@ -54,7 +54,7 @@ use promsd_actors::{
     Refreshed,
 };
 use reqwest::StatusCode;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 use super::kit::{self, LazyClient};
 use super::SdConfig;
@@ -128,14 +128,7 @@ fn default_fetch_timeout() -> Duration {
     Duration::from_secs(120)
 }
 
-/// A key written as `null` takes Go's zero value, as Prometheus' YAML decoder does.
-fn null_as_zero<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
+use crate::discovery::kit::null_as_zero;
 
 /// Prometheus' `KumaSDConfig.UnmarshalYAML` checks, in its order and with its messages, then
 /// promsd's interval check.

@@ -26,7 +26,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use promsd_actors::{BuildContext, Discoverer, DiscoveryConfig, DiscoveryError, TargetGroup};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 
 use super::kit::{self, ApiError, LazyClient};
 use super::SdConfig;
@@ -67,12 +67,7 @@ fn default_refresh_interval() -> Duration {
     Duration::from_secs(30)
 }
 
-/// A key written as `null` takes Go's zero value, as Prometheus' YAML decoder does.
-fn null_as_zero<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(
-    d: D,
-) -> Result<T, D::Error> {
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
+use crate::discovery::kit::null_as_zero;
 
 /// Prometheus' `SDConfig.UnmarshalYAML` checks, in its order and with its messages.
 fn validate(c: &mut MarathonSdConfig) -> Result<(), String> {

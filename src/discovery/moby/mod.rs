@@ -53,7 +53,7 @@ use std::sync::{Arc, LazyLock};
 use std::time::Duration as StdDuration;
 
 use promsd_actors::{BuildContext, Discoverer, DiscoveryConfig, DiscoveryError, Name, TargetGroup};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 use tokio::sync::OnceCell;
 
 use super::kit;
@@ -87,14 +87,7 @@ pub fn join_host_port(host: &str, port: &str) -> String {
     }
 }
 
-/// A key written as `null` takes Go's zero value, as Prometheus' YAML decoder does.
-fn null_as_zero<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
+use crate::discovery::kit::null_as_zero;
 
 /// One entry of `filters`: a filter term and its values.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

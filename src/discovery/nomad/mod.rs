@@ -28,7 +28,7 @@ use prometheus_client::registry::Registry;
 use promsd_actors::{
     BuildContext, Discoverer, DiscoveryConfig, DiscoveryError, LabelSet, TargetGroup,
 };
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 
 use super::kit::{self, ApiError, LazyClient};
 use super::SdConfig;
@@ -99,12 +99,7 @@ fn default_tag_separator() -> String {
     ",".into()
 }
 
-/// A key written as `null` takes Go's zero value, as Prometheus' YAML decoder does.
-fn null_as_zero<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(
-    d: D,
-) -> Result<T, D::Error> {
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
+use crate::discovery::kit::null_as_zero;
 
 /// Prometheus' `SDConfig.UnmarshalYAML` checks, in its order and with its messages.
 fn validate(c: &mut NomadSdConfig) -> Result<(), String> {

@@ -28,7 +28,7 @@ mod tests;
 use std::path::Path;
 
 use promsd_actors::{BuildContext, Discoverer, DiscoveryConfig, DiscoveryError};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 
 use super::SdConfig;
 use crate::common::http_config::HttpClientConfig;
@@ -74,13 +74,7 @@ fn default_refresh_interval() -> Duration {
     Duration::from_secs(60)
 }
 
-fn null_as_zero<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
+use crate::discovery::kit::null_as_zero;
 
 impl Default for OutscaleSdConfig {
     fn default() -> Self {

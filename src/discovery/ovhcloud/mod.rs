@@ -125,13 +125,7 @@ fn default_refresh_interval() -> Duration {
     Duration::from_secs(60)
 }
 
-fn null_as_zero<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
+use crate::discovery::kit::null_as_zero;
 
 impl TryFrom<Raw> for OvhcloudSdConfig {
     type Error = String;

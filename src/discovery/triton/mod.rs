@@ -86,12 +86,7 @@ fn default_version() -> i64 {
     1
 }
 
-/// A key written as `null` takes Go's zero value, as Prometheus' YAML decoder does.
-fn null_as_zero<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(
-    d: D,
-) -> Result<T, D::Error> {
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
+use crate::discovery::kit::null_as_zero;
 
 impl TritonSdConfig {
     /// Prometheus' checks (`TLSConfig` validates as it is read, then `SDConfig.UnmarshalYAML`),

@@ -128,13 +128,7 @@ fn default_timeout() -> Duration {
     Duration::from_secs(DEFAULT_TIMEOUT.as_secs())
 }
 
-fn null_as_zero<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
+use crate::discovery::kit::null_as_zero;
 
 impl RawConfig {
     /// Prometheus' `UnmarshalYAML` checks, in its order, with its messages (`name` is
