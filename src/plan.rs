@@ -62,20 +62,17 @@ pub fn job_pipeline(scrape: &ScrapeConfig) -> JobPipeline {
                 .scrape_labels_of_group(group, &mut LabelBuilder::new())
                 .into_iter()
                 .map(|result| match result {
-                    Ok(labels) => TargetOutcome {
+                    Ok(labels) => TargetOutcome::Kept {
                         identity: target_identity(&job, &labels),
-                        labels: Some(labels),
-                        dropped_because: None,
+                        labels,
                     },
-                    Err(reason) => TargetOutcome {
-                        identity: 0,
-                        labels: None,
-                        dropped_because: Some(match &reason {
+                    Err(reason) => TargetOutcome::Dropped {
+                        because: match &reason {
                             NotScraped::Dropped(d) if d.rule < rule_reasons.len() => {
                                 rule_reasons[d.rule].clone()
                             }
                             _ => Str::from(not_scraped_reason(populator.rules(), &reason)),
-                        }),
+                        },
                     },
                 })
                 .collect()
@@ -278,19 +275,21 @@ scrape_configs:
                 want.discovered,
                 "target {i}"
             );
-            assert_eq!(outcome.labels.as_ref(), want.labels(), "target {i}");
+            assert_eq!(outcome.labels(), want.labels(), "target {i}");
             let reason = want
                 .result
                 .as_ref()
                 .err()
                 .map(|r| not_scraped_reason(populator.rules(), r));
-            assert_eq!(outcome.dropped_because.as_deref(), reason.as_deref());
+            assert_eq!(outcome.dropped_because().map(|b| &**b), reason.as_deref());
         }
         assert!(outcomes[1]
-            .dropped_because
-            .as_deref()
+            .dropped_because()
             .is_some_and(|r| r.starts_with("dropped by relabel rule 0")));
-        assert_eq!(outcomes[3].dropped_because.as_deref(), Some("no address"));
+        assert_eq!(
+            outcomes[3].dropped_because().map(|b| &**b),
+            Some("no address")
+        );
         assert_eq!((pipeline.discover)(&group, 2).get("env"), None);
     }
 }

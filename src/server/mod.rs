@@ -22,7 +22,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use prometheus_client::registry::Registry;
 
-pub use pipeline::{JobPipeline, SharedView, TargetOutcome, TargetsPipeline};
+pub use pipeline::{JobPipeline, Outcome, SharedView, TargetOutcome, TargetsPipeline};
 pub use status_api::{ConfigSlot, RelabelStep, RunningConfig};
 
 /// Asks the daemon to read its config again; answers the error if the new config is rejected
