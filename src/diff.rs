@@ -443,3 +443,82 @@ pub fn run(
     }
     u8::from(diff.jobs.values().any(|d| !d.is_empty()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn group(source: &str, addresses: &[&str]) -> Arc<TargetGroup> {
+        Arc::new(TargetGroup::new(
+            source,
+            addresses
+                .iter()
+                .map(|a| LabelSet::from_address(*a))
+                .collect(),
+            LabelSet::new(),
+        ))
+    }
+
+    fn provider(mechanism: &'static str, source: &str, addresses: &[&str]) -> LiveProvider {
+        LiveProvider {
+            mechanism,
+            groups: vec![group(source, addresses)],
+        }
+    }
+
+    fn instances(labels: &[LabelSet]) -> Vec<&str> {
+        let mut out: Vec<&str> = labels.iter().filter_map(|l| l.get("instance")).collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// The running side is the live state (not discovered again), a candidate's config
+    /// identical to a running one takes that one's live groups (even from another job), and a
+    /// job whose live providers cannot be paired with its configs (one failed to start) has
+    /// its configs discovered anew.
+    #[test]
+    fn live_groups_are_paired_with_the_running_configs_by_mechanism_and_order() {
+        let running = "scrape_configs:
+  - job_name: a
+    static_configs: [{targets: ['s:1']}]
+    file_sd_configs: [{files: [/nonexistent/one.json]}, {files: [/nonexistent/two.json]}]
+  - job_name: b
+    file_sd_configs: [{files: [/nonexistent/three.json]}, {files: [/nonexistent/four.json]}]
+";
+        let running = Config::load_str(running, Path::new("r.yml"), Path::new("/")).unwrap();
+        let live: Live = [
+            (
+                "a".to_owned(),
+                vec![
+                    provider("static", "s", &["live-s:1"]),
+                    provider("file", "one", &["live-one:1"]),
+                    provider("file", "two", &["live-two:1"]),
+                ],
+            ),
+            // One of b's two file SD configs failed to start: neither can be paired.
+            ("b".to_owned(), vec![provider("file", "x", &["live-x:1"])]),
+        ]
+        .into();
+        let candidate = "scrape_configs:
+  - job_name: a
+    file_sd_configs: [{files: [/nonexistent/two.json]}]
+  - job_name: c
+    file_sd_configs: [{files: [/nonexistent/one.json]}, {files: [/nonexistent/three.json]}]
+";
+        let candidate = Config::load_str(candidate, Path::new("c.yml"), Path::new("/")).unwrap();
+        let diff = diff_live(
+            &running,
+            &live,
+            &candidate,
+            &[],
+            std::time::Duration::from_secs(20),
+        );
+        let a = &diff.jobs["a"];
+        assert_eq!(instances(&a.removed), ["live-one:1", "live-s:1"]);
+        assert_eq!(a.unchanged, 1, "two.json's live target is kept: {a:?}");
+        // c: one.json reused from a; three.json discovered anew (a missing file: no targets).
+        assert_eq!(instances(&diff.jobs["c"].added), ["live-one:1"]);
+        assert_eq!(instances(&diff.jobs["b"].removed), ["live-x:1"]);
+    }
+}
