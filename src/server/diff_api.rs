@@ -148,9 +148,23 @@ pub async fn diff(
     let Ok(_permit) = PREVIEWS.acquire().await else {
         return unavailable("previews are shutting down");
     };
-    let live = match live(&state).await {
-        Ok(live) => live,
-        Err(message) => return unavailable(&message),
+    // The live targets must be the running config's: a reload between reading the config and
+    // the targets is seen by the config slot changing (tried again, a few times).
+    let mut running = running;
+    let mut attempts = 0;
+    let live = loop {
+        let live = match live(&state).await {
+            Ok(live) => live,
+            Err(message) => return unavailable(&message),
+        };
+        match state.config.current() {
+            Some(now) if Arc::ptr_eq(&now, &running) => break live,
+            Some(now) if attempts < 3 && now.config().is_some() => {
+                attempts += 1;
+                running = now;
+            }
+            _ => return unavailable("the config was reloaded during the comparison; try again"),
+        }
     };
     // Discovery runs an engine of its own (an actix system), on a thread of its own.
     let (tx, rx) = tokio::sync::oneshot::channel();
