@@ -142,22 +142,33 @@ fn compare(old: Side, new: Side) -> JobDiff {
         added.extend(after);
     }
     added.extend(new_map.into_values().flatten());
-    // A target kept on one side and dropped by the other side's rules: say which rule.
-    let explain = |discovered: &LabelSet, other: &Side, side: &str| {
-        other
-            .dropped
-            .iter()
-            .find(|(d, _)| d.get("__address__") == discovered.get("__address__"))
-            .map(|(_, reason)| format!("{reason} in {side}"))
-    };
+    // A target kept on one side and dropped by the other side's rules: say which rule (the
+    // first target dropped with its address).
+    fn dropped_by_address(side: &Side) -> std::collections::HashMap<&str, &str> {
+        let mut by_address = std::collections::HashMap::new();
+        for (discovered, reason) in &side.dropped {
+            if let Some(address) = discovered.get("__address__") {
+                by_address.entry(address).or_insert(reason.as_str());
+            }
+        }
+        by_address
+    }
+    let (dropped_old, dropped_new) = (dropped_by_address(&old), dropped_by_address(&new));
+    let explain =
+        |discovered: &LabelSet, dropped: &std::collections::HashMap<&str, &str>, side: &str| {
+            discovered
+                .get("__address__")
+                .and_then(|address| dropped.get(address))
+                .map(|reason| format!("{reason} in {side}"))
+        };
     for (discovered, labels) in removed {
-        if let Some(reason) = explain(&discovered, &new, "NEW") {
+        if let Some(reason) = explain(&discovered, &dropped_new, "NEW") {
             diff.reasons.push((labels.clone(), reason));
         }
         diff.removed.push(labels);
     }
     for (discovered, labels) in added {
-        if let Some(reason) = explain(&discovered, &old, "OLD") {
+        if let Some(reason) = explain(&discovered, &dropped_old, "OLD") {
             diff.reasons.push((labels.clone(), reason));
         }
         diff.added.push(labels);
@@ -363,11 +374,15 @@ pub fn render_text(diff: &Diff, out: &mut impl Write) -> std::io::Result<()> {
             d.changed.len(),
             d.unchanged
         )?;
+        let mut reasons: std::collections::HashMap<&LabelSet, &str> =
+            std::collections::HashMap::new();
+        for (labels, reason) in &d.reasons {
+            reasons.entry(labels).or_insert(reason);
+        }
         let reason = |labels: &LabelSet| {
-            d.reasons
-                .iter()
-                .find(|(l, _)| l == labels)
-                .map(|(_, r)| format!("\n      ({r})"))
+            reasons
+                .get(labels)
+                .map(|r| format!("\n      ({r})"))
                 .unwrap_or_default()
         };
         for labels in &d.added {
