@@ -225,6 +225,8 @@ fn main() {
             alertmanagers: Default::default(),
             config: ConfigSlot::default(),
             enable_lifecycle: false,
+            enable_admin_api: false,
+            snapshot: manager.clone().recipient(),
         });
         let server = HttpServer::new(move || {
             App::new()

@@ -86,10 +86,12 @@ pub fn job_pipeline(scrape: &ScrapeConfig) -> JobPipeline {
     }
 }
 
-/// What the server may ask about the running config: its masked YAML and relabel traces.
+/// What the server may ask about the running config: its masked YAML, relabel traces and,
+/// where the plan owns it, the config itself (for `POST /api/v1/diff`).
 struct LoadedConfig {
     yaml: String,
     rules: HashMap<String, Vec<RelabelConfig>>,
+    config: Option<Arc<Config>>,
 }
 
 impl RunningConfig for LoadedConfig {
@@ -109,6 +111,10 @@ impl RunningConfig for LoadedConfig {
                 })
                 .collect(),
         )
+    }
+
+    fn config(&self) -> Option<&Config> {
+        self.config.as_deref()
     }
 }
 
@@ -131,6 +137,11 @@ pub fn not_scraped_reason(rules: &[RelabelConfig], reason: &NotScraped) -> Strin
 
 /// Plans a config: every scrape job with its discovery and its pipeline.
 pub fn plan(config: &Config) -> Plan {
+    plan_with(config, None)
+}
+
+/// [`plan`], the running config keeping `owned` (the same config) for the diff API.
+fn plan_with(config: &Config, owned: Option<Arc<Config>>) -> Plan {
     let pipelines: HashMap<Str, JobPipeline> = config
         .scrape_configs
         .iter()
@@ -143,6 +154,7 @@ pub fn plan(config: &Config) -> Plan {
             .iter()
             .map(|s| (s.job_name().to_owned(), s.relabel_configs().to_vec()))
             .collect(),
+        config: owned,
     };
     Plan {
         jobs: config.discovery_jobs(),
@@ -162,7 +174,10 @@ pub fn plan(config: &Config) -> Plan {
 /// Loads and plans a config file; errors as `promsd check config` prints them.
 pub fn plan_file(path: &Path) -> Result<Plan, String> {
     Config::load_file(path)
-        .map(|c| plan(&c))
+        .map(|c| {
+            let c = Arc::new(c);
+            plan_with(&c, Some(c.clone()))
+        })
         .map_err(|e| e.to_string())
 }
 

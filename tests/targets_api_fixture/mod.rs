@@ -223,6 +223,8 @@ impl Fixture {
             alertmanagers: Default::default(),
             config: config.clone(),
             enable_lifecycle: false,
+            enable_admin_api: false,
+            snapshot: manager.clone().recipient(),
         });
         let fixture = Fixture {
             _subscription: subscription,
