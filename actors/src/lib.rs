@@ -36,8 +36,8 @@ pub use discoverer::{BuildContext, Discoverer, DiscoveryConfig, DiscoveryError, 
 pub use manager::{ManagerActor, ManagerOptions};
 pub use messages::*;
 pub use metrics::{ManagerMetrics, RefreshMetrics};
-pub use model::{intern, prefetch, LabelSet, Name, Str, TargetGroup, ADDRESS_LABEL};
+pub use model::{intern, prefetch, LabelSet, Lossless, Name, Str, TargetGroup, ADDRESS_LABEL};
 pub use provider::ProviderActor;
 pub use refresh::{refresh_discoverer, RefreshSchedule, Refreshed};
-pub use snapshot::{Delta, GroupKey, JobDelta, JobTargets, Snapshot};
+pub use snapshot::{Delta, GroupKey, JobDelta, JobTargets, ProviderTargets, Snapshot};
 pub use state::TargetsState;

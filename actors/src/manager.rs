@@ -34,7 +34,11 @@ pub struct ManagerOptions {
     pub restart_backoff: Duration,
     /// Cap of the restart delay.
     pub restart_backoff_max: Duration,
+    /// `prometheus_sd_*` series of the manager (discovered targets, updates, failed configs);
+    /// the default is registered nowhere: use [`ManagerMetrics::register`] to expose them.
     pub metrics: ManagerMetrics,
+    /// `prometheus_sd_refresh_*` series handed to poll-based discoverers; the default is
+    /// registered nowhere: use [`RefreshMetrics::register`] to expose them.
     pub refresh_metrics: RefreshMetrics,
 }
 
@@ -94,6 +98,7 @@ pub struct ManagerActor {
 }
 
 impl ManagerActor {
+    /// A manager with these options; `start()` it in an actix system.
     pub fn new(options: ManagerOptions) -> Self {
         ManagerActor {
             options,

@@ -111,27 +111,30 @@ impl ChannelFeed {
             .is_some_and(|s| s.send(command).is_ok())
     }
 
-    /// Sends a full state; false if no stream is running.
+    /// Sends a full state. Returns true if a running stream took it, false if no stream is
+    /// running (not built yet, ended, or stopped).
     pub fn full(&self, groups: Vec<TargetGroup>) -> bool {
         self.command(Command::Item(Ok(Update::Full(groups))))
     }
 
-    /// Sends changed groups; false if no stream is running.
+    /// Sends changed groups. Returns false if no stream is running, as [`full`](Self::full).
     pub fn changed(&self, groups: Vec<TargetGroup>) -> bool {
         self.command(Command::Item(Ok(Update::Changed(groups))))
     }
 
-    /// Sends an error item.
+    /// Sends an error item (the provider's state stands, its error is recorded). Returns false
+    /// if no stream is running.
     pub fn fail(&self, message: &str) -> bool {
         self.command(Command::Item(Err(DiscoveryError::new(message))))
     }
 
-    /// Makes the running stream panic.
+    /// Makes the running stream panic (the manager restarts it after a backoff). Returns false
+    /// if no stream is running.
     pub fn panic(&self) -> bool {
         self.command(Command::Panic)
     }
 
-    /// Ends the running stream.
+    /// Ends the running stream (its last state stands). Returns false if no stream is running.
     pub fn end(&self) -> bool {
         self.command(Command::End)
     }
@@ -240,10 +243,12 @@ impl Recording {
         self.log.messages.lock().unwrap().clone()
     }
 
+    /// How many messages were received so far.
     pub fn count(&self) -> usize {
         self.log.messages.lock().unwrap().len()
     }
 
+    /// The newest message received, if any.
     pub fn last(&self) -> Option<SyncTargets> {
         self.log.messages.lock().unwrap().last().cloned()
     }
@@ -284,11 +289,15 @@ impl Recording {
 
 /// A manager running one job, and a subscriber recording every message it sends.
 pub struct OneJob {
+    /// The running manager.
     pub manager: Addr<crate::ManagerActor>,
+    /// The recording subscriber (kept alive by `subscription` too).
     pub subscriber: Addr<RecordingSubscriber>,
     /// The subscriber's subscription: dropping it unsubscribes.
     pub subscription: crate::Subscription,
+    /// What the subscriber received.
     pub recording: Recording,
+    /// What applying the job did.
     pub outcome: crate::ApplyOutcome,
 }
 
