@@ -21,6 +21,7 @@
 //! - `metrics`: `prometheus_sd_*`.
 
 pub mod discoverer;
+pub mod engine;
 pub mod manager;
 pub mod messages;
 pub mod metrics;
@@ -33,6 +34,7 @@ pub mod state;
 pub mod testing;
 
 pub use discoverer::{BuildContext, Discoverer, DiscoveryConfig, DiscoveryError, Update};
+pub use engine::{Engine, EngineStopped, Updates};
 pub use manager::{ManagerActor, ManagerOptions};
 pub use messages::*;
 pub use metrics::{ManagerMetrics, RefreshMetrics};

@@ -95,6 +95,8 @@ pub struct ManagerActor {
     dirty: bool,
     /// A broadcast happened in the current interval: the next change waits for the tick.
     window_busy: bool,
+    /// Bumped whenever a provider's status may have changed, for [`WatchStatus`].
+    status_version: tokio::sync::watch::Sender<u64>,
 }
 
 impl ManagerActor {
@@ -111,7 +113,13 @@ impl ManagerActor {
             next_subscription: 0,
             dirty: false,
             window_busy: false,
+            status_version: tokio::sync::watch::Sender::new(0),
         }
+    }
+
+    /// Tells [`WatchStatus`] receivers that a provider's status may have changed.
+    fn status_changed(&self) {
+        self.status_version.send_modify(|version| *version += 1);
     }
 
     fn snapshot(&self) -> Arc<Snapshot> {
@@ -409,6 +417,7 @@ impl Handler<ApplyConfig> for ManagerActor {
         outcome.kept.sort();
         self.configured = true;
         self.changed(ctx);
+        self.status_changed();
         MessageResult(outcome)
     }
 }
@@ -430,6 +439,7 @@ impl Handler<GroupUpdate> for ManagerActor {
         if let Some(p) = self.providers.get_mut(&msg.provider) {
             p.last_update = Some(SystemTime::now());
         }
+        self.status_changed();
         let first = self
             .state
             .provider(msg.provider)
@@ -455,6 +465,7 @@ impl Handler<ProviderFailed> for ManagerActor {
                 p.errors += 1;
                 p.last_error = Some(msg.error);
                 p.last_error_at = Some(SystemTime::now());
+                self.status_changed();
             }
         }
     }
@@ -477,6 +488,7 @@ impl Handler<ProviderEnded> for ManagerActor {
             if self.state.mark_delivered(msg.provider) {
                 self.changed(ctx);
             }
+            self.status_changed();
             return;
         };
         // A panic: restart after a backoff that grows while the discoverer keeps panicking.
@@ -494,6 +506,7 @@ impl Handler<ProviderEnded> for ManagerActor {
             .provider_restarts(p.key.0, &p.config_name)
             .inc();
         tracing::warn!(provider = %p.name, ?delay, "restarting discoverer after panic");
+        self.status_changed();
         let (id, generation) = (msg.provider, msg.generation);
         ctx.run_later(delay, move |act, ctx| {
             let Some(p) = act.providers.get(&id) else {
@@ -510,6 +523,7 @@ impl Handler<ProviderEnded> for ManagerActor {
                     p.state = ProviderState::Ended;
                 }
             }
+            act.status_changed();
         });
     }
 }
@@ -560,6 +574,14 @@ impl Handler<GetStatus> for ManagerActor {
 
     fn handle(&mut self, _: GetStatus, _: &mut Self::Context) -> Self::Result {
         MessageResult(self.status())
+    }
+}
+
+impl Handler<WatchStatus> for ManagerActor {
+    type Result = MessageResult<WatchStatus>;
+
+    fn handle(&mut self, _: WatchStatus, _: &mut Self::Context) -> Self::Result {
+        MessageResult(self.status_version.subscribe())
     }
 }
 

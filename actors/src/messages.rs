@@ -171,6 +171,13 @@ pub struct GetSnapshot;
 #[rtype(result = "Vec<ProviderStatus>")]
 pub struct GetStatus;
 
+/// Asks for a receiver that changes whenever a provider's status may have changed (an update,
+/// an error item, an end, a restart, a config applied): wait on it, then send [`GetStatus`],
+/// instead of polling. The value is a version number with no meaning of its own.
+#[derive(Message, Debug)]
+#[rtype(result = "tokio::sync::watch::Receiver<u64>")]
+pub struct WatchStatus;
+
 /// How a provider is doing, for the status API and readiness.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ProviderStatus {
