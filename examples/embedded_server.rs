@@ -2,8 +2,9 @@
 //! `prometheus.yml` (`promsd::embed::load`), runs its jobs' discovery in a `ManagerActor` inside
 //! the server's own actix system, keeps the newest snapshot through a subscriber actor, and
 //! serves:
-//! - `GET /discovered`: the snapshot in its lossless JSON form (every group with each
-//!   target's own labels, e.g. file SD's `__meta_filepath`);
+//! - `GET /discovered`: the snapshot in its lossless JSON form: every group with each target's
+//!   own labels (Kubernetes, Consul, Docker and the cloud mechanisms put their `__meta_*`
+//!   labels on targets, which Prometheus' group shape would lose);
 //! - `GET /targets`: every job's kept targets with their final labels, relabeled as
 //!   `promsd run` does.
 //!

@@ -233,9 +233,8 @@ impl Engine {
             .map_err(|_| EngineStopped)
     }
 
-    /// The manager actor, for what this handle does not wrap (e.g.
-    /// [`testing::wait_for_status`](crate::testing) with the `testing` feature, or an actix
-    /// subscriber of your own).
+    /// The manager actor, for what this handle does not wrap (e.g. `testing::wait_for_status`
+    /// with the `testing` feature, or an actix subscriber of your own).
     pub fn manager(&self) -> &Addr<ManagerActor> {
         &self.manager
     }

@@ -1,6 +1,6 @@
 //! `ManagerActor`: owns the providers and the targets state, and broadcasts throttled snapshots.
 //!
-//! State is kept as a persistent map job → provider → source → group (see `snapshot.rs`), so a
+//! State is kept as a persistent map job → provider → source → group (see the [`snapshot`](crate::snapshot) module), so a
 //! one-group change is O(log n) and a snapshot is O(1). Broadcasts are throttled on an interval
 //! timer with a leading edge: the first change after a quiet interval is sent at once, later
 //! ones coalesce until the next tick. A provider's first state is always sent at once, so the
