@@ -1,6 +1,8 @@
 //! From a loaded `prometheus.yml` to what runs: the engine's jobs (discovery configs) and, per
 //! job, how its discovered groups become targets (population and relabeling). Shared by
 //! `promsd run` and `promsd check service-discovery`, so both compute targets the same way.
+// The lean library (no `daemon` feature) keeps population; the daemon's plan needs the server.
+#![cfg_attr(not(feature = "daemon"), allow(unused_imports))]
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -9,13 +11,17 @@ use std::sync::Arc;
 use promsd_actors::{LabelSet, Str, TargetGroup};
 
 use crate::config::{Config, ScrapeConfig};
+#[cfg(feature = "daemon")]
 use crate::daemon::Plan;
 use crate::relabel::{
     relabel_steps, LabelBuilder, NotScraped, PopulatedTarget, Populator, RelabelConfig,
     ScrapeParams,
 };
+#[cfg(feature = "daemon")]
 use crate::server::status_api::RelabelStep;
+#[cfg(feature = "daemon")]
 use crate::server::{JobPipeline, RunningConfig, TargetOutcome};
+#[cfg(feature = "daemon")]
 use crate::shard::target_identity;
 
 /// What target population needs from a scrape job, global defaults applied.
@@ -43,6 +49,7 @@ pub fn populate_group(populator: &Populator, group: &TargetGroup) -> Vec<Populat
 
 /// The pipeline step of one job: population, relabeling and the shard identity of kept
 /// targets; discovered labels are recomputed when asked, not kept.
+#[cfg(feature = "daemon")]
 pub fn job_pipeline(scrape: &ScrapeConfig) -> JobPipeline {
     let params = scrape_params(scrape);
     let fingerprint = format!("{params:?}");
@@ -88,12 +95,14 @@ pub fn job_pipeline(scrape: &ScrapeConfig) -> JobPipeline {
 
 /// What the server may ask about the running config: its masked YAML, relabel traces and,
 /// where the plan owns it, the config itself (for `POST /api/v1/diff`).
+#[cfg(feature = "daemon")]
 struct LoadedConfig {
     yaml: String,
     rules: HashMap<String, Vec<RelabelConfig>>,
     config: Option<Arc<Config>>,
 }
 
+#[cfg(feature = "daemon")]
 impl RunningConfig for LoadedConfig {
     fn masked_yaml(&self) -> String {
         self.yaml.clone()
@@ -136,11 +145,13 @@ pub fn not_scraped_reason(rules: &[RelabelConfig], reason: &NotScraped) -> Strin
 }
 
 /// Plans a config: every scrape job with its discovery and its pipeline.
+#[cfg(feature = "daemon")]
 pub fn plan(config: &Config) -> Plan {
     plan_with(config, None)
 }
 
 /// [`plan`], the running config keeping `owned` (the same config) for the diff API.
+#[cfg(feature = "daemon")]
 fn plan_with(config: &Config, owned: Option<Arc<Config>>) -> Plan {
     let pipelines: HashMap<Str, JobPipeline> = config
         .scrape_configs
@@ -172,6 +183,7 @@ fn plan_with(config: &Config, owned: Option<Arc<Config>>) -> Plan {
 }
 
 /// Loads and plans a config file; errors as `promsd check config` prints them.
+#[cfg(feature = "daemon")]
 pub fn plan_file(path: &Path) -> Result<Plan, String> {
     Config::load_file(path)
         .map(|c| {
@@ -248,6 +260,7 @@ pub fn discover_jobs(
     })
 }
 
+#[cfg(feature = "daemon")]
 #[cfg(test)]
 mod tests {
     use super::*;
