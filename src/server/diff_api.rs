@@ -95,7 +95,7 @@ async fn live(state: &AppState) -> Result<Live, String> {
                 .iter()
                 .map(|p| LiveProvider {
                     mechanism: mechanisms.get(&p.provider).copied().unwrap_or(""),
-                    groups: p.groups.values().cloned().collect(),
+                    groups: p.groups().map(|(_, g)| g.clone()).collect(),
                 })
                 .collect();
             (job.to_string(), providers)
