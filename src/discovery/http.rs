@@ -64,30 +64,7 @@ fn default_refresh_interval() -> Duration {
     Duration::from_secs(60)
 }
 
-crate::inline_struct!(HttpSdConfig, http_client_config: HttpClientConfig, finish = HttpSdConfig::validate);
-
-impl Serialize for HttpSdConfig {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct Full<'a> {
-            #[serde(flatten)]
-            own: Own<'a>,
-            #[serde(flatten)]
-            http: &'a HttpClientConfig,
-        }
-        struct Own<'a>(&'a HttpSdConfig);
-        impl Serialize for Own<'_> {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                HttpSdConfig::serialize(self.0, s)
-            }
-        }
-        Full {
-            own: Own(self),
-            http: &self.http_client_config,
-        }
-        .serialize(s)
-    }
-}
+crate::inline_struct!(HttpSdConfig, http_client_config: HttpClientConfig, finish = HttpSdConfig::validate, serialize);
 
 impl HttpSdConfig {
     /// Prometheus' checks, in its order and with its messages.

@@ -201,26 +201,7 @@ macro_rules! aws_key {
             pub http_client_config: HttpClientConfig,
         }
 
-        crate::inline_struct!($name, http_client_config: HttpClientConfig, finish = $validate);
-
-        impl Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                #[derive(Serialize)]
-                struct Full<'a> {
-                    #[serde(flatten)]
-                    own: Own<'a>,
-                    #[serde(flatten)]
-                    http: &'a HttpClientConfig,
-                }
-                struct Own<'a>(&'a $name);
-                impl Serialize for Own<'_> {
-                    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                        $name::serialize(self.0, s)
-                    }
-                }
-                Full { own: Own(self), http: &self.http_client_config }.serialize(s)
-            }
-        }
+        crate::inline_struct!($name, http_client_config: HttpClientConfig, finish = $validate, serialize);
 
         impl DiscoveryConfig for $name {
             fn mechanism(&self) -> &'static str {
