@@ -6,6 +6,7 @@ pub mod duration;
 pub mod http_client;
 pub mod http_config;
 pub mod inline;
+pub mod jwt;
 pub mod oauth2_config;
 pub mod proxy_config;
 pub mod secret;
