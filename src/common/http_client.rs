@@ -338,6 +338,9 @@ impl HttpClient {
         config: &HttpClientConfig,
         options: &ClientOptions,
     ) -> Result<Self, String> {
+        if let Some(error) = config.secret_ref_error() {
+            return Err(error);
+        }
         let timeout = options.timeout;
         let mut builder = base_builder(
             &config.tls_config,

@@ -55,6 +55,9 @@ pub(crate) fn fail(
     })
 }
 
+/// prometheus/common's error for a `*_ref` secret with no secret manager (Prometheus has none).
+pub const NO_SECRET_MANAGER: &str = "cannot use secret ref without manager";
+
 /// Joins a relative, non-empty path with `dir`, as Prometheus' `JoinDir`.
 pub fn join_dir(dir: &Path, path: &mut String) {
     if path.is_empty() || Path::new(path.as_str()).is_absolute() {
@@ -341,6 +344,53 @@ impl HttpClientConfig {
         Ok(())
     }
 
+    /// Why Prometheus cannot build a client from these settings: a `*_ref` key names a secret in
+    /// a secret manager, and Prometheus runs none, so `NewClientFromConfig` fails with this
+    /// message (the first ref in its order: TLS, authorization, basic auth, OAuth2). `None`
+    /// when no ref is used.
+    pub fn secret_ref_error(&self) -> Option<String> {
+        let err = |what: &str| Some(format!("unable to use {what}: {NO_SECRET_MANAGER}"));
+        if let Some(e) = self.tls_config.secret_ref_error() {
+            return Some(e);
+        }
+        if let Some(a) = &self.authorization {
+            if a.credentials.is_empty()
+                && a.credentials_file.is_empty()
+                && !a.credentials_ref.is_empty()
+            {
+                return err("credentials");
+            }
+        }
+        if let Some(b) = &self.basic_auth {
+            if b.username.is_empty() && b.username_file.is_empty() && !b.username_ref.is_empty() {
+                return err("username");
+            }
+            if b.password.is_empty() && b.password_file.is_empty() && !b.password_ref.is_empty() {
+                return err("password");
+            }
+        }
+        if let Some(o) = &self.oauth2 {
+            if o.grant_type == super::oauth2_config::GRANT_TYPE_JWT_BEARER {
+                if o.client_certificate_key.is_empty()
+                    && o.client_certificate_key_file.is_empty()
+                    && !o.client_certificate_key_ref.is_empty()
+                {
+                    return err("client certificate");
+                }
+            } else if o.client_secret.is_empty()
+                && o.client_secret_file.is_empty()
+                && !o.client_secret_ref.is_empty()
+            {
+                return err("client secret");
+            }
+            // Prometheus meets these when it first fetches a token.
+            if let Some(e) = o.tls_config.secret_ref_error() {
+                return Some(e);
+            }
+        }
+        None
+    }
+
     /// Prometheus' `SetDirectory`: joins relative file paths with the config file's directory.
     pub fn resolve_paths(&mut self, dir: &Path) {
         self.tls_config.resolve_paths(dir);
@@ -541,6 +591,32 @@ mod tests {
         assert!(serde_yaml::to_string(&c)
             .unwrap()
             .contains("http://u:xxxxx@p:3128"));
+    }
+
+    #[test]
+    fn secret_refs_fail_in_prometheus_order() {
+        let error = |yaml: &str| parse(yaml).unwrap().secret_ref_error();
+        assert_eq!(error("basic_auth: {username: u, password: p}"), None);
+        assert_eq!(
+            error("tls_config: {cert_ref: c, key_ref: k}\nbasic_auth: {username_ref: u}")
+                .as_deref(),
+            Some("unable to use client cert: cannot use secret ref without manager")
+        );
+        assert_eq!(
+            error("basic_auth: {username_ref: u, password_ref: p}").as_deref(),
+            Some("unable to use username: cannot use secret ref without manager")
+        );
+        assert_eq!(
+            error("oauth2: {client_id: c, token_url: t, grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', client_certificate_key_ref: k}").as_deref(),
+            Some("unable to use client certificate: cannot use secret ref without manager")
+        );
+        assert_eq!(
+            error(
+                "oauth2: {client_id: c, token_url: t, client_secret: s, tls_config: {ca_ref: x}}"
+            )
+            .as_deref(),
+            Some("unable to use CA cert: cannot use secret ref without manager")
+        );
     }
 
     #[test]

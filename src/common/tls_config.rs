@@ -173,6 +173,31 @@ impl TlsConfig {
         Ok(())
     }
 
+    /// Prometheus' error building a TLS configuration whose CA, client certificate or key is a
+    /// `*_ref` (`NewTLSConfig` with no secret manager).
+    pub fn secret_ref_error(&self) -> Option<String> {
+        let unresolved =
+            |text: &str, file: &str, r: &str| text.is_empty() && file.is_empty() && !r.is_empty();
+        let err = |what: &str| {
+            Some(format!(
+                "unable to use {what}: {}",
+                super::http_config::NO_SECRET_MANAGER
+            ))
+        };
+        if unresolved(&self.ca, &self.ca_file, &self.ca_ref) {
+            return err("CA cert");
+        }
+        if self.using_client_cert() && self.using_client_key() {
+            if unresolved(&self.cert, &self.cert_file, &self.cert_ref) {
+                return err("client cert");
+            }
+            if unresolved(self.key.expose(), &self.key_file, &self.key_ref) {
+                return err("client key");
+            }
+        }
+        None
+    }
+
     /// Joins relative `ca_file`, `cert_file` and `key_file` with `dir`.
     pub fn resolve_paths(&mut self, dir: &Path) {
         join_dir(dir, &mut self.ca_file);

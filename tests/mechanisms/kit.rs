@@ -356,6 +356,44 @@ fn oauth2_jwt_bearer_defaults_iss_to_client_id_and_aud_to_token_url() {
 }
 
 #[test]
+fn a_secret_ref_loads_and_its_discoverer_fails_with_prometheus_message() {
+    // Prometheus runs no secret manager: the config loads, and NewClientFromConfig fails in the
+    // mechanism's NewDiscovery with prometheus/common's message. No request is ever sent.
+    let api = HttpFixture::start(|_| Response::json(200, TARGETS));
+    for (settings, message) in [
+        (
+            "basic_auth: {username: u, password_ref: vault-pw}",
+            "unable to use password: cannot use secret ref without manager",
+        ),
+        (
+            "authorization: {credentials_ref: vault-token}",
+            "unable to use credentials: cannot use secret ref without manager",
+        ),
+        (
+            "oauth2: {client_id: c, client_secret_ref: vault-secret, token_url: 'http://127.0.0.1:1/t'}",
+            "unable to use client secret: cannot use secret ref without manager",
+        ),
+        (
+            "tls_config: {ca_ref: vault-ca}",
+            "unable to use CA cert: cannot use secret ref without manager",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let config = write_config(dir.path(), &format!("{{url: '{}/sd', {settings}}}", api.url()));
+        let checked = std::process::Command::new(crate::support::promsd_bin())
+            .args(["check", "config"])
+            .arg(&config)
+            .output()
+            .unwrap();
+        assert!(checked.status.success(), "{settings}: {checked:?}");
+        let (json, stderr) = check_sd(&config, "j", &[]).unwrap();
+        assert_eq!(json, serde_json::json!([]), "{settings}");
+        assert!(stderr.contains(message), "{settings}: {stderr}");
+    }
+    assert!(api.requests().is_empty());
+}
+
+#[test]
 fn no_proxy_hosts_skip_the_proxy() {
     let api = HttpFixture::start(|_| Response::json(200, TARGETS));
     // A proxy that would refuse everything: no backend.
