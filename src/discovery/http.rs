@@ -216,7 +216,7 @@ impl Fetcher {
         let response = match request.send_raw().await {
             Ok(response) => response,
             Err(ApiError::TooLarge { .. }) => return Err(self.too_large()),
-            Err(ApiError::Transport(e)) => return Err(e),
+            Err(ApiError::Transport { cause, .. }) => return Err(cause),
             Err(e) => return Err(e.to_string()),
         };
         let status = response.status;
