@@ -59,6 +59,8 @@ use super::SdConfig;
 use crate::common::http_config::HttpClientConfig;
 use crate::common::secret::identity_of;
 use crate::common::{Duration, Secret};
+pub use crate::discovery::kit::join_host_port;
+pub use crate::discovery::kit::sanitize_label_name as sanitize;
 use crate::discovery::kit::{check_interval, ApiClient};
 
 /// An EC2 or RDS filter: a name and the values it accepts.
@@ -576,28 +578,6 @@ fn build(settings: Settings, ctx: &BuildContext) -> Result<Discoverer, Discovery
             }
         },
     ))
-}
-
-/// Go's `net.JoinHostPort`.
-pub fn join_host_port(host: &str, port: impl std::fmt::Display) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
-}
-
-/// Prometheus' `strutil.SanitizeLabelName`: every byte outside `[a-zA-Z0-9_]` becomes `_`.
-pub fn sanitize(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 /// Go's `time.Time.Format(time.RFC3339)` of an AWS timestamp (ISO 8601, any offset).
