@@ -228,6 +228,15 @@ fn openssl_verifies_rs384(jwt: &str, public: &std::path::Path) -> bool {
     out.status.success() && String::from_utf8_lossy(&out.stdout).contains("Verified OK")
 }
 
+/// The form a token request posted.
+fn token_form(
+    req: &crate::support::http_fixture::Request,
+) -> std::collections::BTreeMap<String, String> {
+    url::form_urlencoded::parse(&req.body)
+        .into_owned()
+        .collect()
+}
+
 /// Decodes a JWT part (header or claims) as JSON.
 fn jwt_part(jwt: &str, index: usize) -> serde_json::Value {
     use base64::Engine as _;
@@ -244,10 +253,7 @@ fn oauth2_jwt_bearer_grant_signs_an_assertion_the_token_server_verifies() {
     let seen = seen_claims.clone();
     let api = HttpFixture::start(move |req| match req.path() {
         "/token" => {
-            let form: std::collections::BTreeMap<String, String> =
-                url::form_urlencoded::parse(&req.body)
-                    .into_owned()
-                    .collect();
+            let form = token_form(req);
             let assertion = form.get("assertion").cloned().unwrap_or_default();
             let header = jwt_part(&assertion, 0);
             let claims = jwt_part(&assertion, 1);
@@ -315,10 +321,7 @@ fn oauth2_jwt_bearer_defaults_iss_to_client_id_and_aud_to_token_url() {
     let seen = seen_claims.clone();
     let api = HttpFixture::start(move |req| match req.path() {
         "/token" => {
-            let form: std::collections::BTreeMap<String, String> =
-                url::form_urlencoded::parse(&req.body)
-                    .into_owned()
-                    .collect();
+            let form = token_form(req);
             let assertion = form.get("assertion").cloned().unwrap_or_default();
             *seen.lock().unwrap() = Some((jwt_part(&assertion, 0), jwt_part(&assertion, 1)));
             Response::json(200, r#"{"access_token": "jwt-tok", "expires_in": 3600}"#)
