@@ -132,5 +132,5 @@ fn endpoint(task: &Task, port: u32, container_net: bool) -> String {
         Some(ip) if container_net => &ip.address,
         _ => &task.host,
     };
-    join_host_port(host, &port.to_string())
+    join_host_port(host, port)
 }

@@ -39,10 +39,7 @@ pub fn group(
             put("__meta_puppetdb_file", &r.file);
             put("__meta_puppetdb_environment", &r.environment);
             // Go prints the port as an unsigned number.
-            put(
-                ADDRESS_LABEL,
-                &join_host_port(&r.certname, &(port as u64).to_string()),
-            );
+            put(ADDRESS_LABEL, &join_host_port(&r.certname, port as u64));
             if !r.tags.is_empty() {
                 put("__meta_puppetdb_tags", &format!(",{},", r.tags.join(",")));
             }
