@@ -1,6 +1,7 @@
 //! The HTTP client every HTTP-based mechanism uses, built once from [`HttpClientConfig`]:
 //! TLS (CA, client certificate, verification, versions), proxy, redirects, and per-request
-//! authentication (basic auth, `authorization`, OAuth2 client credentials) and `http_headers`.
+//! authentication (basic auth, `authorization`, OAuth2 client credentials or JWT-bearer grant)
+//! and `http_headers`.
 //!
 //! As in Prometheus, credentials given as files (`password_file`, `credentials_file`, header
 //! `files`, ...) are read at each request, trimmed of surrounding whitespace, so rotated
@@ -12,8 +13,11 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, USER_AGENT};
 
+use std::collections::BTreeMap;
+
 use super::http_config::{HttpClientConfig, OAuth2, ProxyConfig, TlsConfig};
-use super::Secret;
+use super::oauth2_config::GRANT_TYPE_JWT_BEARER;
+use super::{jwt, Secret};
 
 /// What promsd calls itself in `User-Agent`.
 pub const USER_AGENT_VALUE: &str = concat!("promsd/", env!("CARGO_PKG_VERSION"));
@@ -60,45 +64,74 @@ enum Auth {
     OAuth2(Box<OAuth2Tokens>),
 }
 
-/// OAuth2 client credentials: a token fetched from `token_url` and reused until it expires.
+/// OAuth2: a token fetched from `token_url` (client credentials, or the JWT-bearer grant of
+/// RFC 7523 as prometheus/common's `JwtGrantTypeConfig`) and reused until it expires or the
+/// client secret (or key) read at each request changes, as golang.org/x/oauth2's
+/// `ReuseTokenSource` under prometheus/common's `oauth2RoundTripper`.
 #[derive(Debug)]
 struct OAuth2Tokens {
     config: OAuth2,
     client: reqwest::Client,
-    cached: Mutex<Option<(String, Instant)>>,
+    cached: Mutex<Option<CachedToken>>,
 }
 
+#[derive(Debug)]
+struct CachedToken {
+    /// The client secret (or private key) the token was fetched with.
+    credential: String,
+    token: String,
+    /// `None`: the server gave no `expires_in`, the token never expires.
+    refresh_at: Option<Instant>,
+}
+
+/// How long before its expiry a token is replaced (x/oauth2's `expiryDelta`).
+const EXPIRY_DELTA: Duration = Duration::from_secs(10);
+
 impl OAuth2Tokens {
+    fn jwt_bearer(&self) -> bool {
+        self.config.grant_type == GRANT_TYPE_JWT_BEARER
+    }
+
     async fn token(&self) -> Result<String, String> {
-        if let Some((token, expires)) = &*self.cached.lock().expect("token cache poisoned") {
-            if Instant::now() < *expires {
-                return Ok(token.clone());
+        let c = &self.config;
+        let credential = if self.jwt_bearer() {
+            SecretSource::pick(&c.client_certificate_key, &c.client_certificate_key_file)
+        } else {
+            SecretSource::pick(&c.client_secret, &c.client_secret_file)
+        }
+        .map(|s| s.fetch())
+        .transpose()
+        .map_err(|e| format!("unable to read oauth2 client secret: {e}"))?
+        .unwrap_or_default();
+        if let Some(cached) = &*self.cached.lock().expect("token cache poisoned") {
+            let fresh = cached.refresh_at.is_none_or(|at| Instant::now() < at);
+            if cached.credential == credential && fresh {
+                return Ok(cached.token.clone());
             }
         }
-        let secret =
-            SecretSource::pick(&self.config.client_secret, &self.config.client_secret_file)
-                .map(|s| s.fetch())
-                .transpose()?
-                .unwrap_or_default();
-        let mut form: Vec<(String, String)> =
-            vec![("grant_type".into(), "client_credentials".into())];
-        if !self.config.scopes.is_empty() {
-            form.push(("scope".into(), self.config.scopes.join(" ")));
-        }
-        form.extend(
-            self.config
-                .endpoint_params
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone())),
-        );
-        let response = self
-            .client
-            .post(&self.config.token_url)
-            .basic_auth(&self.config.client_id, Some(secret))
-            .form(&form)
+        let request = if self.jwt_bearer() {
+            let form = jwt_bearer_form(c, &credential)?;
+            self.client.post(&c.token_url).form(&form)
+        } else {
+            let mut form: Vec<(String, String)> =
+                vec![("grant_type".into(), "client_credentials".into())];
+            if !c.scopes.is_empty() {
+                form.push(("scope".into(), c.scopes.join(" ")));
+            }
+            form.extend(
+                c.endpoint_params
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone())),
+            );
+            self.client
+                .post(&c.token_url)
+                .basic_auth(&c.client_id, Some(&credential))
+                .form(&form)
+        };
+        let response = request
             .send()
             .await
-            .map_err(|e| format!("oauth2 token request: {e}"))?;
+            .map_err(|e| format!("oauth2 token request: {}", describe_error(&e)))?;
         if !response.status().is_success() {
             return Err(format!(
                 "oauth2 token request: server returned HTTP status {}",
@@ -109,7 +142,7 @@ impl OAuth2Tokens {
         struct TokenResponse {
             access_token: String,
             #[serde(default)]
-            expires_in: Option<u64>,
+            expires_in: Option<i64>,
         }
         let bytes = response
             .bytes()
@@ -117,13 +150,83 @@ impl OAuth2Tokens {
             .map_err(|e| format!("oauth2 token response: {e}"))?;
         let body: TokenResponse =
             serde_json::from_slice(&bytes).map_err(|e| format!("oauth2 token response: {e}"))?;
-        // Refresh a little before the server's expiry, as golang.org/x/oauth2 does (10 s).
-        let lifetime = Duration::from_secs(body.expires_in.unwrap_or(3600))
-            .saturating_sub(Duration::from_secs(10));
-        *self.cached.lock().expect("token cache poisoned") =
-            Some((body.access_token.clone(), Instant::now() + lifetime));
+        // No (or a zero) `expires_in`: the token is kept until the credential changes, as x/oauth2
+        // keeps a token with no expiry.
+        let refresh_at = body
+            .expires_in
+            .filter(|s| *s > 0)
+            .map(|s| Instant::now() + Duration::from_secs(s as u64).saturating_sub(EXPIRY_DELTA));
+        *self.cached.lock().expect("token cache poisoned") = Some(CachedToken {
+            credential,
+            token: body.access_token.clone(),
+            refresh_at,
+        });
         Ok(body.access_token)
     }
+}
+
+/// The token request of the JWT-bearer grant (prometheus/common's `jwtSource.Token`): an
+/// assertion signed with the client's RSA key, with claims `iss` (`iss`, else `client_id`),
+/// `sub` (`client_id`), `aud` (`audience`, else `token_url`), `jti`, `iat`, `exp` (10
+/// minutes), `scope` (when `scopes` are set) and then the configured `claims`, which win.
+fn jwt_bearer_form(c: &OAuth2, key_pem: &str) -> Result<Vec<(String, String)>, String> {
+    use serde_json::Value;
+    let key = jwt::rsa_key_from_pem(key_pem)?;
+    let algorithm = jwt::RsAlgorithm::from_name_or_rs256(&c.signature_algorithm);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| e.to_string())?
+        .as_secs();
+    let scopes = c.scopes.join(" ");
+    let iss = if c.iss.is_empty() {
+        &c.client_id
+    } else {
+        &c.iss
+    };
+    let aud = if c.audience.is_empty() {
+        &c.token_url
+    } else {
+        &c.audience
+    };
+    let mut claims: BTreeMap<String, Value> = BTreeMap::from([
+        ("iss".to_owned(), Value::from(iss.as_str())),
+        ("sub".to_owned(), Value::from(c.client_id.as_str())),
+        ("jti".to_owned(), Value::from(jwt::uuid_v4()?)),
+        ("aud".to_owned(), Value::from(aud.as_str())),
+        ("iat".to_owned(), Value::from(now)),
+        ("exp".to_owned(), Value::from(now + 600)),
+    ]);
+    if !scopes.is_empty() {
+        claims.insert("scope".to_owned(), Value::from(scopes.as_str()));
+    }
+    for (name, value) in &c.claims {
+        let value =
+            serde_json::to_value(value).map_err(|e| format!("oauth2 claim {name:?}: {e}"))?;
+        claims.insert(name.clone(), value);
+    }
+    let mut header = BTreeMap::from([
+        ("alg", Value::from(algorithm.name())),
+        ("typ", Value::from("JWT")),
+    ]);
+    if !c.client_certificate_key_id.is_empty() {
+        header.insert("kid", Value::from(c.client_certificate_key_id.as_str()));
+    }
+    let assertion = jwt::sign(algorithm, &key, &header, &claims)?;
+    let mut form: BTreeMap<String, String> = BTreeMap::from([
+        ("grant_type".to_owned(), GRANT_TYPE_JWT_BEARER.to_owned()),
+        ("assertion".to_owned(), assertion),
+    ]);
+    if !scopes.is_empty() {
+        form.insert("scope".to_owned(), scopes);
+    }
+    for (k, v) in &c.endpoint_params {
+        // grant_type may be overridden, for token servers that want another name.
+        if form.contains_key(k) && k != "grant_type" {
+            return Err(format!("oauth2: cannot overwrite parameter {k:?}"));
+        }
+        form.insert(k.clone(), v.clone());
+    }
+    Ok(form.into_iter().collect())
 }
 
 /// One configured header of `http_headers`: fixed values, secrets and files.
@@ -235,6 +338,9 @@ impl HttpClient {
         config: &HttpClientConfig,
         options: &ClientOptions,
     ) -> Result<Self, String> {
+        if let Some(error) = config.secret_ref_error() {
+            return Err(error);
+        }
         let timeout = options.timeout;
         let mut builder = base_builder(
             &config.tls_config,

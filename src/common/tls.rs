@@ -106,6 +106,9 @@ fn versions(tls: &TlsConfig) -> Result<Vec<&'static rustls::SupportedProtocolVer
 
 /// A rustls client configuration for `tls`, offering HTTP/2 by ALPN when `http2`.
 pub fn client_config(tls: &TlsConfig, http2: bool) -> Result<rustls::ClientConfig, String> {
+    if let Some(error) = tls.secret_ref_error() {
+        return Err(error);
+    }
     let provider = provider();
     let versions = versions(tls)?;
     let roots = Arc::new(roots(tls)?);

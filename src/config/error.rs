@@ -205,6 +205,8 @@ pub(crate) fn go_struct_type(path: &str) -> String {
                 format!("{go}.plain")
             };
         }
+        ("filters", true) if matches!(mechanism, Some("ec2" | "aws")) => "aws.Filter",
+        ("filters", true) if matches!(mechanism, Some("docker" | "dockerswarm")) => "moby.Filter",
         ("namespaces", false) if mechanism == Some("kubernetes") => "kubernetes.plain",
         ("selectors", true) if mechanism == Some("kubernetes") => "kubernetes.SelectorConfig",
         ("attach_metadata", false) if mechanism == Some("kubernetes") => {

@@ -173,6 +173,7 @@ fn default_type() -> String {
     "SRV".to_owned()
 }
 
+use crate::discovery::kit::join_host_port;
 use crate::discovery::kit::null_as_zero;
 
 /// Parses a `nameservers` entry: `ip`, `ip:port` or `[ipv6]:port`.
@@ -235,11 +236,6 @@ impl DiscoveryConfig for DnsSdConfig {
     }
 
     fn build(&self, ctx: &BuildContext) -> Result<Discoverer, DiscoveryError> {
-        if self.refresh_interval.is_zero() {
-            return Err(DiscoveryError::new(
-                "DNS-SD refresh_interval must be greater than 0",
-            ));
-        }
         let lookup = Arc::new(Lookup::new(self));
         Ok(refresh_discoverer(
             ctx,
@@ -459,7 +455,7 @@ impl Lookup {
         let address = match &record.data {
             RData::SRV(srv) => {
                 let target = srv.target.to_string();
-                let address = join_host_port(target.trim_end_matches('.'), srv.port.into());
+                let address = join_host_port(target.trim_end_matches('.'), srv.port);
                 srv_target = Str::from(target);
                 srv_port = Str::from(srv.port.to_string());
                 address
@@ -500,15 +496,6 @@ impl Lookup {
             (l.srv_port, srv_port),
             (l.srv_target, srv_target),
         ]))
-    }
-}
-
-/// `host:port`, with brackets around a host that contains a colon, as Go's `net.JoinHostPort`.
-fn join_host_port(host: &str, port: i64) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
     }
 }
 

@@ -18,13 +18,11 @@ use promsd_actors::{
     Refreshed, TargetGroup,
 };
 use regex::Regex;
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use super::kit::{read_body, BodyError, DEFAULT_BODY_LIMIT};
+use super::kit::{ApiError, LazyClient, DEFAULT_BODY_LIMIT};
 use super::SdConfig;
-use crate::common::http_client::HttpClient;
 use crate::common::http_config::HttpClientConfig;
 use crate::common::{secret::identity_of, Duration};
 
@@ -64,30 +62,7 @@ fn default_refresh_interval() -> Duration {
     Duration::from_secs(60)
 }
 
-crate::inline_struct!(HttpSdConfig, http_client_config: HttpClientConfig, finish = HttpSdConfig::validate);
-
-impl Serialize for HttpSdConfig {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct Full<'a> {
-            #[serde(flatten)]
-            own: Own<'a>,
-            #[serde(flatten)]
-            http: &'a HttpClientConfig,
-        }
-        struct Own<'a>(&'a HttpSdConfig);
-        impl Serialize for Own<'_> {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                HttpSdConfig::serialize(self.0, s)
-            }
-        }
-        Full {
-            own: Own(self),
-            http: &self.http_client_config,
-        }
-        .serialize(s)
-    }
-}
+crate::inline_struct!(HttpSdConfig, http_client_config: HttpClientConfig, finish = HttpSdConfig::validate, serialize);
 
 impl HttpSdConfig {
     /// Prometheus' checks, in its order and with its messages.
@@ -170,13 +145,12 @@ impl DiscoveryConfig for HttpSdConfig {
     fn build(&self, ctx: &BuildContext) -> Result<Discoverer, DiscoveryError> {
         let interval = self.refresh_interval.as_std();
         // As in Prometheus, one request may take at most the refresh interval.
-        let client = HttpClient::new(&self.http_client_config, Some(interval))
-            .map_err(DiscoveryError::new)?;
+        // Built on first use, off the engine's thread (reading CA files and keys).
+        let client = LazyClient::from_config(self.http_client_config.clone(), Some(interval));
         let fetcher = Arc::new(Fetcher {
             client,
             url: self.url.clone(),
-            refresh_header: HeaderValue::from_str(&format_seconds(interval.as_secs_f64()))
-                .expect("a number is a valid header value"),
+            refresh_header: format_seconds(interval.as_secs_f64()),
             body_limit: self.body_size_limit.map_or(DEFAULT_BODY_LIMIT, |b| b.0),
             last: Mutex::new(LastBody::default()),
         });
@@ -212,53 +186,52 @@ fn format_seconds(seconds: f64) -> String {
 
 #[derive(Default)]
 struct LastBody {
-    etag: Option<HeaderValue>,
+    etag: Option<String>,
     hash: Option<u64>,
 }
 
 struct Fetcher {
-    client: HttpClient,
+    client: LazyClient,
     url: String,
-    refresh_header: HeaderValue,
+    refresh_header: String,
     body_limit: u64,
     last: Mutex<LastBody>,
 }
 
 impl Fetcher {
     async fn refresh(&self) -> Result<Refreshed, String> {
-        let mut headers = HeaderMap::new();
-        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        headers.insert(
-            "X-Prometheus-Refresh-Interval-Seconds",
-            self.refresh_header.clone(),
-        );
+        let client = self.client.get().await.map_err(|e| e.to_string())?;
+        let mut request = client
+            .get(&self.url)
+            .header("Accept", "application/json")
+            .header(
+                "X-Prometheus-Refresh-Interval-Seconds",
+                &self.refresh_header,
+            )
+            .limit(self.body_limit);
         let etag = self.last.lock().expect("poisoned").etag.clone();
         if let Some(etag) = &etag {
-            headers.insert(IF_NONE_MATCH, etag.clone());
+            request = request.header("If-None-Match", etag);
         }
-        let response = self.client.get(&self.url, headers).await?;
-        let status = response.status();
+        let response = match request.send_raw().await {
+            Ok(response) => response,
+            Err(ApiError::TooLarge { .. }) => return Err(self.too_large()),
+            Err(ApiError::Transport { cause, .. }) => return Err(cause),
+            Err(e) => return Err(e.to_string()),
+        };
+        let status = response.status;
         if status == StatusCode::NOT_MODIFIED && etag.is_some() {
             return Ok(Refreshed::Unchanged);
         }
         if status != StatusCode::OK {
             return Err(format!("server returned HTTP status {status}"));
         }
-        let content_type = response
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
+        let content_type = response.header("Content-Type").unwrap_or("").to_owned();
         if !JSON_CONTENT_TYPE.is_match(content_type.trim()) {
             return Err(format!("unsupported content type {content_type:?}"));
         }
-        let new_etag = response.headers().get(ETAG).cloned();
-        let body = match read_body(response, self.body_limit).await {
-            Ok(body) => body,
-            Err(BodyError::TooLarge) => return Err(self.too_large()),
-            Err(BodyError::Read(e)) => return Err(e),
-        };
+        let new_etag = response.header("ETag").map(str::to_owned);
+        let body = response.body;
         let hash = xxhash_rust::xxh3::xxh3_64(&body);
         {
             let mut last = self.last.lock().expect("poisoned");

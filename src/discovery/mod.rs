@@ -9,7 +9,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use promsd_actors::DiscoveryConfig;
+use promsd_actors::{DiscoveryConfig, DiscoveryError};
+
+use crate::common::http_config::HttpClientConfig;
 use serde::de::{self, DeserializeOwned, MapAccess};
 
 // The mechanisms, each behind its cargo feature (all on by default), and the kit they share.
@@ -85,10 +87,62 @@ pub trait SdConfig: DiscoveryConfig {
 /// coalesces into one config).
 pub type SdConfigs = Vec<Box<dyn SdConfig>>;
 
-/// Turns a finished, path-resolved config into what the engine runs.
+/// Turns a finished, path-resolved config into what the engine runs. A config whose HTTP
+/// settings name a secret by reference (`password_ref`, `credentials_ref`, `ca_ref`, ...) loads,
+/// as in Prometheus, and its discoverer then fails to start with Prometheus' message: Prometheus
+/// runs no secret manager, so `NewClientFromConfig` fails in the mechanism's `NewDiscovery`.
 pub fn into_discovery(config: Box<dyn SdConfig>) -> Arc<dyn DiscoveryConfig> {
     let arc: Arc<dyn SdConfig> = Arc::from(config);
-    arc
+    match secret_ref_error(arc.as_ref()) {
+        Some(error) => Arc::new(Unstartable { config: arc, error }),
+        None => arc,
+    }
+}
+
+/// The `*_ref` error of a config's inline HTTP settings, read from its identity (its JSON with
+/// every key it holds), so that no mechanism needs to expose its settings for it.
+fn secret_ref_error(config: &dyn SdConfig) -> Option<String> {
+    let identity = config.identity();
+    // Some identities append proxy passwords after a separator; the JSON comes first.
+    let json = identity.split('\u{1f}').next().unwrap_or("");
+    if !json.contains("_ref\"") {
+        return None;
+    }
+    let serde_json::Value::Object(map) = serde_json::from_str(json).ok()? else {
+        return None;
+    };
+    let http: serde_json::Map<String, serde_json::Value> = map
+        .into_iter()
+        .filter(|(k, _)| HttpClientConfig::KEYS.contains(&k.as_str()))
+        .collect();
+    serde_json::from_value::<HttpClientConfig>(serde_json::Value::Object(http))
+        .ok()?
+        .secret_ref_error()
+}
+
+/// A config whose discoverer cannot start (see [`into_discovery`]): it is what it was for
+/// identity, and building it fails with `error`.
+#[derive(Debug)]
+struct Unstartable {
+    config: Arc<dyn SdConfig>,
+    error: String,
+}
+
+impl DiscoveryConfig for Unstartable {
+    fn mechanism(&self) -> &'static str {
+        self.config.mechanism()
+    }
+
+    fn identity(&self) -> String {
+        self.config.identity()
+    }
+
+    fn build(
+        &self,
+        _: &promsd_actors::BuildContext,
+    ) -> Result<promsd_actors::Discoverer, DiscoveryError> {
+        Err(DiscoveryError::new(self.error.clone()))
+    }
 }
 
 /// A list value that may be written as `null` (an empty list, as in Prometheus' YAML decoder).

@@ -59,6 +59,8 @@ use super::SdConfig;
 use crate::common::http_config::HttpClientConfig;
 use crate::common::secret::identity_of;
 use crate::common::{Duration, Secret};
+pub use crate::discovery::kit::join_host_port;
+pub use crate::discovery::kit::sanitize_label_name as sanitize;
 use crate::discovery::kit::{check_interval, ApiClient};
 
 /// An EC2 or RDS filter: a name and the values it accepts.
@@ -201,26 +203,7 @@ macro_rules! aws_key {
             pub http_client_config: HttpClientConfig,
         }
 
-        crate::inline_struct!($name, http_client_config: HttpClientConfig, finish = $validate);
-
-        impl Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                #[derive(Serialize)]
-                struct Full<'a> {
-                    #[serde(flatten)]
-                    own: Own<'a>,
-                    #[serde(flatten)]
-                    http: &'a HttpClientConfig,
-                }
-                struct Own<'a>(&'a $name);
-                impl Serialize for Own<'_> {
-                    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                        $name::serialize(self.0, s)
-                    }
-                }
-                Full { own: Own(self), http: &self.http_client_config }.serialize(s)
-            }
-        }
+        crate::inline_struct!($name, http_client_config: HttpClientConfig, finish = $validate, serialize);
 
         impl DiscoveryConfig for $name {
             fn mechanism(&self) -> &'static str {
@@ -595,28 +578,6 @@ fn build(settings: Settings, ctx: &BuildContext) -> Result<Discoverer, Discovery
             }
         },
     ))
-}
-
-/// Go's `net.JoinHostPort`.
-pub fn join_host_port(host: &str, port: impl std::fmt::Display) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
-}
-
-/// Prometheus' `strutil.SanitizeLabelName`: every byte outside `[a-zA-Z0-9_]` becomes `_`.
-pub fn sanitize(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 /// Go's `time.Time.Format(time.RFC3339)` of an AWS timestamp (ISO 8601, any offset).

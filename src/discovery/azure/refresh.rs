@@ -14,6 +14,8 @@ use super::auth::{self, Cloud, Credential, Source};
 use super::resource_id;
 use super::targets::{self, Machine, Step};
 use super::{AzureSdConfig, CACHE_HITS, FAILURES};
+pub use crate::discovery::kit::path_escape;
+pub use crate::discovery::kit::query_escape;
 use crate::discovery::kit::{self, ApiClient, ApiError};
 
 /// api-version of the compute requests (armcompute v5.7.0).
@@ -28,38 +30,6 @@ const EXPAND: &str = "IPConfigurations/PublicIPAddress";
 const CONCURRENCY: usize = 32;
 /// Network interfaces cached (Prometheus' LRU capacity).
 const CACHE_CAPACITY: usize = 5000;
-
-/// Go's `url.PathEscape`.
-pub fn path_escape(s: &str) -> String {
-    escape(
-        s,
-        |c| c.is_ascii_alphanumeric() || b"-_.~$&+:=@".contains(&c),
-        false,
-    )
-}
-
-/// Go's `url.QueryEscape`.
-pub fn query_escape(s: &str) -> String {
-    escape(
-        s,
-        |c| c.is_ascii_alphanumeric() || b"-_.~".contains(&c),
-        true,
-    )
-}
-
-fn escape(s: &str, keep: impl Fn(u8) -> bool, space_plus: bool) -> String {
-    let mut out = String::with_capacity(s.len());
-    for &b in s.as_bytes() {
-        if keep(b) {
-            out.push(b as char);
-        } else if space_plus && b == b' ' {
-            out.push('+');
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
 
 /// The list URL of a compute collection (`virtualMachines`, `virtualMachineScaleSets`) of
 /// the subscription (already escaped), or of `group` when set.

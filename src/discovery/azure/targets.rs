@@ -24,6 +24,8 @@ use std::sync::LazyLock;
 use promsd_actors::{intern, LabelSet, Name, Str, ADDRESS_LABEL};
 
 use super::api;
+use crate::discovery::kit::join_host_port;
+pub use crate::discovery::kit::sanitize_label_name;
 
 /// A VM or scale-set VM, reduced to what the labels need (Prometheus' `virtualMachine`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -211,26 +213,4 @@ pub fn interface(
 /// Adds a label; `LabelSet::from_labels` keeps the last value of a name.
 fn set(labels: &mut Vec<(Name, Str)>, name: Name, value: &str) {
     labels.push((name, value.into()));
-}
-
-/// Go's `net.JoinHostPort(host, strconv.Itoa(port))`.
-fn join_host_port(host: &str, port: i64) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
-}
-
-/// Prometheus' `strutil.SanitizeLabelName`: every character outside `[a-zA-Z0-9_]` becomes `_`.
-pub fn sanitize_label_name(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }

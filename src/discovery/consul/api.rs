@@ -15,17 +15,15 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::header::HeaderValue;
 use reqwest::Url;
 use tokio::time::Instant;
 
 use super::{
     count_rpc_failure, observe_rpc, ConsulSdConfig, RpcLabels, SERVICES_CALL, SERVICE_CALL,
 };
-use crate::common::http_client::HttpClient;
-use crate::common::http_config::redact_url;
 use crate::common::Secret;
-use crate::discovery::kit::{read_body, BodyError, DEFAULT_BODY_LIMIT};
+use crate::discovery::kit::{ApiClient, ApiError};
 
 /// The longest part of an error answer's body kept in the error message.
 const MAX_ERROR_BODY: usize = 1024;
@@ -41,7 +39,7 @@ pub(super) struct Answer {
 /// Where and how to ask Consul.
 #[derive(Debug)]
 pub(super) struct Api {
-    http: HttpClient,
+    http: ApiClient,
     base: Url,
     path_prefix: String,
     token: Secret,
@@ -74,7 +72,7 @@ pub(super) fn base_url(server: &str, scheme: &str) -> Result<Url, String> {
 impl Api {
     /// Builds the API client; reads TLS files, so call it off the engine's thread.
     pub(super) fn new(c: &ConsulSdConfig, base: Url) -> Result<Self, String> {
-        let http = HttpClient::new(
+        let http = ApiClient::new(
             &c.http_client_config,
             Some(c.watch_timeout + Duration::from_secs(15)),
         )?;
@@ -148,37 +146,29 @@ impl Api {
     }
 
     async fn get(&self, url: Url) -> Result<Answer, String> {
-        let mut extra = HeaderMap::new();
+        let mut request = self.http.get(url.as_str());
         if !self.token.is_empty() {
-            let mut token = HeaderValue::from_str(self.token.expose())
+            HeaderValue::from_str(self.token.expose())
                 .map_err(|_| "the consul SD token is not a valid header value".to_owned())?;
-            token.set_sensitive(true);
-            extra.insert("X-Consul-Token", token);
+            request = request.header("X-Consul-Token", self.token.expose());
         }
-        let response = self.http.get(url.as_str(), extra).await?;
-        let status = response.status();
+        // Consul has no body size setting in Prometheus: the kit's default limit holds, for
+        // answers and errors alike.
+        let response = match request.send_raw().await {
+            Ok(response) => response,
+            Err(ApiError::Transport { cause, .. }) => return Err(cause),
+            Err(e) => return Err(e.to_string()),
+        };
         let index = response
-            .headers()
-            .get("X-Consul-Index")
-            .and_then(|v| v.to_str().ok())
+            .header("X-Consul-Index")
             .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(0);
-        // Consul has no body size setting in Prometheus: the kit's default limit holds.
-        let body = match read_body(response, DEFAULT_BODY_LIMIT).await {
-            Ok(body) => Bytes::from(body),
-            Err(BodyError::TooLarge) => {
-                return Err(format!(
-                    "response body from {} exceeds the limit of {DEFAULT_BODY_LIMIT} bytes",
-                    redact_url(url.as_str())
-                ))
-            }
-            Err(BodyError::Read(e)) => return Err(e),
-        };
-        if status != reqwest::StatusCode::OK {
+        let body = response.body;
+        if response.status != reqwest::StatusCode::OK {
             let text = String::from_utf8_lossy(&body[..body.len().min(MAX_ERROR_BODY)]);
             return Err(format!(
                 "Unexpected response code: {} ({})",
-                status.as_u16(),
+                response.status.as_u16(),
                 text.trim()
             ));
         }

@@ -297,11 +297,6 @@ impl DiscoveryConfig for ConsulSdConfig {
     }
 
     fn build(&self, ctx: &BuildContext) -> Result<Discoverer, DiscoveryError> {
-        if self.refresh_interval.is_zero() {
-            return Err(DiscoveryError::new(
-                "consul SD refresh_interval must be greater than 0",
-            ));
-        }
         let settings = watch::Settings::new(self)?;
         Ok(watch::discoverer(Arc::new(settings), ctx.provider.clone()))
     }

@@ -22,6 +22,8 @@
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
+pub use crate::discovery::kit::join_host_port;
+pub use crate::discovery::kit::sanitize_label_name;
 use promsd_actors::{LabelSet, Name, Str, TargetGroup, ADDRESS_LABEL};
 use serde::{Deserialize, Deserializer};
 
@@ -113,28 +115,6 @@ pub fn aggregated_status(checks: &[HealthCheck]) -> &'static str {
     } else {
         "passing"
     }
-}
-
-/// Go's `net.JoinHostPort`.
-pub fn join_host_port(host: &str, port: &str) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
-}
-
-/// Prometheus' `strutil.SanitizeLabelName`: every character outside `[a-zA-Z0-9_]` becomes `_`.
-pub fn sanitize_label_name(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 /// Label names shared by every target.

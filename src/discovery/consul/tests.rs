@@ -140,7 +140,7 @@ fn secrets_never_print_but_make_identities_differ() {
 }
 
 #[test]
-fn build_refuses_zero_refresh_interval_and_bad_schemes() {
+fn config_refuses_zero_refresh_interval_and_build_bad_schemes() {
     let ctx = BuildContext {
         provider: "consul/0".into(),
         config_name: "job".into(),

@@ -16,18 +16,10 @@
 use promsd_actors::{intern, LabelSet, Name, Str, TargetGroup, ADDRESS_LABEL};
 
 use super::api::{Database, Droplet, Network};
+use crate::discovery::kit::join_host_port;
 
 pub const DROPLETS_SOURCE: &str = "DigitalOcean";
 pub const DATABASES_SOURCE: &str = "DigitalOcean Databases";
-
-/// Go's `net.JoinHostPort`.
-fn join_host_port(host: &str, port: u64) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
-}
 
 /// The address of the first network of `kind` (godo's `PublicIPv4` and friends).
 fn first_of<'a>(networks: &'a [Network], kind: &str) -> &'a str {

@@ -14,6 +14,8 @@
 use promsd_actors::{intern, LabelSet, Name, Str, TargetGroup, ADDRESS_LABEL};
 
 use super::api::{Applications, Instance};
+use crate::discovery::kit::join_host_port;
+use crate::discovery::kit::sanitize_label_name;
 
 const PREFIX: &str = "__meta_eureka_app_instance_";
 
@@ -87,26 +89,4 @@ fn target(app_name: &Str, t: &Instance) -> LabelSet {
         ));
     }
     LabelSet::from_labels(labels)
-}
-
-/// Go's `net.JoinHostPort`.
-fn join_host_port(host: &str, port: &str) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
-}
-
-/// Prometheus' `strutil.SanitizeLabelName`: every character outside `[a-zA-Z0-9_]` becomes `_`.
-fn sanitize_label_name(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }

@@ -9,6 +9,7 @@ use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
 use tokio::sync::Mutex;
 
 use super::api::{CredentialsFile, TokenResponse};
+use crate::common::jwt::pem_block;
 use crate::discovery::kit::{ApiClient, ApiError};
 
 /// The scope Prometheus asks for.
@@ -109,23 +110,6 @@ pub fn parse_key(pem: &str) -> Result<RsaKeyPair, String> {
         RsaKeyPair::from_pkcs8(&der)
     };
     key.map_err(|e| format!("private key is invalid: {e}"))
-}
-
-fn pem_block(pem: &str) -> Option<(String, Vec<u8>)> {
-    let start = pem.find("-----BEGIN ")?;
-    let rest = &pem[start + 11..];
-    let label_end = rest.find("-----")?;
-    let label = rest[..label_end].to_owned();
-    let body_start = label_end + 5;
-    let end = rest.find(&format!("-----END {label}-----"))?;
-    let body: String = rest[body_start..end]
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .ok()?;
-    Some((label, der))
 }
 
 /// The signed assertion of x/oauth2's `jwt.Config` (`jws.Encode`): header `alg`, `typ`, `kid`;

@@ -10,42 +10,12 @@ use super::auth::{self, Credential};
 use super::targets::{self, Context};
 use super::GceSdConfig;
 use crate::common::http_config::HttpClientConfig;
+pub use crate::discovery::kit::path_escape;
+pub use crate::discovery::kit::query_escape;
 use crate::discovery::kit::{self, ApiClient, ApiError};
 
 /// The Compute API's base (compute/v1).
 const BASE: &str = "https://compute.googleapis.com/compute/v1/";
-
-/// Go's `url.QueryEscape`.
-pub fn query_escape(s: &str) -> String {
-    escape(
-        s,
-        |c| c.is_ascii_alphanumeric() || b"-_.~".contains(&c),
-        true,
-    )
-}
-
-/// Go's `url.PathEscape`.
-pub fn path_escape(s: &str) -> String {
-    escape(
-        s,
-        |c| c.is_ascii_alphanumeric() || b"-_.~$&+:=@".contains(&c),
-        false,
-    )
-}
-
-fn escape(s: &str, keep: impl Fn(u8) -> bool, space_plus: bool) -> String {
-    let mut out = String::with_capacity(s.len());
-    for &b in s.as_bytes() {
-        if keep(b) {
-            out.push(b as char);
-        } else if space_plus && b == b' ' {
-            out.push('+');
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
 
 /// The discoverer of one config.
 pub fn discoverer(ctx: &BuildContext, config: Arc<GceSdConfig>) -> Discoverer {

@@ -22,6 +22,7 @@ use std::sync::LazyLock;
 use promsd_actors::{intern, LabelSet, Name, Str, TargetGroup, ADDRESS_LABEL};
 
 use super::api;
+pub use crate::discovery::kit::sanitize_label_name;
 
 struct Names {
     project: Name,
@@ -130,17 +131,4 @@ pub fn group(ctx: &Context, instances: &[api::Instance]) -> TargetGroup {
         .filter_map(|inst| instance(ctx, inst))
         .collect();
     TargetGroup::new(ctx.source(), targets, LabelSet::new())
-}
-
-/// Prometheus' `strutil.SanitizeLabelName`: every character outside `[a-zA-Z0-9_]` becomes `_`.
-pub fn sanitize_label_name(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }

@@ -23,18 +23,11 @@ use std::net::{IpAddr, Ipv6Addr};
 use promsd_actors::{intern, LabelSet, Name, Str, TargetGroup, ADDRESS_LABEL};
 
 use super::api::{Network, RobotEntry, Server};
+pub use crate::discovery::kit::join_host_port;
+pub use crate::discovery::kit::sanitize_label_name;
 
 /// The one source of both roles.
 pub const SOURCE: &str = "hetzner";
-
-/// Go's `net.JoinHostPort`.
-pub fn join_host_port(host: &str, port: u64) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
-}
 
 /// Go's `net.ParseIP`: IPv4-mapped IPv6 addresses are IPv4.
 fn parse_go_ip(s: &str) -> Option<IpAddr> {
@@ -84,20 +77,6 @@ pub fn go_cidr_network_string(s: &str) -> String {
         }
     });
     parsed.unwrap_or_else(|| "<nil>".to_owned())
-}
-
-/// Prometheus' `strutil.SanitizeLabelName`: every character outside `[a-zA-Z0-9_]` becomes
-/// `_`.
-pub fn sanitize_label_name(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 /// Names used on every target, interned once.

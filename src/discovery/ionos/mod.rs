@@ -69,30 +69,7 @@ fn default_port() -> i64 {
     80
 }
 
-crate::inline_struct!(IonosSdConfig, http_client_config: HttpClientConfig, finish = IonosSdConfig::validate);
-
-impl Serialize for IonosSdConfig {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct Full<'a> {
-            #[serde(flatten)]
-            own: Own<'a>,
-            #[serde(flatten)]
-            http: &'a HttpClientConfig,
-        }
-        struct Own<'a>(&'a IonosSdConfig);
-        impl Serialize for Own<'_> {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                IonosSdConfig::serialize(self.0, s)
-            }
-        }
-        Full {
-            own: Own(self),
-            http: &self.http_client_config,
-        }
-        .serialize(s)
-    }
-}
+crate::inline_struct!(IonosSdConfig, http_client_config: HttpClientConfig, finish = IonosSdConfig::validate, serialize);
 
 impl IonosSdConfig {
     /// Prometheus' checks, in its order and with its messages.

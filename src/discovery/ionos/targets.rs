@@ -14,30 +14,10 @@
 use promsd_actors::{LabelSet, ADDRESS_LABEL};
 
 use super::api::Server;
+pub use crate::discovery::kit::join_host_port;
+pub use crate::discovery::kit::sanitize_label_name;
 
 const PREFIX: &str = "__meta_ionos_server_";
-
-/// Go's `net.JoinHostPort`.
-pub fn join_host_port(host: &str, port: i64) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
-}
-
-/// Prometheus' `strutil.SanitizeLabelName`: every character outside `[a-zA-Z0-9_]` becomes `_`.
-pub fn sanitize_label_name(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
 
 fn join(items: &[String]) -> String {
     format!(",{},", items.join(","))

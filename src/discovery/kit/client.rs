@@ -53,8 +53,10 @@ pub async fn read_body(mut response: reqwest::Response, limit: u64) -> Result<Ve
 /// Why a request failed.
 #[derive(Clone, Debug)]
 pub enum ApiError {
-    /// No answer: connection, TLS, proxy, timeout.
-    Transport(String),
+    /// No answer: connection, TLS, proxy, timeout. `request` is `<METHOD> <url>` (password
+    /// redacted); `cause` is the transport's own message, for mechanisms whose Prometheus
+    /// message carries no request.
+    Transport { request: String, cause: String },
     /// An answer with a status outside 2xx; `body` holds its start, for the message.
     Status {
         method: Method,
@@ -89,7 +91,8 @@ impl ApiError {
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ApiError::Transport(m) | ApiError::Other(m) => f.write_str(m),
+            ApiError::Transport { request, cause } => write!(f, "{request}: {cause}"),
+            ApiError::Other(m) => f.write_str(m),
             ApiError::Status {
                 method,
                 url,
@@ -360,12 +363,15 @@ impl ApiRequest {
             *request.body_mut() = Some(reqwest::Body::from(body));
         }
         let display_url = crate::common::http_config::redact_url(url.as_str());
-        let response = self
-            .client
-            .http
-            .execute(request)
-            .await
-            .map_err(|e| ApiError::Transport(format!("{method} {display_url}: {e}")))?;
+        let response =
+            self.client
+                .http
+                .execute(request)
+                .await
+                .map_err(|cause| ApiError::Transport {
+                    request: format!("{method} {display_url}"),
+                    cause,
+                })?;
         let status = response.status();
         let headers = response.headers().clone();
         let body = match read_body(response, self.limit).await {
@@ -377,7 +383,10 @@ impl ApiRequest {
                 })
             }
             Err(BodyError::Read(e)) => {
-                return Err(ApiError::Transport(format!("{method} {display_url}: {e}")))
+                return Err(ApiError::Transport {
+                    request: format!("{method} {display_url}"),
+                    cause: e,
+                })
             }
         };
         Ok(ApiResponse {

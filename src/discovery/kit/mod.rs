@@ -16,8 +16,11 @@
 //!   or backoff of their own.
 //! - [`check_interval`]: intervals of zero or below are config errors (Prometheus would spin
 //!   or panic).
+//! - Go's string helpers every room needs: [`join_host_port`], [`sanitize_label_name`],
+//!   [`path_escape`], [`query_escape`].
 
 mod client;
+mod text;
 
 use std::fmt::Display;
 
@@ -33,6 +36,7 @@ pub use client::{
     read_body, ApiClient, ApiError, ApiRequest, ApiResponse, BodyError, LazyClient, SignRequest,
     Signer, DEFAULT_BODY_LIMIT,
 };
+pub use text::{join_host_port, path_escape, query_escape, sanitize_label_name};
 
 use crate::common::Duration;
 

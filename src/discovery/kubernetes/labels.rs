@@ -41,17 +41,7 @@ values! {
 }
 
 /// Go's `strutil.SanitizeLabelName`: every character outside `[a-zA-Z0-9_]` becomes `_`.
-pub fn sanitize(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
+pub use crate::discovery::kit::sanitize_label_name as sanitize;
 
 /// `true` or `false`.
 pub fn bool_value(b: bool) -> Str {

@@ -7,6 +7,7 @@ use promsd_actors::{LabelSet, Name, Str, TargetGroup};
 use super::api::{
     DiscoveryResponse, MonitoringAssignment, Resource, MONITORING_ASSIGNMENT_TYPE_URL,
 };
+use crate::discovery::kit::sanitize_label_name;
 
 /// The source of Kuma's one group.
 pub const SOURCE: &str = "kuma";
@@ -15,19 +16,6 @@ pub const MESH_LABEL: &str = "__meta_kuma_mesh";
 pub const SERVICE_LABEL: &str = "__meta_kuma_service";
 pub const DATAPLANE_LABEL: &str = "__meta_kuma_dataplane";
 pub const USER_LABEL_PREFIX: &str = "__meta_kuma_label_";
-
-/// Prometheus' `strutil.SanitizeLabelName`: every character outside `[a-zA-Z0-9_]` becomes `_`.
-fn sanitize_label_name(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
 
 /// `convertKumaUserLabels`: `__meta_kuma_label_<sanitized key>`. Keys that sanitize alike (Go's
 /// map order decides there) keep the one sorting last.

@@ -19,17 +19,9 @@ use std::net::IpAddr;
 use promsd_actors::{intern, LabelSet, Name, Str, TargetGroup, ADDRESS_LABEL};
 
 use super::api::{Instance, IpAddress, Ipv6Range};
+use crate::discovery::kit::join_host_port;
 
 pub const SOURCE: &str = "Linode";
-
-/// Go's `net.JoinHostPort`.
-fn join_host_port(host: &str, port: u64) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
-}
 
 /// Go's `net.IP.String()` of a parsed address (IPv4-mapped addresses print as IPv4).
 fn go_ip_string(s: &str) -> Option<String> {

@@ -19,6 +19,8 @@ use std::collections::BTreeMap;
 use promsd_actors::{LabelSet, Name, Str, TargetGroup, ADDRESS_LABEL};
 
 use super::api::{App, AppList, PortMapping, Task};
+use crate::discovery::kit::join_host_port;
+use crate::discovery::kit::sanitize_label_name;
 
 const PORT_MAPPING_PREFIX: &str = "__meta_marathon_port_mapping_label_";
 const PORT_DEFINITION_PREFIX: &str = "__meta_marathon_port_definition_label_";
@@ -130,27 +132,5 @@ fn endpoint(task: &Task, port: u32, container_net: bool) -> String {
         Some(ip) if container_net => &ip.address,
         _ => &task.host,
     };
-    join_host_port(host, &port.to_string())
-}
-
-/// Go's `net.JoinHostPort`.
-fn join_host_port(host: &str, port: &str) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
-}
-
-/// Prometheus' `strutil.SanitizeLabelName`: every character outside `[a-zA-Z0-9_]` becomes `_`.
-fn sanitize_label_name(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    join_host_port(host, port)
 }

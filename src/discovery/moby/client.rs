@@ -22,6 +22,7 @@ use reqwest::Method;
 
 use super::api;
 use crate::common::http_config::HttpClientConfig;
+pub use crate::discovery::kit::query_escape;
 use crate::discovery::kit::{ApiClient, ApiError};
 
 /// The highest API version the Go client speaks (`client.MaxAPIVersion`).
@@ -149,24 +150,6 @@ fn go_json_string(out: &mut String, s: &str) {
         }
     }
     out.push('"');
-}
-
-/// Go's `url.QueryEscape`.
-pub fn query_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            b' ' => out.push('+'),
-            _ => {
-                out.push('%');
-                out.push_str(&format!("{b:02X}"));
-            }
-        }
-    }
-    out
 }
 
 /// `parseAPIVersion`: `<major>.<minor>`.

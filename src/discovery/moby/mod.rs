@@ -65,29 +65,9 @@ use client::{DockerClient, Transport};
 
 static ADDRESS: LazyLock<Name> = LazyLock::new(|| Name::new(promsd_actors::ADDRESS_LABEL));
 
-/// Prometheus' `strutil.SanitizeLabelName`: every character outside `[a-zA-Z0-9_]` becomes `_`.
-pub fn sanitize(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-/// Go's `net.JoinHostPort`.
-pub fn join_host_port(host: &str, port: &str) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
-}
-
+pub use crate::discovery::kit::join_host_port;
 use crate::discovery::kit::null_as_zero;
+pub use crate::discovery::kit::sanitize_label_name as sanitize;
 
 /// One entry of `filters`: a filter term and its values.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -177,7 +177,7 @@ pub fn services_group(
                 ];
                 targets.push(target(
                     &[&own, &common, net],
-                    join_host_port(&ip, &e.published_port.to_string()),
+                    join_host_port(&ip, e.published_port),
                 ));
                 added = true;
             }
@@ -256,7 +256,7 @@ pub fn tasks_group(
             let own = [(*TASK_PORT_PUBLISH_MODE, s(&p.publish_mode))];
             targets.push(target(
                 &[&own, &common],
-                join_host_port(node_address, &p.published_port.to_string()),
+                join_host_port(node_address, p.published_port),
             ));
         }
 
@@ -271,7 +271,7 @@ pub fn tasks_group(
                     let own = [(*TASK_PORT_PUBLISH_MODE, s(&p.publish_mode))];
                     targets.push(target(
                         &[&own, &common, net],
-                        join_host_port(&ip, &p.published_port.to_string()),
+                        join_host_port(&ip, p.published_port),
                     ));
                     added = true;
                 }

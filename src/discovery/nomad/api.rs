@@ -2,6 +2,7 @@
 //! reads it: `GET /v1/services` lists stubs per namespace, `GET /v1/service/<name>` the
 //! registrations of one service. Unknown fields are ignored and `null` reads as zero.
 
+pub use crate::discovery::kit::path_escape;
 use serde::{Deserialize, Deserializer};
 
 fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(d: D) -> Result<T, D::Error> {
@@ -40,18 +41,4 @@ pub struct ServiceRegistration {
     pub address: String,
     #[serde(rename = "Port", default, deserialize_with = "nullable")]
     pub port: i64,
-}
-
-/// Go's `url.PathEscape`: a path segment with everything but unreserved characters and
-/// `$&+,:;=@` percent-encoded.
-pub fn path_escape(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    for b in segment.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~$&+,:;=@".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }

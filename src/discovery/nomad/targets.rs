@@ -8,6 +8,7 @@
 use promsd_actors::{LabelSet, Name, Str, ADDRESS_LABEL};
 
 use super::api::ServiceRegistration;
+use crate::discovery::kit::join_host_port;
 
 /// The target of one registration.
 pub fn target(instance: &ServiceRegistration, tag_separator: &str) -> LabelSet {
@@ -31,13 +32,4 @@ pub fn target(instance: &ServiceRegistration, tag_separator: &str) -> LabelSet {
         put("__meta_nomad_tags", &tags);
     }
     LabelSet::from_labels(labels)
-}
-
-/// Go's `net.JoinHostPort`.
-fn join_host_port(host: &str, port: &str) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
 }

@@ -14,6 +14,7 @@ use super::api::{
 use super::sign::{parse_key, OciSigner};
 use super::targets::{instance_labels, VnicInfo, SOURCE};
 use super::OciSdConfig;
+use crate::discovery::kit::path_escape as go_path_escape;
 use crate::discovery::kit::{self, ApiClient, ApiError, LazyClient};
 
 /// The four operations Prometheus' discovery uses.
@@ -318,32 +319,6 @@ pub fn go_query_escape(s: &str) -> String {
                 out.push(b as char)
             }
             b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
-/// Go's `url.PathEscape` (a path segment).
-fn go_path_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z'
-            | b'a'..=b'z'
-            | b'0'..=b'9'
-            | b'-'
-            | b'_'
-            | b'.'
-            | b'~'
-            | b'$'
-            | b'&'
-            | b'+'
-            | b','
-            | b';'
-            | b'='
-            | b':'
-            | b'@' => out.push(b as char),
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }

@@ -14,6 +14,8 @@ use promsd_actors::{LabelSet, Name, Str, ADDRESS_LABEL};
 use serde_json::Value;
 
 use super::api::Instance;
+use crate::discovery::kit::join_host_port;
+pub use crate::discovery::kit::sanitize_label_name;
 
 /// The one source of every refresh.
 pub const SOURCE: &str = "OCI";
@@ -33,28 +35,6 @@ impl VnicInfo {
     /// Whether the instance has an address to scrape.
     pub fn has_address(&self) -> bool {
         !self.private_ip.is_empty() || !self.public_ip.is_empty() || !self.ipv6_addresses.is_empty()
-    }
-}
-
-/// Prometheus' `strutil.SanitizeLabelName`.
-pub fn sanitize_label_name(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-/// Go's `net.JoinHostPort`.
-fn join_host_port(host: &str, port: i64) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
     }
 }
 

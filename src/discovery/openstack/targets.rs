@@ -23,30 +23,10 @@ use promsd_actors::{LabelSet, Name, Str, ADDRESS_LABEL};
 use serde_json::Value;
 
 use super::api::{FloatingIp, Hypervisor, Listener, LoadBalancer, Port, Server};
+pub use crate::discovery::kit::join_host_port;
+pub use crate::discovery::kit::sanitize_label_name;
 
 const PREFIX: &str = "__meta_openstack_";
-
-/// Go's `net.JoinHostPort`.
-pub fn join_host_port(host: &str, port: i64) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
-}
-
-/// Prometheus' `strutil.SanitizeLabelName`: every character outside `[a-zA-Z0-9_]` becomes `_`.
-pub fn sanitize_label_name(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
 
 fn meta(name: &str) -> String {
     format!("{PREFIX}{name}")

@@ -3,6 +3,7 @@
 //! (the configured one), `state`, and when present `subregion`, `private_ip`, `public_ip`,
 //! and `tag_<sanitized key>` for every tag whose key and value are both non-empty.
 
+use crate::discovery::kit::join_host_port;
 use promsd_actors::{intern, LabelSet, Name, Str, TargetGroup, ADDRESS_LABEL};
 use serde::Deserialize;
 
@@ -39,15 +40,6 @@ pub struct Tag {
 pub struct ReadVms {
     pub vms: Option<Vec<Vm>>,
     pub next_page_token: Option<String>,
-}
-
-/// Go's `net.JoinHostPort`.
-fn join_host_port(host: &str, port: i64) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
 }
 
 pub fn vm_labels(vms: &[Vm], region: &str, port: i64) -> Vec<LabelSet> {

@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use super::api::{DedicatedServer, Server, Vps};
 use super::targets::{group, parse_ip_list};
 use super::{endpoint_url, OvhcloudSdConfig, Service};
+use crate::discovery::kit::query_escape;
 use crate::discovery::kit::{self, ApiClient, ApiError, LazyClient};
 
 /// go-ovh's `DefaultTimeout`.
@@ -67,21 +68,6 @@ pub fn signature(
     let mut out = String::from("$1$");
     for b in digest.as_ref() {
         out.push_str(&format!("{b:02x}"));
-    }
-    out
-}
-
-/// Go's `url.QueryEscape`.
-fn query_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
     }
     out
 }

@@ -10,6 +10,8 @@ use promsd_actors::{LabelSet, Name, Str, TargetGroup, ADDRESS_LABEL};
 use serde_json::{Map, Value};
 
 use super::api::Resource;
+use crate::discovery::kit::join_host_port;
+use crate::discovery::kit::sanitize_label_name;
 
 /// The one group of an answer.
 pub fn group(
@@ -37,10 +39,7 @@ pub fn group(
             put("__meta_puppetdb_file", &r.file);
             put("__meta_puppetdb_environment", &r.environment);
             // Go prints the port as an unsigned number.
-            put(
-                ADDRESS_LABEL,
-                &join_host_port(&r.certname, &(port as u64).to_string()),
-            );
+            put(ADDRESS_LABEL, &join_host_port(&r.certname, port as u64));
             if !r.tags.is_empty() {
                 put("__meta_puppetdb_tags", &format!(",{},", r.tags.join(",")));
             }
@@ -131,26 +130,4 @@ pub fn go_float(f: f64) -> String {
         format!("{int}.{frac}")
     };
     format!("{sign}{body}")
-}
-
-/// Go's `net.JoinHostPort`.
-fn join_host_port(host: &str, port: &str) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
-}
-
-/// Prometheus' `strutil.SanitizeLabelName`: every character outside `[a-zA-Z0-9_]` becomes `_`.
-fn sanitize_label_name(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }

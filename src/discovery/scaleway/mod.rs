@@ -133,30 +133,7 @@ fn default_port() -> i64 {
     80
 }
 
-crate::inline_struct!(ScalewaySdConfig, http_client_config: HttpClientConfig, finish = ScalewaySdConfig::validate);
-
-impl Serialize for ScalewaySdConfig {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct Full<'a> {
-            #[serde(flatten)]
-            own: Own<'a>,
-            #[serde(flatten)]
-            http: &'a HttpClientConfig,
-        }
-        struct Own<'a>(&'a ScalewaySdConfig);
-        impl Serialize for Own<'_> {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                ScalewaySdConfig::serialize(self.0, s)
-            }
-        }
-        Full {
-            own: Own(self),
-            http: &self.http_client_config,
-        }
-        .serialize(s)
-    }
-}
+crate::inline_struct!(ScalewaySdConfig, http_client_config: HttpClientConfig, finish = ScalewaySdConfig::validate, serialize);
 
 static UUID: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")

@@ -25,18 +25,10 @@ use promsd_actors::{LabelSet, ADDRESS_LABEL};
 
 use super::api::{BaremetalServer, InstanceServer, IpamIp, Offer, Os};
 use super::region_of;
+pub use crate::discovery::kit::join_host_port;
 
 const INSTANCE: &str = "__meta_scaleway_instance_";
 const BAREMETAL: &str = "__meta_scaleway_baremetal_";
-
-/// Go's `net.JoinHostPort`.
-pub fn join_host_port(host: &str, port: i64) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
-}
 
 /// An address as Go's `net.IP` decodes and prints it (IPv4-mapped IPv6 as IPv4); an error
 /// where Go's decoder fails.

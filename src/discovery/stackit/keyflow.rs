@@ -7,6 +7,7 @@ use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA512};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::common::jwt::pem_block;
 use crate::discovery::kit::{ApiClient, ApiError};
 
 /// stackit-sdk-go's default token endpoint.
@@ -32,22 +33,6 @@ pub struct ServiceAccountKey {
 pub struct KeyFlow {
     key: ServiceAccountKey,
     rsa: RsaKeyPair,
-}
-
-fn pem_block(pem: &str) -> Option<(String, Vec<u8>)> {
-    let start = pem.find("-----BEGIN ")?;
-    let rest = &pem[start + 11..];
-    let label_end = rest.find("-----")?;
-    let label = rest[..label_end].to_owned();
-    let end = rest.find(&format!("-----END {label}-----"))?;
-    let body: String = rest[label_end + 5..end]
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .ok()?;
-    Some((label, der))
 }
 
 impl KeyFlow {

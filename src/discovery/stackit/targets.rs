@@ -6,6 +6,8 @@
 //! string-valued server label `label_<sanitized key>` and `labelpresent_<sanitized key>`
 //! (`true`).
 
+use crate::discovery::kit::join_host_port;
+use crate::discovery::kit::sanitize_label_name as sanitize;
 use promsd_actors::{intern, LabelSet, Name, Str, TargetGroup, ADDRESS_LABEL};
 use serde::Deserialize;
 
@@ -34,28 +36,6 @@ pub struct Nic {
     pub network_name: Option<String>,
     pub ipv4: Option<String>,
     pub public_ip: Option<String>,
-}
-
-/// Prometheus' `strutil.SanitizeLabelName`.
-fn sanitize(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-/// Go's `net.JoinHostPort`.
-fn join_host_port(host: &str, port: u64) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
 }
 
 fn s(v: &Option<String>) -> &str {

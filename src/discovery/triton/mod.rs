@@ -87,6 +87,7 @@ fn default_version() -> i64 {
 }
 
 use crate::discovery::kit::null_as_zero;
+use crate::discovery::kit::query_escape;
 
 impl TritonSdConfig {
     /// Prometheus' checks (`TLSConfig` validates as it is read, then `SDConfig.UnmarshalYAML`),
@@ -130,21 +131,6 @@ impl TritonSdConfig {
         }
         url
     }
-}
-
-/// Go's `url.QueryEscape`.
-fn query_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 impl<'de> Deserialize<'de> for TritonSdConfig {

@@ -8,17 +8,9 @@
 use promsd_actors::{intern, LabelSet, Name, Str, TargetGroup, ADDRESS_LABEL};
 
 use super::api::Instance;
+use crate::discovery::kit::join_host_port;
 
 pub const SOURCE: &str = "Vultr";
-
-/// Go's `net.JoinHostPort`.
-fn join_host_port(host: &str, port: u64) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
-}
 
 fn surrounded(items: &[String]) -> String {
     format!(",{},", items.join(","))

@@ -4,6 +4,8 @@
 use promsd_actors::{LabelSet, Name, Str, TargetGroup};
 
 use super::api::{self, Endpoint};
+use crate::discovery::kit::join_host_port;
+pub use crate::discovery::kit::sanitize_label_name;
 
 pub const SERVERSET_PATH: &str = "__meta_serverset_path";
 pub const SERVERSET_ENDPOINT_HOST: &str = "__meta_serverset_endpoint_host";
@@ -46,28 +48,6 @@ impl Flavor {
             Err(e) => (TargetGroup::removal(path.clone()), Some(e)),
         }
     }
-}
-
-/// Go's `net.JoinHostPort`: an IPv6 host (anything with a colon) in brackets.
-fn join_host_port(host: &str, port: i64) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
-}
-
-/// Prometheus' `strutil.SanitizeLabelName`: every character outside `[a-zA-Z0-9_]` becomes `_`.
-pub fn sanitize_label_name(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 fn pair(name: &str, value: impl Into<Str>) -> (Name, Str) {
