@@ -8,10 +8,8 @@
 //!   `service_account_key_path`, `private_key_path`, `credentials_file_path`, and every HTTP
 //!   client setting, inline. Without a service account key, requests go unauthenticated by
 //!   the SDK (the HTTP settings' `authorization` / `bearer_token` still apply); with one, a
-//!   JWT signed with the private key is exchanged at
-//!   `https://service-account.api.stackit.cloud/token` for the bearer token.
+//!   JWT signed with the private key is exchanged at the token endpoint for the bearer token.
 //! - One group, source `stackit`; see [`targets`] for the labels.
-//!
 //! - The key flow (see [`keyflow`]) reads the keys, the `STACKIT_*` variables and the
 //!   credentials file once, when the discoverer is created, and keeps the access token until
 //!   shortly before it expires; token requests go through the SD's own HTTP client (proxy, CA).
@@ -19,6 +17,7 @@
 //! # Where promsd differs
 //! - A `refresh_interval` of zero is a config error; a failed refresh keeps the last good
 //!   targets and is retried with capped backoff by the engine's refresh helper.
+//! - See [`keyflow`] for the tokens that are not JWTs.
 
 pub mod keyflow;
 mod refresh;
