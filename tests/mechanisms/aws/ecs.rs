@@ -237,6 +237,16 @@ fn upstream_refresh_cases() {
         .any(|c| c.target.ends_with(".ListClusters")));
 }
 
+/// An EC2 instance of the store: id, private IP, public IP, subnet, type, tags.
+type Ec2Instance = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+);
+
 /// Upstream's `ecsDataStore`: clusters, services, tasks, container instances, EC2 instances
 /// (id, private IP, public IP, subnet, type, tags) and ENI public IPs.
 #[derive(Default)]
@@ -245,14 +255,7 @@ struct Store {
     services: Vec<Value>,
     tasks: Vec<Value>,
     container_instances: Vec<Value>,
-    ec2: Vec<(
-        &'static str,
-        &'static str,
-        &'static str,
-        &'static str,
-        &'static str,
-        Vec<(&'static str, &'static str)>,
-    )>,
+    ec2: Vec<Ec2Instance>,
     eni_public_ips: Vec<(&'static str, &'static str)>,
 }
 
@@ -401,6 +404,7 @@ fn container_instance(cluster: &str, ci: &str, instance: &str) -> Value {
 }
 
 /// The labels every running task of these cases has.
+#[allow(clippy::too_many_arguments)]
 fn task_labels(
     cluster: &str,
     id: &str,

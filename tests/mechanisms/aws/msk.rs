@@ -478,15 +478,18 @@ fn broker3_labels(more: &[(&str, &str)]) -> Labels {
     l
 }
 
-/// The six `TestMSKDiscoveryRefresh` cases not in `upstream_refresh_cases`: (name, region,
-/// configured clusters or `None` for no `clusters` key, store, expected targets).
-fn refresh_table() -> Vec<(
+/// One case: name, region, configured clusters (`None`: no `clusters` key), store, targets.
+type Case = (
     &'static str,
     &'static str,
     Option<&'static str>,
     Store,
     Vec<Labels>,
-)> {
+);
+
+/// The six `TestMSKDiscoveryRefresh` cases not in `upstream_refresh_cases`: (name, region,
+/// configured clusters or `None` for no `clusters` key, store, expected targets).
+fn refresh_table() -> Vec<Case> {
     vec![
         (
             "ServerlessClusterProducesNoTargets",
