@@ -19,6 +19,13 @@
 //! bound that counts everything (runtime, client, pools).
 //!
 //! Run: `cargo run --release --example cloud_refresh_bench -- <mechanism> [refreshes]`
+//!
+//! Release, 2 shared cores at load 8-15, 5-7 refreshes each (min / median CPU per refresh;
+//! bytes per target alone / counting shared values):
+//! ec2 10,000: 219 / 226-238 ms (22 µs per target), 704 / 1332 B;
+//! stackit 5,000: 31-34 / 37-45 ms, 512 / 904 B; outscale 5,000: 21 / 22 ms, 320 / 570 B;
+//! ovhcloud 5,000 (10,001 requests): 382 / 447 ms, 672 / 1191 B;
+//! oci 5,000 (10,050 requests, each RSA-signed, over TLS): 5.45 / 5.91 s, 608 / 1203 B.
 
 #[allow(dead_code)]
 #[path = "../tests/support/tls_proxy.rs"]
