@@ -2,7 +2,10 @@
 //! `promsd check service-discovery` against a fixture that plays the IaaS API at
 //! `iaas.api.eu01.stackit.cloud` (the default region), reached with `proxy_url` +
 //! `tls_config.ca_file` through the intercepting proxy. The fixture checks the token, the
-//! path and `details=true`, and answers `mock_test.go`'s server list.
+//! path and `details=true`, and answers `mock_test.go`'s server list. The key flow's token is
+//! kept across refreshes of a running daemon and renewed with the refresh token once expired;
+//! the private key and the token endpoint come from the `STACKIT_*` environment and the
+//! credentials file as the SDK reads them.
 
 use std::collections::BTreeMap;
 
@@ -128,6 +131,10 @@ fn service_account_key_flow_through_the_proxy() {
                 let form: BTreeMap<String, String> = url::form_urlencoded::parse(&req.body)
                     .into_owned()
                     .collect();
+                // As upstream's mock: the form starts with the assertion (Go sorts the keys).
+                if !req.body_text().starts_with("assertion=ey") {
+                    return fail(format!("body {}", req.body_text()));
+                }
                 if form.get("grant_type").map(String::as_str)
                     != Some("urn:ietf:params:oauth:grant-type:jwt-bearer")
                 {
@@ -154,7 +161,7 @@ fn service_account_key_flow_through_the_proxy() {
                     || claims["aud"]
                         != "https://stackit-service-account-prod.apps.01.cf.eu01.stackit.cloud"
                     || !claims["jti"].is_string()
-                    || claims["exp"].as_u64() != claims["iat"].as_u64().map(|i| i + 600)
+                    || claims["exp"].as_u64() != claims["iat"].as_u64().map(|i| i + 3600)
                 {
                     return fail(format!("claims {claims}"));
                 }
@@ -201,4 +208,219 @@ fn service_account_key_flow_through_the_proxy() {
         connect: "service-account.api.stackit.cloud:443".into(),
         sni: Some("service-account.api.stackit.cloud".into())
     }));
+}
+
+/// A JWT-shaped token (unsigned: only its `exp` matters to the client) with a marker claim.
+fn token_jwt(exp: i64, marker: &str) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    format!(
+        "{}.{}.c2ln",
+        b64.encode(r#"{"alg":"HS256","typ":"JWT"}"#),
+        b64.encode(format!(r#"{{"exp":{exp},"m":"{marker}"}}"#))
+    )
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn form_of(req: &crate::support::http_fixture::Request) -> BTreeMap<String, String> {
+    url::form_urlencoded::parse(&req.body)
+        .into_owned()
+        .collect()
+}
+
+/// A running daemon with two STACKIT jobs refreshing every second, each with its own token
+/// endpoint (the key's `credentials.tokenEndpoint`): job `a` gets an access token valid for an
+/// hour, so the endpoint is asked once across several refreshes; job `b` gets access tokens
+/// already expired and a refresh token valid for an hour, so each later refresh renews with
+/// `grant_type=refresh_token`. Every API request carries the token just issued for its job.
+#[test]
+fn access_token_kept_across_refreshes_and_renewed_after_expiry() {
+    // The access token last issued per job, and every refresh token issued (job `b`).
+    let issued = std::sync::Arc::new(std::sync::Mutex::new(BTreeMap::<String, String>::new()));
+    let refreshes = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let errors = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let (iss, refs, errs) = (issued.clone(), refreshes.clone(), errors.clone());
+    let fixture = HttpFixture::start(move |req| {
+        let path = req.path().to_owned();
+        if let Some(job) = path
+            .strip_suffix("/token")
+            .map(|p| p.trim_start_matches('/'))
+        {
+            let mut refs = refs.lock().unwrap();
+            let n = refs.len();
+            let (access_exp, refresh) = match job {
+                "a" => (unix_now() + 3600, String::new()),
+                _ => {
+                    refs.push(token_jwt(unix_now() + 3600, &format!("r{n}")));
+                    (unix_now() - 100, refs[n].clone())
+                }
+            };
+            let access = token_jwt(access_exp, &format!("{job}{n}"));
+            iss.lock().unwrap().insert(job.to_owned(), access.clone());
+            return Response::json(
+                200,
+                serde_json::json!({"access_token": access, "refresh_token": refresh, "expires_in": 3600, "token_type": "Bearer"}).to_string(),
+            );
+        }
+        let job = if path.contains("/projects/pa/") {
+            "a"
+        } else {
+            "b"
+        };
+        let want = iss.lock().unwrap().get(job).cloned().unwrap_or_default();
+        if req.header("authorization") != Some(&format!("Bearer {want}")) {
+            errs.lock()
+                .unwrap()
+                .push(format!("{path}: {:?}", req.header("authorization")));
+            return Response::json(401, "{}");
+        }
+        Response::json(200, r#"{"items": []}"#)
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let key = |job: &str| {
+        serde_json::json!({"credentials": {
+            "aud": "https://stackit-service-account-prod.apps.01.cf.eu01.stackit.cloud",
+            "iss": "stackit@sa.stackit.cloud", "kid": "k", "sub": "123e4567-e89b-12d3-a456-426614174001",
+            "tokenEndpoint": format!("{}/{job}/token", fixture.url())
+        }})
+        .to_string()
+    };
+    let job = |name: &str| {
+        format!(
+            "  - job_name: {name}\n    stackit_sd_configs:\n      - project: p{name}\n        endpoint: {}\n        refresh_interval: 1s\n        service_account_key: '{}'\n        private_key_path: '{}'\n",
+            fixture.url(),
+            key(name),
+            testdata("key.pem").display()
+        )
+    };
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!("scrape_configs:\n{}{}", job("a"), job("b")),
+    )
+    .unwrap();
+    let (_promsd, _port) = crate::support::start_promsd(dir.path(), &config, &[]);
+    let count = |f: &dyn Fn(&crate::support::http_fixture::Request) -> bool| {
+        fixture.requests().iter().filter(|r| f(r)).count()
+    };
+    crate::support::wait_for("three refreshes of each job", || {
+        let a = count(&|r| r.path().contains("/projects/pa/"));
+        let b = count(&|r| r.path().contains("/projects/pb/"));
+        (a >= 3 && b >= 3).then_some(())
+    });
+    assert!(
+        errors.lock().unwrap().is_empty(),
+        "{:?}",
+        errors.lock().unwrap()
+    );
+    let requests = fixture.requests();
+    let token_requests = |job: &str| -> Vec<BTreeMap<String, String>> {
+        requests
+            .iter()
+            .filter(|r| r.path() == format!("/{job}/token"))
+            .map(form_of)
+            .collect()
+    };
+    let a = token_requests("a");
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!(
+        a[0]["grant_type"],
+        "urn:ietf:params:oauth:grant-type:jwt-bearer"
+    );
+    let b = token_requests("b");
+    assert!(b.len() >= 3, "{b:?}");
+    assert_eq!(
+        b[0]["grant_type"],
+        "urn:ietf:params:oauth:grant-type:jwt-bearer"
+    );
+    for (i, renewal) in b.iter().enumerate().skip(1) {
+        assert_eq!(renewal["grant_type"], "refresh_token", "{renewal:?}");
+        assert_eq!(
+            renewal["refresh_token"],
+            refreshes.lock().unwrap()[i - 1],
+            "renewal {i} uses the refresh token issued just before"
+        );
+    }
+}
+
+/// Only `service_account_key` configured: the private key comes from the credentials file named
+/// by `STACKIT_CREDENTIALS_PATH` (its `STACKIT_PRIVATE_KEY_PATH`), the token endpoint from
+/// `STACKIT_TOKEN_BASEURL`; the JWT is verified by openssl against the kept public key. Without
+/// the file, the discoverer cannot be created and the job has no targets.
+#[test]
+fn private_key_and_token_endpoint_from_the_stackit_environment() {
+    use base64::Engine as _;
+    let fixture = HttpFixture::start(move |req| {
+        if req.path() == "/token" {
+            let form = form_of(req);
+            let jwt = form.get("assertion").cloned().unwrap_or_default();
+            let parts: Vec<&str> = jwt.split('.').collect();
+            let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(parts.get(2).unwrap_or(&""))
+                .unwrap_or_default();
+            if parts.len() != 3 || !openssl_verifies(&format!("{}.{}", parts[0], parts[1]), &sig) {
+                return Response::json(401, "{}");
+            }
+            return Response::json(200, format!(r#"{{"access_token": "{TOKEN}"}}"#));
+        }
+        if req.header("authorization") != Some(&format!("Bearer {TOKEN}")) {
+            return Response::json(401, "{}");
+        }
+        Response::json(
+            200,
+            include_str!("../../src/discovery/stackit/testdata/servers.json"),
+        )
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let creds = dir.path().join("credentials.json");
+    std::fs::write(
+        &creds,
+        serde_json::json!({"STACKIT_PRIVATE_KEY_PATH": testdata("key.pem")}).to_string(),
+    )
+    .unwrap();
+    let key = r#"{"credentials": {"aud": "a", "iss": "stackit@sa.stackit.cloud", "kid": "k", "sub": "123e4567-e89b-12d3-a456-426614174001"}}"#;
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "scrape_configs:\n  - job_name: stackit\n    stackit_sd_configs:\n      - project: {PROJECT}\n        endpoint: {}\n        service_account_key: '{key}'\n",
+            fixture.url()
+        ),
+    )
+    .unwrap();
+    let token_url = format!("{}/token", fixture.url());
+    let home = dir.path().display().to_string();
+    let (json, stderr) = check_sd(
+        &config,
+        "stackit",
+        &[
+            ("HOME", &home),
+            ("STACKIT_CREDENTIALS_PATH", creds.to_str().unwrap()),
+            ("STACKIT_TOKEN_BASEURL", &token_url),
+        ],
+    )
+    .unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 1, "{json} {stderr}");
+    assert_eq!(
+        fixture
+            .requests()
+            .iter()
+            .filter(|r| r.path() == "/token")
+            .count(),
+        1
+    );
+    // No credentials file ($HOME has none): no key, no discoverer, no targets.
+    let (json, _) = check_sd(
+        &config,
+        "stackit",
+        &[("HOME", &home), ("STACKIT_TOKEN_BASEURL", &token_url)],
+    )
+    .unwrap_or((serde_json::json!([]), String::new()));
+    assert_eq!(json, serde_json::json!([]));
 }

@@ -8,16 +8,16 @@
 //!   `service_account_key_path`, `private_key_path`, `credentials_file_path`, and every HTTP
 //!   client setting, inline. Without a service account key, requests go unauthenticated by
 //!   the SDK (the HTTP settings' `authorization` / `bearer_token` still apply); with one, a
-//!   JWT signed with the private key is exchanged at
-//!   `https://service-account.api.stackit.cloud/token` for the bearer token.
+//!   JWT signed with the private key is exchanged at the token endpoint for the bearer token.
 //! - One group, source `stackit`; see [`targets`] for the labels.
+//! - The key flow (see [`keyflow`]) reads the keys, the `STACKIT_*` variables and the
+//!   credentials file once, when the discoverer is created, and keeps the access token until
+//!   shortly before it expires; token requests go through the SD's own HTTP client (proxy, CA).
 //!
 //! # Where promsd differs
-//! - The key flow (see [`keyflow`]) takes the keys from the config only (not from
-//!   `credentials_file_path` or `STACKIT_*` variables), asks a new token at each refresh
-//!   through the SD's own HTTP client (proxy, CA), and does not keep a refresh token.
 //! - A `refresh_interval` of zero is a config error; a failed refresh keeps the last good
 //!   targets and is retried with capped backoff by the engine's refresh helper.
+//! - See [`keyflow`] for the tokens that are not JWTs.
 
 pub mod keyflow;
 mod refresh;
@@ -194,7 +194,7 @@ impl DiscoveryConfig for StackitSdConfig {
     fn build(&self, ctx: &BuildContext) -> Result<Discoverer, DiscoveryError> {
         crate::discovery::kit::check_interval("refresh_interval", self.refresh_interval)
             .map_err(DiscoveryError::new)?;
-        Ok(refresh::discoverer(ctx, self))
+        refresh::discoverer(ctx, self)
     }
 }
 

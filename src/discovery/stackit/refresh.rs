@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
-use promsd_actors::{BuildContext, Discoverer, TargetGroup};
+use promsd_actors::{BuildContext, Discoverer, DiscoveryError, TargetGroup};
 
-use super::keyflow::KeyFlow;
+use super::keyflow::{self, KeyFlow};
 use super::targets::{group, ServerList};
 use super::StackitSdConfig;
 use crate::discovery::kit::{self, ApiError, LazyClient};
@@ -12,18 +12,35 @@ use crate::discovery::kit::{self, ApiError, LazyClient};
 struct State {
     config: StackitSdConfig,
     client: LazyClient,
+    /// The key flow (and its kept tokens), when a service account key is configured.
+    auth: Option<KeyFlow>,
 }
 
-pub(super) fn discoverer(ctx: &BuildContext, config: &StackitSdConfig) -> Discoverer {
+/// The discoverer; as Prometheus' `newServerDiscovery`, the authentication is set up here, so
+/// a missing or bad key fails the discoverer's creation.
+pub(super) fn discoverer(
+    ctx: &BuildContext,
+    config: &StackitSdConfig,
+) -> Result<Discoverer, DiscoveryError> {
     let interval = config.refresh_interval.as_std();
+    let auth =
+        if config.service_account_key.is_empty() && config.service_account_key_path.is_empty() {
+            None
+        } else {
+            Some(
+                KeyFlow::setup(config, &keyflow::process_env)
+                    .map_err(|e| DiscoveryError::new(format!("setting up authentication: {e}")))?,
+            )
+        };
     let state = Arc::new(State {
         client: LazyClient::from_config(config.http_client_config.clone(), Some(interval)),
         config: config.clone(),
+        auth,
     });
-    kit::poll(ctx, "stackit", interval, move || {
+    Ok(kit::poll(ctx, "stackit", interval, move || {
         let state = state.clone();
         async move { state.refresh().await.map(|g| vec![g]) }
-    })
+    }))
 }
 
 /// The list URL: the endpoint (or the region's), its path joined with
@@ -52,40 +69,13 @@ pub fn servers_url(config: &StackitSdConfig) -> Result<String, String> {
 }
 
 impl State {
-    /// The key flow of the configured keys (files read at each refresh).
-    async fn key_flow(&self) -> Result<KeyFlow, ApiError> {
-        let c = self.config.clone();
-        tokio::task::spawn_blocking(move || {
-            let read = |path: &str| {
-                std::fs::read_to_string(path).map_err(|e| format!("reading {path}: {e}"))
-            };
-            let key = if c.service_account_key.is_empty() {
-                read(&c.service_account_key_path)?
-            } else {
-                c.service_account_key.expose().to_owned()
-            };
-            let private = if !c.private_key.is_empty() {
-                c.private_key.expose().to_owned()
-            } else if !c.private_key_path.is_empty() {
-                read(&c.private_key_path)?
-            } else {
-                String::new()
-            };
-            KeyFlow::new(&key, &private).map_err(|e| format!("setting up authentication: {e}"))
-        })
-        .await
-        .map_err(|e| ApiError::Other(e.to_string()))?
-        .map_err(ApiError::Other)
-    }
-
     async fn refresh(&self) -> Result<TargetGroup, ApiError> {
         let c = &self.config;
         let url = servers_url(c)?;
         let client = self.client.get().await?;
         let mut request = client.get(url).header("Accept", "application/json");
-        if !c.service_account_key.is_empty() || !c.service_account_key_path.is_empty() {
-            let flow = self.key_flow().await?;
-            request = request.bearer(&flow.token(client).await?);
+        if let Some(flow) = &self.auth {
+            request = request.bearer(&flow.access_token(client).await?);
         }
         let response = request
             .send_raw()

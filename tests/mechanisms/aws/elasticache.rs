@@ -1,7 +1,10 @@
 //! ElastiCache through the CLI: Prometheus' elasticache_test.go `TestAddServerlessCacheTargets`
 //! and `TestAddCacheClusterTargets` (`CacheClusterWithMultipleNodes`) inputs served as
-//! DescribeServerlessCaches / DescribeCacheClusters / ListTagsForResource XML, and the
-//! optional fields of `TestElasticacheRefresh*NilOptionalFields` left out.
+//! DescribeServerlessCaches / DescribeCacheClusters / ListTagsForResource XML;
+//! `TestElasticacheRefreshFullyPopulated` and every `TestElasticacheRefresh*NilOptionalFields`
+//! variant (the field left out of the XML, the target kept without that label) from a store
+//! served as ElastiCache does (a cluster outside a replication group is in both
+//! DescribeCacheClusters answers); `NextToken` / `Marker` pages that must be followed.
 
 use std::sync::Arc;
 
@@ -294,4 +297,374 @@ fn upstream_cases() {
         .calls()
         .iter()
         .any(|c| c.param("ServerlessCacheName") == Some("my-cache")));
+}
+
+const FP_SERVERLESS_ARN: &str =
+    "arn:aws:elasticache:us-east-1:123456789012:serverlesscache:my-cache";
+
+/// Upstream's `fullyPopulatedServerlessCache` as a DescribeServerlessCaches member.
+fn fp_serverless(name: &str, arn: &str) -> String {
+    format!("<member><ARN>{arn}</ARN><ServerlessCacheName>{name}</ServerlessCacheName><Status>available</Status><Engine>redis</Engine><FullEngineVersion>7.1</FullEngineVersion><MajorEngineVersion>7</MajorEngineVersion><Endpoint><Address>{name}.serverless.use1.cache.amazonaws.com</Address><Port>6379</Port></Endpoint></member>")
+}
+
+/// Upstream's `fullyPopulatedCacheCluster`, optionally in a replication group.
+fn fp_cluster(id: &str, group: Option<&str>) -> String {
+    let group = group
+        .map(|g| format!("<ReplicationGroupId>{g}</ReplicationGroupId>"))
+        .unwrap_or_default();
+    format!("<CacheCluster><ARN>arn:aws:elasticache:us-east-1:123456789012:cluster:{id}</ARN><CacheClusterId>{id}</CacheClusterId><CacheClusterStatus>available</CacheClusterStatus>{group}<CacheNodes><CacheNode><CacheNodeId>0001</CacheNodeId><Endpoint><Address>{id}.abc123.0001.use1.cache.amazonaws.com</Address><Port>6379</Port></Endpoint></CacheNode></CacheNodes></CacheCluster>")
+}
+
+/// The XML without its first `<tag>...</tag>` element.
+fn without(xml: &str, tag: &str) -> String {
+    let open = format!("<{tag}>");
+    let close = format!("</{tag}>");
+    let start = xml.find(&open).unwrap();
+    let end = xml[start..].find(&close).unwrap() + start + close.len();
+    format!("{}{}", &xml[..start], &xml[end..])
+}
+
+/// What an ElastiCache endpoint holds: serverless cache members, cache clusters, tags by ARN.
+struct Store {
+    serverless: Vec<String>,
+    clusters: Vec<String>,
+    tags: Vec<(String, String)>,
+}
+
+/// Serves a store in pages of one: DescribeServerlessCaches with `NextToken`,
+/// DescribeCacheClusters with `Marker` (with `ShowCacheClustersNotInReplicationGroups=true`
+/// only the clusters without a `ReplicationGroupId`, as ElastiCache answers).
+fn store_responder(store: Store) -> Responder {
+    Arc::new(move |call: &Call| {
+        assert_eq!(call.service, "elasticache");
+        assert_eq!(call.param("Version"), Some("2015-02-02"));
+        let page = |items: Vec<&String>, token: Option<&str>| -> (String, Option<String>) {
+            let i: usize = token.map_or(0, |t| t.trim_start_matches("page-").parse().unwrap());
+            let body = items.get(i).map(|s| s.to_string()).unwrap_or_default();
+            let next = (i + 1 < items.len()).then(|| format!("page-{}", i + 1));
+            (body, next)
+        };
+        match call.action() {
+            "DescribeServerlessCaches" => {
+                assert_eq!(call.param("MaxResults"), Some("50"));
+                let (body, next) = page(store.serverless.iter().collect(), call.param("NextToken"));
+                let next = next
+                    .map(|n| format!("<NextToken>{n}</NextToken>"))
+                    .unwrap_or_default();
+                xml(format!("<DescribeServerlessCachesResponse xmlns=\"http://elasticache.amazonaws.com/doc/2015-02-02/\"><DescribeServerlessCachesResult><ServerlessCaches>{body}</ServerlessCaches>{next}</DescribeServerlessCachesResult></DescribeServerlessCachesResponse>"))
+            }
+            "DescribeCacheClusters" => {
+                assert_eq!(call.param("MaxRecords"), Some("100"));
+                assert_eq!(call.param("ShowCacheNodeInfo"), Some("true"));
+                let only_outside =
+                    call.param("ShowCacheClustersNotInReplicationGroups") == Some("true");
+                let items: Vec<&String> = store
+                    .clusters
+                    .iter()
+                    .filter(|c| !only_outside || !c.contains("<ReplicationGroupId>"))
+                    .collect();
+                let (body, next) = page(items, call.param("Marker"));
+                let next = next
+                    .map(|n| format!("<Marker>{n}</Marker>"))
+                    .unwrap_or_default();
+                xml(format!("<DescribeCacheClustersResponse xmlns=\"http://elasticache.amazonaws.com/doc/2015-02-02/\"><DescribeCacheClustersResult>{next}<CacheClusters>{body}</CacheClusters></DescribeCacheClustersResult></DescribeCacheClustersResponse>"))
+            }
+            "ListTagsForResource" => {
+                let name = call.param("ResourceName").unwrap_or("");
+                let tags = store
+                    .tags
+                    .iter()
+                    .find(|(arn, _)| arn == name)
+                    .map(|(_, v)| format!("<Tag><Key>Environment</Key><Value>{v}</Value></Tag>"))
+                    .unwrap_or_default();
+                xml(format!("<ListTagsForResourceResponse><ListTagsForResourceResult><TagList>{tags}</TagList></ListTagsForResourceResult></ListTagsForResourceResponse>"))
+            }
+            _ => (400, "text/xml", String::new()),
+        }
+    })
+}
+
+fn fp_serverless_labels() -> Labels {
+    [
+        (
+            "__address__",
+            "my-cache.serverless.use1.cache.amazonaws.com:6379",
+        ),
+        ("__meta_elasticache_deployment_option", "serverless"),
+        ("__meta_elasticache_serverless_cache_arn", FP_SERVERLESS_ARN),
+        ("__meta_elasticache_serverless_cache_name", "my-cache"),
+        ("__meta_elasticache_serverless_cache_status", "available"),
+        ("__meta_elasticache_serverless_cache_engine", "redis"),
+        (
+            "__meta_elasticache_serverless_cache_full_engine_version",
+            "7.1",
+        ),
+        (
+            "__meta_elasticache_serverless_cache_major_engine_version",
+            "7",
+        ),
+        (
+            "__meta_elasticache_serverless_cache_endpoint_address",
+            "my-cache.serverless.use1.cache.amazonaws.com",
+        ),
+        ("__meta_elasticache_serverless_cache_endpoint_port", "6379"),
+        (
+            "__meta_elasticache_serverless_cache_tag_Environment",
+            "test",
+        ),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+fn fp_node_labels(id: &str, env: Option<&str>) -> Labels {
+    let mut l: Labels = [
+        (
+            "__address__",
+            format!("{id}.abc123.0001.use1.cache.amazonaws.com:6379"),
+        ),
+        ("__meta_elasticache_deployment_option", "node".into()),
+        (
+            "__meta_elasticache_cache_cluster_arn",
+            format!("arn:aws:elasticache:us-east-1:123456789012:cluster:{id}"),
+        ),
+        (
+            "__meta_elasticache_cache_cluster_cache_cluster_id",
+            id.into(),
+        ),
+        (
+            "__meta_elasticache_cache_cluster_cache_cluster_status",
+            "available".into(),
+        ),
+        ("__meta_elasticache_cache_cluster_node_id", "0001".into()),
+        (
+            "__meta_elasticache_cache_cluster_node_endpoint_address",
+            format!("{id}.abc123.0001.use1.cache.amazonaws.com"),
+        ),
+        (
+            "__meta_elasticache_cache_cluster_node_endpoint_port",
+            "6379".into(),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    if let Some(env) = env {
+        l.insert(
+            "__meta_elasticache_cache_cluster_tag_Environment".into(),
+            env.into(),
+        );
+    }
+    l
+}
+
+fn yaml(url: &str) -> String {
+    format!("scrape_configs:\n  - job_name: ec\n    elasticache_sd_configs:\n      - region: us-east-1\n        endpoint: {url}\n        access_key: {AK}\n        secret_key: {SK}\n")
+}
+
+/// `TestElasticacheRefreshFullyPopulated` (the cluster is in no replication group, so both
+/// DescribeCacheClusters calls return it, as upstream notes; `check service-discovery` lists
+/// equal results once, as promtool does) and
+/// the nine `*NilOptionalFields` variants: each target stays, without exactly the labels of
+/// the absent field (the ARN also names the tags, so without it there are none).
+#[test]
+fn upstream_nil_optional_fields() {
+    let cluster_arn = "arn:aws:elasticache:us-east-1:123456789012:cluster:my-cluster-001";
+    let full = || Store {
+        serverless: vec![fp_serverless("my-cache", FP_SERVERLESS_ARN)],
+        clusters: vec![fp_cluster("my-cluster-001", None)],
+        tags: vec![
+            (FP_SERVERLESS_ARN.into(), "test".into()),
+            (cluster_arn.into(), "prod".into()),
+        ],
+    };
+    let f = Fixture::start(&[(AK, SK)], store_responder(full()));
+    let node = fp_node_labels("my-cluster-001", Some("prod"));
+    let mut expected = vec![fp_serverless_labels(), node];
+    expected.sort();
+    assert_eq!(
+        check_sd(&yaml(&f.url), "ec", &[]).unwrap(),
+        expected,
+        "FullyPopulated"
+    );
+
+    let serverless_cases = [
+        (
+            "NilARN",
+            "ARN",
+            vec![
+                "__meta_elasticache_serverless_cache_arn",
+                "__meta_elasticache_serverless_cache_tag_Environment",
+            ],
+        ),
+        (
+            "NilServerlessCacheName",
+            "ServerlessCacheName",
+            vec!["__meta_elasticache_serverless_cache_name"],
+        ),
+        (
+            "NilStatus",
+            "Status",
+            vec!["__meta_elasticache_serverless_cache_status"],
+        ),
+        (
+            "NilEngine",
+            "Engine",
+            vec!["__meta_elasticache_serverless_cache_engine"],
+        ),
+        (
+            "NilFullEngineVersion",
+            "FullEngineVersion",
+            vec!["__meta_elasticache_serverless_cache_full_engine_version"],
+        ),
+        (
+            "NilMajorEngineVersion",
+            "MajorEngineVersion",
+            vec!["__meta_elasticache_serverless_cache_major_engine_version"],
+        ),
+    ];
+    for (name, field, absent) in serverless_cases {
+        let mut store = full();
+        store.serverless = vec![without(&store.serverless[0], field)];
+        store.clusters.clear();
+        f.set_responder(store_responder(store));
+        let mut want = fp_serverless_labels();
+        for label in absent {
+            assert!(want.remove(label).is_some(), "{name}: {label}");
+        }
+        assert_eq!(
+            check_sd(&yaml(&f.url), "ec", &[]).unwrap(),
+            vec![want],
+            "serverless {name}"
+        );
+    }
+    let cluster_cases = [
+        (
+            "NilARN",
+            "ARN",
+            vec![
+                "__meta_elasticache_cache_cluster_arn",
+                "__meta_elasticache_cache_cluster_tag_Environment",
+            ],
+        ),
+        (
+            "NilCacheClusterId",
+            "CacheClusterId",
+            vec!["__meta_elasticache_cache_cluster_cache_cluster_id"],
+        ),
+        (
+            "NilCacheClusterStatus",
+            "CacheClusterStatus",
+            vec!["__meta_elasticache_cache_cluster_cache_cluster_status"],
+        ),
+    ];
+    for (name, field, absent) in cluster_cases {
+        let mut store = full();
+        store.serverless.clear();
+        store.clusters = vec![without(&store.clusters[0], field)];
+        f.set_responder(store_responder(store));
+        let mut want = fp_node_labels("my-cluster-001", Some("prod"));
+        for label in absent {
+            assert!(want.remove(label).is_some(), "{name}: {label}");
+        }
+        assert_eq!(
+            check_sd(&yaml(&f.url), "ec", &[]).unwrap(),
+            vec![want],
+            "cache cluster {name}"
+        );
+    }
+    assert!(f.rejected().is_empty(), "{:?}", f.rejected());
+}
+
+/// Three serverless caches over `NextToken` pages and three clusters (in replication groups)
+/// over `Marker` pages: every page is followed and every resource's tags are asked for.
+#[test]
+fn next_token_and_marker_pages() {
+    let names = ["cache-a", "cache-b", "cache-c"];
+    let ids = ["cluster-a", "cluster-b", "cluster-c"];
+    let arn = |n: &str| format!("arn:aws:elasticache:us-east-1:123456789012:serverlesscache:{n}");
+    let store = Store {
+        serverless: names.iter().map(|n| fp_serverless(n, &arn(n))).collect(),
+        clusters: ids.iter().map(|id| fp_cluster(id, Some("rg"))).collect(),
+        tags: ids
+            .iter()
+            .map(|id| {
+                (
+                    format!("arn:aws:elasticache:us-east-1:123456789012:cluster:{id}"),
+                    id.to_string(),
+                )
+            })
+            .collect(),
+    };
+    let f = Fixture::start(&[(AK, SK)], store_responder(store));
+    let got = check_sd(&yaml(&f.url), "ec", &[]).unwrap();
+    let mut expected: Vec<Labels> = names
+        .iter()
+        .map(|n| {
+            [
+                (
+                    "__address__",
+                    format!("{n}.serverless.use1.cache.amazonaws.com:6379"),
+                ),
+                ("__meta_elasticache_deployment_option", "serverless".into()),
+                ("__meta_elasticache_serverless_cache_arn", arn(n)),
+                ("__meta_elasticache_serverless_cache_name", n.to_string()),
+                (
+                    "__meta_elasticache_serverless_cache_status",
+                    "available".into(),
+                ),
+                ("__meta_elasticache_serverless_cache_engine", "redis".into()),
+                (
+                    "__meta_elasticache_serverless_cache_full_engine_version",
+                    "7.1".into(),
+                ),
+                (
+                    "__meta_elasticache_serverless_cache_major_engine_version",
+                    "7".into(),
+                ),
+                (
+                    "__meta_elasticache_serverless_cache_endpoint_address",
+                    format!("{n}.serverless.use1.cache.amazonaws.com"),
+                ),
+                (
+                    "__meta_elasticache_serverless_cache_endpoint_port",
+                    "6379".into(),
+                ),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect()
+        })
+        .chain(ids.iter().map(|id| {
+            let mut l = fp_node_labels(id, Some(id));
+            l.insert(
+                "__meta_elasticache_cache_cluster_replication_group_id".into(),
+                "rg".into(),
+            );
+            l
+        }))
+        .collect();
+    expected.sort();
+    assert_eq!(got, expected);
+    assert!(f.rejected().is_empty(), "{:?}", f.rejected());
+    let calls = f.calls();
+    let tokens: Vec<&str> = calls
+        .iter()
+        .filter(|c| c.action() == "DescribeServerlessCaches")
+        .filter_map(|c| c.param("NextToken"))
+        .collect();
+    assert!(
+        tokens.contains(&"page-1") && tokens.contains(&"page-2"),
+        "{tokens:?}"
+    );
+    let markers: Vec<&str> = calls
+        .iter()
+        .filter(|c| c.action() == "DescribeCacheClusters")
+        .filter_map(|c| c.param("Marker"))
+        .collect();
+    assert!(
+        markers.contains(&"page-1") && markers.contains(&"page-2"),
+        "{markers:?}"
+    );
 }

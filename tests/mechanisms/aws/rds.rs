@@ -1,6 +1,7 @@
 //! RDS through the CLI: Prometheus' rds_test.go `TestRDSDiscoveryRefresh` cases served as
 //! DescribeDBClusters / DescribeDBInstances XML (the mock's `db-cluster-id` and `engine`
-//! filters applied by the fixture), `Marker` pages, and `clusters`.
+//! filters applied by the fixture), in `Marker` pages of one record that must be followed,
+//! `TestDescribeAllDBClusters` (two clusters over two pages), and `clusters`.
 //!
 //! Upstream builds the expected `__address__` from the instance endpoint's port while
 //! `rds.go` uses the configured `port`: each case here configures the port it expects.
@@ -109,8 +110,29 @@ fn data(region: &str) -> Vec<ClusterData> {
                 with_engine(filter_instance(2, "mysql", 3306)),
             ],
         )],
+        // TestDescribeAllDBClusters: two clusters, no instances.
+        "all" => ["cluster-1", "cluster-2"]
+            .iter()
+            .map(|id| {
+                let arn = format!("arn:aws:rds:us-east-1:123456789012:cluster:{id}");
+                let x = format!("<DBCluster><DBClusterArn>{arn}</DBClusterArn><DBClusterIdentifier>{id}</DBClusterIdentifier></DBCluster>");
+                (arn, x, vec![])
+            })
+            .collect(),
         _ => vec![],
     }
+}
+
+/// One record of `items` per page: the record after `Marker` (`<prefix><index>`) and the next
+/// page's marker.
+fn page<'a>(items: &[&'a str], marker: Option<&str>, prefix: &str) -> (&'a str, String) {
+    let i: usize = marker.map_or(0, |m| m.strip_prefix(prefix).unwrap().parse().unwrap());
+    let next = if i + 1 < items.len() {
+        format!("<Marker>{prefix}{}</Marker>", i + 1)
+    } else {
+        String::new()
+    };
+    (items.get(i).copied().unwrap_or(""), next)
 }
 
 fn list_param(call: &Call, name: &str) -> Vec<(String, Vec<String>)> {
@@ -144,28 +166,36 @@ fn responder() -> Responder {
                     .filter(|(arn, ..)| wanted.is_none_or(|w| w == arn))
                     .map(|(_, x, _)| x.as_str())
                     .collect();
+                // The credential test asks without MaxRecords and gets everything.
+                let (body, next) = if call.param("MaxRecords").is_none() {
+                    (clusters.concat(), String::new())
+                } else {
+                    assert_eq!(call.param("MaxRecords"), Some("100"));
+                    let (one, next) = page(&clusters, call.param("Marker"), "c-");
+                    (one.to_owned(), next)
+                };
                 xml(format!(
-                    r#"<DescribeDBClustersResponse xmlns="http://rds.amazonaws.com/doc/2014-10-31/"><DescribeDBClustersResult><DBClusters>{}</DBClusters></DescribeDBClustersResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></DescribeDBClustersResponse>"#,
-                    clusters.concat()
+                    r#"<DescribeDBClustersResponse xmlns="http://rds.amazonaws.com/doc/2014-10-31/"><DescribeDBClustersResult><DBClusters>{body}</DBClusters>{next}</DescribeDBClustersResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></DescribeDBClustersResponse>"#
                 ))
             }
             "DescribeDBInstances" => {
                 assert_eq!(call.param("MaxRecords"), Some("100"));
                 let by_cluster = list_param(call, "db-cluster-id");
                 let engines = list_param(call, "engine");
-                let mut out = String::new();
+                let mut matching: Vec<&str> = Vec::new();
                 for (arn, _, instances) in &cases {
                     if !by_cluster.iter().any(|(_, v)| v.contains(arn)) {
                         continue;
                     }
                     for (engine, x) in instances {
                         if engines.iter().all(|(_, v)| v.contains(engine)) {
-                            out.push_str(x);
+                            matching.push(x);
                         }
                     }
                 }
+                let (out, next) = page(&matching, call.param("Marker"), "i-");
                 xml(format!(
-                    r#"<DescribeDBInstancesResponse xmlns="http://rds.amazonaws.com/doc/2014-10-31/"><DescribeDBInstancesResult><DBInstances>{out}</DBInstances></DescribeDBInstancesResult></DescribeDBInstancesResponse>"#
+                    r#"<DescribeDBInstancesResponse xmlns="http://rds.amazonaws.com/doc/2014-10-31/"><DescribeDBInstancesResult>{next}<DBInstances>{out}</DBInstances></DescribeDBInstancesResult></DescribeDBInstancesResponse>"#
                 ))
             }
             _ => (400, "text/xml", String::new()),
@@ -333,4 +363,39 @@ fn upstream_refresh_cases() {
     assert_eq!(check_sd(&yaml, "aws", &[]).unwrap(), expected);
     assert!(f.calls().iter().any(|c| c.param("DBClusterIdentifier")
         == Some("arn:aws:rds:us-west-2:123456789012:cluster:prod-cluster")));
+}
+
+/// `TestDescribeAllDBClusters`: two clusters, one per DescribeDBClusters page; both are found
+/// (each cluster's instances are asked for) and the second page was asked for by its marker.
+/// The "multiple" case above already needs DescribeDBInstances' second page.
+#[test]
+fn describe_all_db_clusters_pages() {
+    let f = Fixture::start(&[(AK, SK)], responder());
+    let got = check_sd(&config(&f.url, "all", 5432, ""), "rds", &[]).unwrap();
+    assert!(got.is_empty());
+    assert!(f.rejected().is_empty(), "{:?}", f.rejected());
+    let calls = f.calls();
+    assert!(calls
+        .iter()
+        .any(|c| c.action() == "DescribeDBClusters" && c.param("Marker") == Some("c-1")));
+    let mut asked: Vec<String> = calls
+        .iter()
+        .filter(|c| c.action() == "DescribeDBInstances")
+        .flat_map(|c| list_param(c, "db-cluster-id"))
+        .flat_map(|(_, v)| v)
+        .collect();
+    asked.sort();
+    assert_eq!(
+        asked,
+        [
+            "arn:aws:rds:us-east-1:123456789012:cluster:cluster-1",
+            "arn:aws:rds:us-east-1:123456789012:cluster:cluster-2"
+        ]
+    );
+    let f2 = Fixture::start(&[(AK, SK)], responder());
+    check_sd(&config(&f2.url, "multiple", 3306, ""), "rds", &[]).unwrap();
+    assert!(f2
+        .calls()
+        .iter()
+        .any(|c| c.action() == "DescribeDBInstances" && c.param("Marker") == Some("i-1")));
 }
