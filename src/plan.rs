@@ -1,15 +1,16 @@
-//! From a loaded `prometheus.yml` to what runs: the engine's jobs (discovery configs) and, per
-//! job, how its discovered groups become targets (population and relabeling). Shared by
-//! `promsd run` and `promsd check service-discovery`, so both compute targets the same way.
+//! From a loaded `prometheus.yml` to what runs: the [`Plan`] of the engine's jobs (discovery
+//! configs) and, per job, how its discovered groups become targets (population and
+//! relabeling). Shared by `promsd run` and `promsd check service-discovery` (composed here too),
+//! so both compute targets the same way; `cli.rs` only parses and dispatches.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
-use promsd_actors::{LabelSet, Str, TargetGroup};
+use promsd_actors::{DiscoveryConfig, LabelSet, Str, TargetGroup};
 
 use crate::config::{Config, ScrapeConfig};
-use crate::daemon::Plan;
 use crate::relabel::{
     relabel_steps, LabelBuilder, NotScraped, PopulatedTarget, Populator, RelabelConfig,
     ScrapeParams,
@@ -17,6 +18,20 @@ use crate::relabel::{
 use crate::server::status_api::RelabelStep;
 use crate::server::{JobPipeline, RunningConfig, TargetOutcome};
 use crate::shard::target_identity;
+
+/// What one config file means to the daemon.
+pub struct Plan {
+    /// The engine's input: job → discovery configs.
+    pub jobs: BTreeMap<String, Vec<Arc<dyn DiscoveryConfig>>>,
+    /// How each job's targets are populated and relabeled.
+    pub pipelines: HashMap<Str, JobPipeline>,
+    /// The config as the status API and relabel traces show it, once it is applied.
+    pub running: Option<Arc<dyn RunningConfig>>,
+    /// The `notify` manager's input: `config-N` → the discovery configs of Alertmanager set N.
+    pub notify_jobs: BTreeMap<String, Vec<Arc<dyn DiscoveryConfig>>>,
+    /// The Alertmanager sets, in the order of `alerting.alertmanagers`.
+    pub alertmanagers: Vec<crate::notify::AlertmanagerSet>,
+}
 
 /// What target population needs from a scrape job, global defaults applied.
 pub fn scrape_params(scrape: &ScrapeConfig) -> ScrapeParams {
@@ -231,6 +246,100 @@ pub fn discover_jobs(
             _ => manager.send(GetSnapshot).await.unwrap_or_default(),
         }
     })
+}
+
+/// One entry of `check service-discovery`'s output, in promtool's shape.
+#[derive(serde::Serialize, PartialEq)]
+struct SdCheckResult {
+    #[serde(rename = "discoveredLabels")]
+    discovered_labels: LabelSet,
+    labels: LabelSet,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// Go's `encoding/json` escapes these inside strings; so do we, to print the same bytes.
+fn go_json_escapes(json: String) -> String {
+    if !json.contains(['<', '>', '&', '\u{2028}', '\u{2029}']) {
+        return json;
+    }
+    json.replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029")
+}
+
+/// `promsd check service-discovery CONFIG JOB`: runs the job's discovery through the engine
+/// until every provider has delivered its first state (or `--timeout`), then prints each
+/// target's discovered and final labels as promtool does. Differences from promtool 2.42, on
+/// purpose: `discoveredLabels` are the true labels before relabeling, a target's error is a
+/// string, and targets are listed in a stable order.
+pub fn check_service_discovery(
+    config: &Path,
+    job: &str,
+    timeout: std::time::Duration,
+    out: &mut impl Write,
+    err: &mut impl Write,
+) -> u8 {
+    let config = match Config::load_file(config) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = writeln!(err, "Cannot load config {e}");
+            return 1;
+        }
+    };
+    let Some(scrape) = config.scrape_config(job) else {
+        let _ = writeln!(err, "Job {job} not found. Select one of:");
+        for s in &config.scrape_configs {
+            let _ = writeln!(err, "\t{}", s.job_name());
+        }
+        return 1;
+    };
+    let snapshot = discover_once(job, scrape.discovery.clone(), timeout);
+    let populator = Populator::new(&scrape_params(scrape));
+    // promtool collects the job's groups by source string across all its discoverers, and
+    // lists each distinct result once per source (`cmd/promtool/sd.go`, getSDCheckResult).
+    let mut by_source: std::collections::BTreeMap<&str, Vec<&TargetGroup>> =
+        std::collections::BTreeMap::new();
+    if let Some(job) = snapshot.job(job) {
+        for (_, group) in job.groups() {
+            by_source.entry(&group.source).or_default().push(group);
+        }
+    }
+    let mut results: Vec<SdCheckResult> = Vec::new();
+    for groups in by_source.values() {
+        let start = results.len();
+        for group in groups {
+            for populated in populate_group(&populator, group) {
+                let (labels, error) = match populated.result {
+                    Ok(labels) => (labels, None),
+                    // A target dropped by relabeling has no labels and no error, as promtool
+                    // 3.x prints it (PopulateLabels returns none for a drop).
+                    Err(NotScraped::Dropped(_)) => (LabelSet::new(), None),
+                    Err(e) => (LabelSet::new(), Some(e.to_string())),
+                };
+                let result = SdCheckResult {
+                    discovered_labels: populated.discovered,
+                    labels,
+                    error,
+                };
+                if !results[start..].contains(&result) {
+                    results.push(result);
+                }
+            }
+        }
+    }
+    match serde_json::to_string_pretty(&results) {
+        Ok(json) => {
+            let _ = write!(out, "{}", go_json_escapes(json));
+            0
+        }
+        Err(e) => {
+            let _ = write!(err, "Could not marshal result json: {e}");
+            1
+        }
+    }
 }
 
 #[cfg(test)]
