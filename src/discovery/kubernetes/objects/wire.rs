@@ -165,36 +165,30 @@ macro_rules! wire_resource {
         $crate::discovery::kubernetes::objects::wire::wire_resource!(
             @impl $ty, $kind, $group, $version, $plural, ::k8s_openapi::NamespaceResourceScope
         );
-        impl $crate::discovery::kubernetes::objects::Wire for $ty {
-            const KIND: $crate::discovery::kubernetes::objects::Kind =
-                $crate::discovery::kubernetes::objects::Kind::$kind;
+        $crate::discovery::kubernetes::objects::wire::wire_resource!(@wire $ty, $kind,
             fn api(client: ::kube::Client, namespace: Option<&str>) -> ::kube::Api<Self> {
                 match namespace {
                     Some(ns) => ::kube::Api::namespaced(client, ns),
                     None => ::kube::Api::all(client),
                 }
             }
-            fn into_object(
-                self,
-                dedup: &mut $crate::discovery::kubernetes::objects::Dedup,
-            ) -> (
-                $crate::discovery::kubernetes::objects::Str,
-                $crate::discovery::kubernetes::objects::Object,
-            ) {
-                $crate::discovery::kubernetes::objects::wire::IntoCompact::into_compact(self, dedup)
-            }
-        }
+        );
     };
     ($ty:ident, $kind:ident, $group:literal, $version:literal, $plural:literal, cluster) => {
         $crate::discovery::kubernetes::objects::wire::wire_resource!(
             @impl $ty, $kind, $group, $version, $plural, ::k8s_openapi::ClusterResourceScope
         );
-        impl $crate::discovery::kubernetes::objects::Wire for $ty {
-            const KIND: $crate::discovery::kubernetes::objects::Kind =
-                $crate::discovery::kubernetes::objects::Kind::$kind;
+        $crate::discovery::kubernetes::objects::wire::wire_resource!(@wire $ty, $kind,
             fn api(client: ::kube::Client, _: Option<&str>) -> ::kube::Api<Self> {
                 ::kube::Api::all(client)
             }
+        );
+    };
+    (@wire $ty:ident, $kind:ident, $api:item) => {
+        impl $crate::discovery::kubernetes::objects::Wire for $ty {
+            const KIND: $crate::discovery::kubernetes::objects::Kind =
+                $crate::discovery::kubernetes::objects::Kind::$kind;
+            $api
             fn into_object(
                 self,
                 dedup: &mut $crate::discovery::kubernetes::objects::Dedup,
