@@ -181,99 +181,13 @@ pub fn check_config(args: &CheckConfig, out: &mut impl Write, err: &mut impl Wri
     u8::from(failed)
 }
 
-/// One entry of `check service-discovery`'s output, in promtool's shape.
-#[derive(serde::Serialize, PartialEq)]
-struct SdCheckResult {
-    #[serde(rename = "discoveredLabels")]
-    discovered_labels: promsd_actors::LabelSet,
-    labels: promsd_actors::LabelSet,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-}
-
-/// Go's `encoding/json` escapes these inside strings; so do we, to print the same bytes.
-fn go_json_escapes(json: String) -> String {
-    if !json.contains(['<', '>', '&', '\u{2028}', '\u{2029}']) {
-        return json;
-    }
-    json.replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-        .replace('&', "\\u0026")
-        .replace('\u{2028}', "\\u2028")
-        .replace('\u{2029}', "\\u2029")
-}
-
-/// `promsd check service-discovery CONFIG JOB`: runs the job's discovery through the engine
-/// until every provider has delivered its first state (or `--timeout`), then prints each
-/// target's discovered and final labels as promtool does. Differences from promtool 2.42, on
-/// purpose: `discoveredLabels` are the true labels before relabeling, a target's error is a
-/// string, and targets are listed in a stable order.
+/// `promsd check service-discovery CONFIG JOB`: see [`crate::plan::check_service_discovery`].
 pub fn check_service_discovery(
     args: &CheckServiceDiscovery,
     out: &mut impl Write,
     err: &mut impl Write,
 ) -> u8 {
-    let config = match Config::load_file(&args.config) {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = writeln!(err, "Cannot load config {e}");
-            return 1;
-        }
-    };
-    let Some(scrape) = config.scrape_config(&args.job) else {
-        let _ = writeln!(err, "Job {} not found. Select one of:", args.job);
-        for s in &config.scrape_configs {
-            let _ = writeln!(err, "\t{}", s.job_name());
-        }
-        return 1;
-    };
-    let snapshot =
-        crate::plan::discover_once(&args.job, scrape.discovery.clone(), args.timeout.as_std());
-    let populator = crate::relabel::Populator::new(&crate::plan::scrape_params(scrape));
-    // promtool collects the job's groups by source string across all its discoverers, and
-    // lists each distinct result once per source (`cmd/promtool/sd.go`, getSDCheckResult).
-    let mut by_source: std::collections::BTreeMap<&str, Vec<&promsd_actors::TargetGroup>> =
-        std::collections::BTreeMap::new();
-    if let Some(job) = snapshot.job(&args.job) {
-        for (_, group) in job.groups() {
-            by_source.entry(&group.source).or_default().push(group);
-        }
-    }
-    let mut results: Vec<SdCheckResult> = Vec::new();
-    for groups in by_source.values() {
-        let start = results.len();
-        for group in groups {
-            for populated in crate::plan::populate_group(&populator, group) {
-                let (labels, error) = match populated.result {
-                    Ok(labels) => (labels, None),
-                    // A target dropped by relabeling has no labels and no error, as promtool
-                    // 3.x prints it (PopulateLabels returns none for a drop).
-                    Err(crate::relabel::NotScraped::Dropped(_)) => {
-                        (promsd_actors::LabelSet::new(), None)
-                    }
-                    Err(e) => (promsd_actors::LabelSet::new(), Some(e.to_string())),
-                };
-                let result = SdCheckResult {
-                    discovered_labels: populated.discovered,
-                    labels,
-                    error,
-                };
-                if !results[start..].contains(&result) {
-                    results.push(result);
-                }
-            }
-        }
-    }
-    match serde_json::to_string_pretty(&results) {
-        Ok(json) => {
-            let _ = write!(out, "{}", go_json_escapes(json));
-            0
-        }
-        Err(e) => {
-            let _ = write!(err, "Could not marshal result json: {e}");
-            1
-        }
-    }
+    crate::plan::check_service_discovery(&args.config, &args.job, args.timeout.as_std(), out, err)
 }
 
 /// Runs the parsed command line; returns the process exit code.

@@ -5,7 +5,6 @@
 //! thread; a config that fails is rejected with its error and the running one stays. SIGTERM and
 //! SIGINT stop the server gracefully, then the engine.
 
-use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -15,32 +14,15 @@ use actix_web::{web, App, HttpServer};
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::{Registry, Unit};
 use promsd_actors::{
-    ApplyConfig, DiscoveryConfig, ManagerActor, ManagerMetrics, ManagerOptions, RefreshMetrics,
-    Str, Subscribe,
+    ApplyConfig, ManagerActor, ManagerMetrics, ManagerOptions, RefreshMetrics, Subscribe,
 };
 use std::sync::atomic::AtomicU64;
 
+pub use crate::plan::Plan;
 use crate::server::pipeline::{OnJobChange, SetJobs};
 use crate::server::process_metrics::ProcessCollector;
 use crate::server::state_file::{self, StateSaver};
-use crate::server::{
-    file_sd_output, AppState, ConfigSlot, JobPipeline, Reload, RunningConfig, SharedView,
-    TargetsPipeline,
-};
-
-/// What one config file means to the daemon.
-pub struct Plan {
-    /// The engine's input: job → discovery configs.
-    pub jobs: BTreeMap<String, Vec<Arc<dyn DiscoveryConfig>>>,
-    /// How each job's targets are populated and relabeled.
-    pub pipelines: HashMap<Str, JobPipeline>,
-    /// The config as the status API and relabel traces show it, once it is applied.
-    pub running: Option<Arc<dyn RunningConfig>>,
-    /// The `notify` manager's input: `config-N` → the discovery configs of Alertmanager set N.
-    pub notify_jobs: BTreeMap<String, Vec<Arc<dyn DiscoveryConfig>>>,
-    /// The Alertmanager sets, in the order of `alerting.alertmanagers`.
-    pub alertmanagers: Vec<crate::notify::AlertmanagerSet>,
-}
+use crate::server::{file_sd_output, AppState, ConfigSlot, Reload, SharedView, TargetsPipeline};
 
 /// Reads and plans a config file; the error is shown to the user as is.
 pub type Planner = Arc<dyn Fn(&Path) -> Result<Plan, String> + Send + Sync>;

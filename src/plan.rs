@@ -1,18 +1,18 @@
-//! From a loaded `prometheus.yml` to what runs: the engine's jobs (discovery configs) and, per
-//! job, how its discovered groups become targets (population and relabeling). Shared by
-//! `promsd run` and `promsd check service-discovery`, so both compute targets the same way.
+//! From a loaded `prometheus.yml` to what runs: the [`Plan`] of the engine's jobs (discovery
+//! configs) and, per job, how its discovered groups become targets (population and
+//! relabeling). Shared by `promsd run` and `promsd check service-discovery` (composed here too),
+//! so both compute targets the same way; `cli.rs` only parses and dispatches.
 // The lean library (no `daemon` feature) keeps population; the daemon's plan needs the server.
 #![cfg_attr(not(feature = "daemon"), allow(unused_imports))]
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
-use promsd_actors::{LabelSet, Str, TargetGroup};
+use promsd_actors::{DiscoveryConfig, LabelSet, Str, TargetGroup};
 
 use crate::config::{Config, ScrapeConfig};
-#[cfg(feature = "daemon")]
-use crate::daemon::Plan;
 use crate::relabel::{
     relabel_steps, LabelBuilder, NotScraped, PopulatedTarget, Populator, RelabelConfig,
     ScrapeParams,
@@ -23,6 +23,21 @@ use crate::server::status_api::RelabelStep;
 use crate::server::{JobPipeline, RunningConfig, TargetOutcome};
 #[cfg(feature = "daemon")]
 use crate::shard::target_identity;
+
+/// What one config file means to the daemon.
+#[cfg(feature = "daemon")]
+pub struct Plan {
+    /// The engine's input: job → discovery configs.
+    pub jobs: BTreeMap<String, Vec<Arc<dyn DiscoveryConfig>>>,
+    /// How each job's targets are populated and relabeled.
+    pub pipelines: HashMap<Str, JobPipeline>,
+    /// The config as the status API and relabel traces show it, once it is applied.
+    pub running: Option<Arc<dyn RunningConfig>>,
+    /// The `notify` manager's input: `config-N` → the discovery configs of Alertmanager set N.
+    pub notify_jobs: BTreeMap<String, Vec<Arc<dyn DiscoveryConfig>>>,
+    /// The Alertmanager sets, in the order of `alerting.alertmanagers`.
+    pub alertmanagers: Vec<crate::notify::AlertmanagerSet>,
+}
 
 /// What target population needs from a scrape job, global defaults applied.
 pub fn scrape_params(scrape: &ScrapeConfig) -> ScrapeParams {
@@ -260,7 +275,132 @@ pub fn discover_jobs(
     })
 }
 
+/// One entry of `check service-discovery`'s output, in promtool's shape.
 #[cfg(feature = "daemon")]
+#[derive(serde::Serialize, PartialEq)]
+struct SdCheckResult {
+    #[serde(rename = "discoveredLabels")]
+    discovered_labels: LabelSet,
+    labels: LabelSet,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// Go's `encoding/json` escapes these inside strings; so do we, to print the same bytes.
+#[cfg(feature = "daemon")]
+fn go_json_escapes(json: String) -> String {
+    if !json.contains(['<', '>', '&', '\u{2028}', '\u{2029}']) {
+        return json;
+    }
+    json.replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029")
+}
+
+/// Builds (and drops) each discoverer of a job, as promtool's `check service-discovery` does
+/// before it runs any: the first error a mechanism reports when it is created.
+#[cfg(feature = "daemon")]
+fn create_discoverers(
+    job: &str,
+    configs: &[Arc<dyn DiscoveryConfig>],
+) -> Result<(), promsd_actors::DiscoveryError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(promsd_actors::DiscoveryError::new)?;
+    let _entered = runtime.enter();
+    for (n, config) in configs.iter().enumerate() {
+        let context = promsd_actors::BuildContext {
+            provider: Str::from(format!("{}/{n}", config.mechanism()).as_str()),
+            config_name: Str::from(job),
+            refresh_metrics: promsd_actors::RefreshMetrics::default(),
+        };
+        drop(config.build(&context)?);
+    }
+    Ok(())
+}
+
+#[cfg(feature = "daemon")]
+/// `promsd check service-discovery CONFIG JOB`: runs the job's discovery through the engine
+/// until every provider has delivered its first state (or `--timeout`), then prints each
+/// target's discovered and final labels as promtool does. Differences from promtool 2.42, on
+/// purpose: `discoveredLabels` are the true labels before relabeling, a target's error is a
+/// string, and targets are listed in a stable order.
+pub fn check_service_discovery(
+    config: &Path,
+    job: &str,
+    timeout: std::time::Duration,
+    out: &mut impl Write,
+    err: &mut impl Write,
+) -> u8 {
+    let config = match Config::load_file(config) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = writeln!(err, "Cannot load config {e}");
+            return 1;
+        }
+    };
+    let Some(scrape) = config.scrape_config(job) else {
+        let _ = writeln!(err, "Job {job} not found. Select one of:");
+        for s in &config.scrape_configs {
+            let _ = writeln!(err, "\t{}", s.job_name());
+        }
+        return 1;
+    };
+    // promtool creates every discoverer of the job first and gives up on the first that
+    // cannot be created (`cmd/promtool/sd.go`).
+    if let Err(e) = create_discoverers(job, &scrape.discovery) {
+        let _ = writeln!(err, "Could not create new discoverer {e}");
+        return 1;
+    }
+    let snapshot = discover_once(job, scrape.discovery.clone(), timeout);
+    let populator = Populator::new(&scrape_params(scrape));
+    // promtool collects the job's groups by source string across all its discoverers, and
+    // lists each distinct result once per source (`cmd/promtool/sd.go`, getSDCheckResult).
+    let mut by_source: std::collections::BTreeMap<&str, Vec<&TargetGroup>> =
+        std::collections::BTreeMap::new();
+    if let Some(job) = snapshot.job(job) {
+        for (_, group) in job.groups() {
+            by_source.entry(&group.source).or_default().push(group);
+        }
+    }
+    let mut results: Vec<SdCheckResult> = Vec::new();
+    for groups in by_source.values() {
+        let start = results.len();
+        for group in groups {
+            for populated in populate_group(&populator, group) {
+                let (labels, error) = match populated.result {
+                    Ok(labels) => (labels, None),
+                    // A target dropped by relabeling has no labels and no error, as promtool
+                    // 3.x prints it (PopulateLabels returns none for a drop).
+                    Err(NotScraped::Dropped(_)) => (LabelSet::new(), None),
+                    Err(e) => (LabelSet::new(), Some(e.to_string())),
+                };
+                let result = SdCheckResult {
+                    discovered_labels: populated.discovered,
+                    labels,
+                    error,
+                };
+                if !results[start..].contains(&result) {
+                    results.push(result);
+                }
+            }
+        }
+    }
+    match serde_json::to_string_pretty(&results) {
+        Ok(json) => {
+            let _ = write!(out, "{}", go_json_escapes(json));
+            0
+        }
+        Err(e) => {
+            let _ = write!(err, "Could not marshal result json: {e}");
+            1
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -304,6 +304,11 @@ async fn handle(req: HttpRequest, consul: web::Data<Consul>) -> HttpResponse {
 
 impl Consul {
     fn start(datacenter: &str) -> Fixture {
+        Self::start_at(datacenter, "127.0.0.1:0".parse().unwrap())
+    }
+
+    /// Starts the fixture on `address` (port 0: any free port).
+    fn start_at(datacenter: &str, address: std::net::SocketAddr) -> Fixture {
         let consul = Consul {
             state: Arc::new(Mutex::new(State {
                 index: 1,
@@ -322,7 +327,7 @@ impl Consul {
         .workers(1)
         .disable_signals()
         .shutdown_timeout(0)
-        .bind(("127.0.0.1", 0))
+        .bind(address)
         .unwrap();
         let address = server.addrs()[0].to_string();
         let server = server.run();
@@ -774,10 +779,18 @@ async fn http_client_authentication() {
     let seen = consul.seen_on("/v1/health/service/db");
     assert_eq!(seen[0].authorization.as_deref(), Some("Token first"));
     std::fs::write(&file, "second\n").unwrap();
+    // The change answers the query blocked with the old token; the queries after it carry the
+    // new one.
     consul.register(Instance::new("db", "d1", "10.0.0.2", 5432));
     next_ok(&mut d).await;
-    let last = consul.seen_on("/v1/health/service/db").pop().unwrap();
-    assert_eq!(last.authorization.as_deref(), Some("Token second"));
+    consul
+        .wait_for_requests("a query with the rotated token", |seen| {
+            seen.iter().any(|s| {
+                s.path == "/v1/health/service/db"
+                    && s.authorization.as_deref() == Some("Token second")
+            })
+        })
+        .await;
 }
 
 /// A query whose `wait` runs out with the same index sends nothing, and the watch goes on
@@ -929,7 +942,7 @@ async fn empty_catalog_is_an_empty_full_state() {
 
 /// A server that is down: errors, not a hang; a server that comes up later is read.
 #[actix_rt::test]
-async fn unreachable_server_is_an_error() {
+async fn an_unreachable_server_is_an_error_and_read_once_it_comes_up() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
     drop(listener);
@@ -943,6 +956,22 @@ async fn unreachable_server_is_an_error() {
         )),
         "{err}"
     );
+
+    let consul = Consul::start_at("dc1", address);
+    consul.register(Instance::new("web", "w1", "10.0.0.1", 80));
+    // Errors until the discoverer's next attempt reaches the server.
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    let update = loop {
+        match next(&mut d).await {
+            Ok(update) => break update,
+            Err(err) if tokio::time::Instant::now() < deadline => {
+                assert!(err.starts_with("error retrieving datacenter name"), "{err}")
+            }
+            Err(err) => panic!("the server that came up was never read: {err}"),
+        }
+    };
+    assert!(update.is_full());
+    assert_eq!(summary(&update), [("web".to_owned(), vec!["10.0.0.1:80"])]);
 }
 
 /// Through the engine: a YAML snippet as written in prometheus.yml, a manager, a subscriber.

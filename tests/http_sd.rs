@@ -286,7 +286,8 @@ async fn failures_keep_state_are_counted_and_recover() {
     let fixture = Fixture::start(TWO_GROUPS);
     let metrics = RefreshMetrics::default();
     let mut d = discoverer(
-        &format!("url: {}\nrefresh_interval: 50ms\n", fixture.url),
+        // Each request may take the refresh interval: ample on a loaded machine.
+        &format!("url: {}\nrefresh_interval: 500ms\n", fixture.url),
         &metrics,
     );
     next(&mut d).await.unwrap();
@@ -309,8 +310,16 @@ async fn failures_keep_state_are_counted_and_recover() {
     };
     assert_eq!(err, "unsupported content type \"text/plain\"");
     fixture.set(|a| a.content_type = "application/json; charset=utf-8".into());
-    // Recovery: the body is the one already sent, so nothing changed and nothing is sent; a
-    // new body comes through.
+    // Recovery: the body is the one already sent, so nothing changed and nothing is sent. The
+    // discoverer asks again only after it has handled an answer, so once the server has seen
+    // three more requests (the first may have started before the fix), the second one's
+    // answer, the good body, has been handled: whatever it sent is in the channel by then.
+    fixture.wait_requests(3).await;
+    while let Ok(item) = d.items.try_recv() {
+        let err = item.expect_err("the body already sent: nothing is sent");
+        assert!(err.contains("content type"), "{err}");
+    }
+    // A new body comes through.
     fixture.set(|a| a.body = r#"[{"targets":["new:1"]}]"#.into());
     let recovered = next(&mut d).await.unwrap();
     assert_eq!(addresses(&recovered)[0].1, vec!["new:1".to_owned()]);
@@ -361,7 +370,8 @@ async fn a_bad_body_is_an_error_and_the_bearer_token_is_sent() {
     let metrics = RefreshMetrics::default();
     let mut d = discoverer(
         &format!(
-            "url: {}\nrefresh_interval: 50ms\nauthorization: {{credentials: s3cr3t}}\n",
+            // The first request is made at once; it may take the whole interval.
+            "url: {}\nrefresh_interval: 30s\nauthorization: {{credentials: s3cr3t}}\n",
             fixture.url
         ),
         &metrics,
@@ -380,7 +390,8 @@ async fn a_bad_body_with_an_etag_keeps_failing_and_counting_while_the_source_is_
     fixture.set(|a| a.etag = Some("\"good\"".into()));
     let metrics = RefreshMetrics::default();
     let mut d = discoverer(
-        &format!("url: {}\nrefresh_interval: 50ms\n", fixture.url),
+        // Each request may take the refresh interval: ample on a loaded machine.
+        &format!("url: {}\nrefresh_interval: 500ms\n", fixture.url),
         &metrics,
     );
     next(&mut d).await.unwrap();

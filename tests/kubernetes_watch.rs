@@ -233,9 +233,9 @@ async fn a_closed_watch_resumes_from_the_last_bookmark_without_relisting() {
         Some("true")
     );
 
+    // The bookmark is queued on the watch's stream before the stream is ended: the client reads
+    // it before the end of the response, as from a real API server.
     let bookmark = fixture.bookmark();
-    // Let the bookmark reach the client before the server ends the watch.
-    tokio::time::sleep(Duration::from_millis(300)).await;
     fixture.close_watches();
     eventually("a second watch", || fixture.watch_requests("pods") == 2).await;
     let rewatch = fixture

@@ -1,6 +1,7 @@
 //! Property tests: random label sets through random valid rule chains never panic and keep the
 //! label-set invariants; any pattern either compiles or fails with Go's error shape, never with
-//! a translation the `regex` crate rejects.
+//! a translation the `regex` crate rejects; and a few hundred such patterns are accepted or
+//! rejected, with the same error, as Go's `regexp` does (the real `promtool` is the oracle).
 
 use promsd::relabel::{
     relabel, relabel_steps, LabelBuilder, NotScraped, Populator, Regexp, RelabelConfig,
@@ -49,6 +50,9 @@ const PATTERNS: &[&str] = &[
     "(?U)(a+)(a*)",
     r"\Q.*\E",
 ];
+
+/// Characters random patterns are made of: the regexp syntax and a few letters and digits.
+const PATTERN_CHARS: &str = r"[\\()\[\]{}|*+?.^$:PpdDwWsSbBAzQE<>=!,0-9a-cik-nsuUx\-#& é-]{0,12}";
 
 const TEMPLATES: &[&str] = &[
     "$1", "${1}", "$2", "$1x", "$$", "$", "x_$1", "${n}", "", "static", "${0}", "a$1b$2",
@@ -181,7 +185,7 @@ proptest! {
     }
 
     #[test]
-    fn any_pattern_compiles_or_fails_like_go(pattern in r"[\\()\[\]{}|*+?.^$:PpdDwWsSbBAzQE<>=!,0-9a-cik-nsuUx\-#& é-]{0,12}") {
+    fn any_pattern_compiles_or_fails_with_a_go_shaped_error(pattern in PATTERN_CHARS) {
         match Regexp::new(&pattern) {
             Ok(re) => {
                 prop_assert_eq!(re.as_str(), pattern.as_str());
@@ -194,4 +198,84 @@ proptest! {
             }
         }
     }
+}
+
+/// Go's verdict on each pattern: `None` if it compiles, else its error code (the part of
+/// `error parsing regexp: <code>: `<expr>`` that does not depend on how the pattern is anchored).
+/// One `promtool check config` run checks a config file per pattern.
+fn go_verdicts(patterns: &[String]) -> Vec<Option<String>> {
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<std::path::PathBuf> = patterns
+        .iter()
+        .enumerate()
+        .map(|(i, pattern)| {
+            let path = dir.path().join(format!("p{i}.yml"));
+            let config = format!(
+                "scrape_configs:\n- job_name: j\n  static_configs: [{{targets: ['a:1']}}]\n  relabel_configs:\n  - source_labels: [a]\n    regex: {}\n    target_label: b\n",
+                serde_json::to_string(pattern).unwrap()
+            );
+            std::fs::write(&path, config).unwrap();
+            path
+        })
+        .collect();
+    let output = std::process::Command::new("/usr/bin/promtool")
+        .args(["check", "config", "--syntax-only"])
+        .args(&files)
+        .output()
+        .expect("promtool runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    files
+        .iter()
+        .map(|file| {
+            let prefix = format!("  FAILED: parsing YAML file {}: ", file.display());
+            let line = stderr.lines().find(|l| l.starts_with(&prefix))?;
+            Some(error_code(&line[prefix.len()..]))
+        })
+        .collect()
+}
+
+/// `missing closing )` of `error parsing regexp: missing closing ): `^(?:a()$``.
+fn error_code(message: &str) -> String {
+    let message = message
+        .strip_prefix("error parsing regexp: ")
+        .unwrap_or(message);
+    message
+        .rsplit_once(": `")
+        .map_or(message, |(code, _)| code)
+        .to_owned()
+}
+
+#[test]
+fn random_patterns_compile_or_fail_as_go_does() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let strategy = proptest::string::string_regex(PATTERN_CHARS).unwrap();
+    let mut patterns: Vec<String> = (0..400)
+        .map(|_| strategy.new_tree(&mut runner).unwrap().current())
+        .collect();
+    patterns.extend(PATTERNS.iter().map(|p| p.to_string()));
+    let go = go_verdicts(&patterns);
+    let rejected_by_go = go.iter().filter(|v| v.is_some()).count();
+    assert!(
+        rejected_by_go > 20 && rejected_by_go < patterns.len() - 20,
+        "the sample holds patterns Go accepts and patterns it rejects: {rejected_by_go} rejected"
+    );
+    let mut differences = Vec::new();
+    for (pattern, go) in patterns.iter().zip(go) {
+        let ours = Regexp::new(pattern)
+            .err()
+            .map(|e| error_code(&e.to_string()));
+        if ours != go {
+            differences.push(format!("{pattern:?}: ours {ours:?}, Go {go:?}"));
+        }
+    }
+    let agree = patterns.len() - differences.len();
+    assert!(
+        differences.is_empty(),
+        "{} of {} patterns differ ({agree} agree):\n{}",
+        differences.len(),
+        patterns.len(),
+        differences.join("\n")
+    );
 }

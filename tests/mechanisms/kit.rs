@@ -359,7 +359,7 @@ fn oauth2_jwt_bearer_defaults_iss_to_client_id_and_aud_to_token_url() {
 }
 
 #[test]
-fn a_secret_ref_loads_and_its_discoverer_fails_with_prometheus_message() {
+fn a_secret_ref_loads_and_its_discoverer_cannot_be_created_with_prometheus_message() {
     // Prometheus runs no secret manager: the config loads, and NewClientFromConfig fails in the
     // mechanism's NewDiscovery with prometheus/common's message. No request is ever sent.
     let api = HttpFixture::start(|_| Response::json(200, TARGETS));
@@ -389,9 +389,14 @@ fn a_secret_ref_loads_and_its_discoverer_fails_with_prometheus_message() {
             .output()
             .unwrap();
         assert!(checked.status.success(), "{settings}: {checked:?}");
-        let (json, stderr) = check_sd(&config, "j", &[]).unwrap();
-        assert_eq!(json, serde_json::json!([]), "{settings}");
-        assert!(stderr.contains(message), "{settings}: {stderr}");
+        // promtool's `check service-discovery` stops there: "Could not create new
+        // discoverer", exit 1.
+        let failed = check_sd(&config, "j", &[]).unwrap_err();
+        assert!(failed.starts_with("exit Some(1)"), "{settings}: {failed}");
+        assert!(
+            failed.contains(&format!("Could not create new discoverer {message}")),
+            "{settings}: {failed}"
+        );
     }
     assert!(api.requests().is_empty());
 }

@@ -422,7 +422,15 @@ async fn a_file_still_being_written_is_waited_for() {
     let mut file = std::fs::File::create(h.path("a.yml")).unwrap();
     file.write_all(b"- targets: ['new:1']\n").unwrap();
     file.flush().unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Another file, written whole after that: the discoverer receives its events after the
+    // slow writer's, and would have read the half-written file by the time it reads this one
+    // (its quiet time started first). So its update shows that the slow file is held.
+    std::fs::write(h.path("b.yml"), "- targets: ['b:1']\n").unwrap();
+    let Update::Changed(groups) = h.next_update().await else {
+        panic!("later updates carry only changes")
+    };
+    assert_eq!(sources(&groups), [h.source("b.yml", 0)]);
+    assert_eq!(h.addresses_of(&h.source("a.yml", 0)), ["old:1"]);
     file.write_all(b"- targets: ['new:2']\n").unwrap();
     drop(file);
     let Update::Changed(groups) = h.next_update().await else {
@@ -438,14 +446,25 @@ async fn a_file_still_being_written_is_waited_for() {
 
 #[tokio::test]
 async fn an_emptied_file_is_believed_only_once_it_stays_empty() {
-    let mut h = Harness::start(&["*.yml"], |dir| {
+    // A settle window well above what a loaded machine takes between two steps of this test.
+    let tuning = Tuning {
+        empty_settle: Duration::from_secs(3),
+        ..Tuning::default()
+    };
+    let mut h = Harness::start_with(&["*.yml"], DEFAULT_REFRESH_INTERVAL, tuning, |dir| {
         std::fs::write(dir.join("a.yml"), "- targets: ['a:1']\n").unwrap();
     });
     h.next_update().await;
     // Truncated, then written a moment later by another process: the empty file in between
-    // must not drop the targets.
+    // must not drop the targets. Another file written after the truncation is read no earlier
+    // than the emptied one: once its update is out, the discoverer has seen the empty file.
     std::fs::File::create(h.path("a.yml")).unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    std::fs::write(h.path("b.yml"), "- targets: ['b:1']\n").unwrap();
+    let Update::Changed(groups) = h.next_update().await else {
+        panic!("later updates carry only changes")
+    };
+    assert_eq!(sources(&groups), [h.source("b.yml", 0)]);
+    assert_eq!(h.addresses_of(&h.source("a.yml", 0)), ["a:1"]);
     std::fs::write(h.path("a.yml"), "- targets: ['a:2']\n").unwrap();
     let Update::Changed(groups) = h.next_update().await else {
         panic!("later updates carry only changes")
