@@ -303,12 +303,21 @@ fn named<
 }
 
 /// (API group, resource) of every kind the Kubernetes SD code can watch, read from the
-/// resource declarations in src/discovery/kubernetes/objects.rs (`wire_resource!` and
+/// resource declarations in src/discovery/kubernetes/objects/ (`wire_resource!` and
 /// `meta_only!`, which give the API paths kube requests), checked complete against the kinds
 /// watch.rs starts watches for.
 fn watched_resources() -> BTreeMap<String, (String, String)> {
     let sd = root().join("src/discovery/kubernetes");
-    let objects = std::fs::read_to_string(sd.join("objects.rs")).unwrap();
+    let mut files: Vec<_> = std::fs::read_dir(sd.join("objects"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "rs"))
+        .collect();
+    files.sort();
+    let objects: String = files
+        .iter()
+        .map(|path| std::fs::read_to_string(path).unwrap())
+        .collect();
     let mut found = BTreeMap::new();
     for (macro_name, group_at, plural_at) in [("wire_resource!(", 2, 4), ("meta_only!(", 2, 3)] {
         for (at, _) in objects.match_indices(macro_name) {
