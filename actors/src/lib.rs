@@ -13,6 +13,7 @@
 //!
 //! # Layout
 //! - `model`: [`LabelSet`], [`TargetGroup`].
+//! - `name`: [`Name`], the label-name interner.
 //! - `discoverer`: the mechanism contract.
 //! - `refresh`: the poll helper.
 //! - `messages`: what actors say to each other.
@@ -25,6 +26,7 @@ pub mod manager;
 pub mod messages;
 pub mod metrics;
 pub mod model;
+pub mod name;
 pub mod provider;
 pub mod refresh;
 pub mod snapshot;
