@@ -1,24 +1,26 @@
-//! An actix-web server that embeds the discovery engine: it runs a `ManagerActor` inside its own
-//! actix system, keeps the latest snapshot through a subscriber actor, and serves the current
-//! targets as JSON at `GET /targets`.
+//! An actix-web server that embeds the discovery engine with real mechanisms: it loads a
+//! `prometheus.yml` (`promsd::embed::load`), runs its jobs' discovery in a `ManagerActor` inside
+//! the server's own actix system, keeps the newest snapshot through a subscriber actor, and
+//! serves:
+//! - `GET /discovered`: the snapshot in its lossless JSON form: every group with each target's
+//!   own labels (Kubernetes, Consul, Docker and the cloud mechanisms put their `__meta_*`
+//!   labels on targets, which Prometheus' group shape would lose);
+//! - `GET /targets`: every job's kept targets with their final labels, relabeled as
+//!   `promsd run` does.
 //!
-//! Run: `cargo run --example embedded_server -- 127.0.0.1:9099` then
-//! `curl -s localhost:9099/targets`.
+//! Run: `cargo run --example embedded_server -- examples/prometheus.yml 127.0.0.1:9098` then
+//! `curl -s localhost:9098/targets` and `curl -s localhost:9098/discovered`.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::sync::Arc;
 
 use actix::prelude::*;
 use actix_web::{web, App, HttpResponse, HttpServer};
-use promsd::discovery::static_sd::StaticConfig;
-use promsd_actors::{
-    ApplyConfig, DiscoveryConfig, LabelSet, ManagerActor, ManagerOptions, Snapshot, Subscribe,
-    SyncTargets, TargetGroup,
-};
+use promsd::embed::Loaded;
+use promsd_actors::{ApplyConfig, ManagerActor, ManagerOptions, Snapshot, Subscribe, SyncTargets};
+use tokio::sync::watch;
 
 /// Keeps the newest snapshot where the HTTP handlers can read it.
-struct LatestSnapshot(Arc<RwLock<Arc<Snapshot>>>);
+struct LatestSnapshot(watch::Sender<Arc<Snapshot>>);
 
 impl Actor for LatestSnapshot {
     type Context = Context<Self>;
@@ -28,74 +30,62 @@ impl Handler<SyncTargets> for LatestSnapshot {
     type Result = ();
 
     fn handle(&mut self, msg: SyncTargets, _: &mut Self::Context) {
-        *self.0.write().unwrap() = msg.snapshot;
+        self.0.send_replace(msg.snapshot);
     }
 }
 
-async fn targets(latest: web::Data<Arc<RwLock<Arc<Snapshot>>>>) -> HttpResponse {
-    let snapshot = latest.read().unwrap().clone();
-    let body: BTreeMap<&str, Vec<&TargetGroup>> = snapshot
-        .jobs()
-        .map(|(job, targets)| (&**job, targets.groups().map(|(_, g)| &**g).collect()))
-        .collect();
-    HttpResponse::Ok().json(body)
+struct State {
+    loaded: Loaded,
+    latest: watch::Receiver<Arc<Snapshot>>,
 }
 
-fn demo_jobs() -> ApplyConfig {
-    let node = StaticConfig::new(vec![TargetGroup::new(
-        "",
-        vec![
-            LabelSet::from_address("localhost:9100"),
-            LabelSet::from_address("localhost:9101"),
-        ],
-        LabelSet::from_pairs([("env", "demo")]),
-    )]);
-    let promsd = StaticConfig::new(vec![TargetGroup::new(
-        "",
-        vec![LabelSet::from_address("localhost:9099")],
-        LabelSet::new(),
-    )]);
-    let jobs: BTreeMap<String, Vec<Arc<dyn DiscoveryConfig>>> = [
-        (
-            "node".to_owned(),
-            vec![Arc::new(node) as Arc<dyn DiscoveryConfig>],
-        ),
-        (
-            "promsd".to_owned(),
-            vec![Arc::new(promsd) as Arc<dyn DiscoveryConfig>],
-        ),
-    ]
-    .into();
-    ApplyConfig { jobs }
+/// Everything discovered, losslessly (`Snapshot`'s `Serialize`).
+async fn discovered(state: web::Data<State>) -> HttpResponse {
+    let snapshot = state.latest.borrow().clone();
+    HttpResponse::Ok().json(&*snapshot)
+}
+
+/// Final labels of every kept target, by job.
+async fn targets(state: web::Data<State>) -> HttpResponse {
+    let snapshot = state.latest.borrow().clone();
+    HttpResponse::Ok().json(state.loaded.final_targets(&snapshot))
 }
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
-    let listen = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:9099".to_owned());
-    let manager = ManagerActor::new(ManagerOptions {
-        interval: Duration::from_millis(500),
-        ..ManagerOptions::default()
-    })
-    .start();
-    let latest = Arc::new(RwLock::new(Arc::new(Snapshot::default())));
-    let keeper = LatestSnapshot(latest.clone()).start();
-    let _subscription1 = manager
-        .send(Subscribe(keeper.clone().recipient()))
+    let mut args = std::env::args().skip(1);
+    let config = args
+        .next()
+        .unwrap_or_else(|| "examples/prometheus.yml".to_owned());
+    let listen = args.next().unwrap_or_else(|| "127.0.0.1:9098".to_owned());
+    let loaded = promsd::embed::load(&config).map_err(std::io::Error::other)?;
+
+    let manager = ManagerActor::new(ManagerOptions::default()).start();
+    let (tx, latest) = watch::channel(Arc::new(Snapshot::default()));
+    // The subscription keeps the subscriber alive and subscribed while it is held.
+    let _subscription = manager
+        .send(Subscribe(LatestSnapshot(tx).start().recipient()))
         .await
         .expect("manager running");
-    manager.send(demo_jobs()).await.expect("manager running");
-    println!("serving discovered targets on http://{listen}/targets");
-    let data = web::Data::new(latest);
+    let outcome = manager
+        .send(ApplyConfig {
+            jobs: loaded.jobs(),
+        })
+        .await
+        .expect("manager running");
+    for (job, mechanism, error) in &outcome.failed {
+        eprintln!("job {job}: cannot start {mechanism} discovery: {error}");
+    }
+
+    println!("serving http://{listen}/targets and http://{listen}/discovered from {config}");
+    let state = web::Data::new(State { loaded, latest });
     HttpServer::new(move || {
         App::new()
-            .app_data(data.clone())
+            .app_data(state.clone())
             .route("/targets", web::get().to(targets))
+            .route("/discovered", web::get().to(discovered))
     })
     .bind(&listen)?
     .run()
-    .await?;
-    drop(keeper);
-    Ok(())
+    .await
 }

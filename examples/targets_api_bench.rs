@@ -108,10 +108,8 @@ fn populate(job: &str, group: &TargetGroup) -> Vec<TargetOutcome> {
         .map(|target| {
             let discovered = discovered(job, group, target);
             if discovered.get("__meta_drop") == Some("true") {
-                return TargetOutcome {
-                    labels: None,
-                    dropped_because: Some("dropped by relabel rule 1 (action drop)".into()),
-                    identity: 0,
+                return TargetOutcome::Dropped {
+                    because: "dropped by relabel rule 1 (action drop)".into(),
                 };
             }
             let address = discovered.get("__address__").unwrap_or("").to_owned();
@@ -124,10 +122,9 @@ fn populate(job: &str, group: &TargetGroup) -> Vec<TargetOutcome> {
             labels.push(("instance", address.into()));
             labels.push(("env", "prod".into()));
             let labels = LabelSet::from_pairs(labels);
-            TargetOutcome {
+            TargetOutcome::Kept {
                 identity: promsd::shard::target_identity(job, &labels),
-                labels: Some(labels),
-                dropped_because: None,
+                labels,
             }
         })
         .collect()
@@ -228,6 +225,8 @@ fn main() {
             alertmanagers: Default::default(),
             config: ConfigSlot::default(),
             enable_lifecycle: false,
+            enable_admin_api: false,
+            snapshot: manager.clone().recipient(),
         });
         let server = HttpServer::new(move || {
             App::new()

@@ -96,6 +96,9 @@ pub struct Run {
     /// Allow `POST`/`PUT /-/reload` (without it: 403, as in Prometheus; SIGHUP always reloads).
     #[arg(long = "web.enable-lifecycle")]
     pub enable_lifecycle: bool,
+    /// Allow `POST /api/v1/diff` (a candidate config makes promsd read files and call servers).
+    #[arg(long = "web.enable-admin-api")]
+    pub enable_admin_api: bool,
     /// Write each job's targets as a file SD file into this directory.
     #[arg(long = "output.file-sd.dir")]
     pub file_sd_dir: Option<PathBuf>,
@@ -140,6 +143,7 @@ pub fn run_daemon(args: &Run) -> u8 {
         state_file: args.state_file.clone(),
         web_config_file: args.web_config_file.clone(),
         enable_lifecycle: args.enable_lifecycle,
+        enable_admin_api: args.enable_admin_api,
     };
     let planner: crate::daemon::Planner =
         std::sync::Arc::new(|path: &std::path::Path| crate::plan::plan_file(path));

@@ -65,6 +65,8 @@ pub struct RunOptions {
     pub web_config_file: Option<PathBuf>,
     /// `--web.enable-lifecycle`: allow `POST`/`PUT /-/reload`.
     pub enable_lifecycle: bool,
+    /// `--web.enable-admin-api`: allow `POST /api/v1/diff`.
+    pub enable_admin_api: bool,
 }
 
 #[derive(Clone, Default)]
@@ -354,6 +356,8 @@ pub fn run(
             alertmanagers: notify.view.clone(),
             config,
             enable_lifecycle: options.enable_lifecycle,
+            enable_admin_api: options.enable_admin_api,
+            snapshot: manager.clone().recipient(),
         });
         let server = HttpServer::new(move || {
             let security = security.clone();

@@ -13,12 +13,16 @@
 //! - a target added or removed because the other side's relabeling drops it says which rule.
 //!
 //! Exit status as `diff`: 0 when nothing differs, 1 when something does, 2 on an error.
+//!
+//! The daemon's `POST /api/v1/diff` ([`diff_live`]) makes the same comparison of a candidate
+//! with the running config, the running side being the daemon's live targets: only the
+//! candidate's new discovery configs run.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Arc;
 
-use promsd_actors::{DiscoveryConfig, LabelSet, Snapshot};
+use promsd_actors::{DiscoveryConfig, LabelSet, TargetGroup};
 use serde::Serialize;
 
 use crate::config::Config;
@@ -79,16 +83,15 @@ fn identity(labels: &LabelSet) -> String {
     id
 }
 
-fn side(config: &Config, job: &str, snapshot: &Snapshot, engine_job: &str) -> Side {
+/// One side of `job`: `groups` (the job's discovered groups, in the order of its discovery
+/// configs) populated and relabeled with `config`'s rules.
+fn side<'a>(config: &Config, job: &str, groups: impl IntoIterator<Item = &'a TargetGroup>) -> Side {
     let mut out = Side::default();
     let Some(scrape) = config.scrape_config(job) else {
         return out;
     };
     let populator = Populator::new(&crate::plan::scrape_params(scrape));
-    let Some(targets) = snapshot.job(engine_job) else {
-        return out;
-    };
-    for (_, group) in targets.groups() {
+    for group in groups {
         for t in crate::plan::populate_group(&populator, group) {
             match t.result {
                 Ok(labels) => out.kept.push((t.discovered, labels)),
@@ -139,22 +142,33 @@ fn compare(old: Side, new: Side) -> JobDiff {
         added.extend(after);
     }
     added.extend(new_map.into_values().flatten());
-    // A target kept on one side and dropped by the other side's rules: say which rule.
-    let explain = |discovered: &LabelSet, other: &Side, side: &str| {
-        other
-            .dropped
-            .iter()
-            .find(|(d, _)| d.get("__address__") == discovered.get("__address__"))
-            .map(|(_, reason)| format!("{reason} in {side}"))
-    };
+    // A target kept on one side and dropped by the other side's rules: say which rule (the
+    // first target dropped with its address).
+    fn dropped_by_address(side: &Side) -> std::collections::HashMap<&str, &str> {
+        let mut by_address = std::collections::HashMap::new();
+        for (discovered, reason) in &side.dropped {
+            if let Some(address) = discovered.get("__address__") {
+                by_address.entry(address).or_insert(reason.as_str());
+            }
+        }
+        by_address
+    }
+    let (dropped_old, dropped_new) = (dropped_by_address(&old), dropped_by_address(&new));
+    let explain =
+        |discovered: &LabelSet, dropped: &std::collections::HashMap<&str, &str>, side: &str| {
+            discovered
+                .get("__address__")
+                .and_then(|address| dropped.get(address))
+                .map(|reason| format!("{reason} in {side}"))
+        };
     for (discovered, labels) in removed {
-        if let Some(reason) = explain(&discovered, &new, "NEW") {
+        if let Some(reason) = explain(&discovered, &dropped_new, "NEW") {
             diff.reasons.push((labels.clone(), reason));
         }
         diff.removed.push(labels);
     }
     for (discovered, labels) in added {
-        if let Some(reason) = explain(&discovered, &old, "OLD") {
+        if let Some(reason) = explain(&discovered, &dropped_old, "OLD") {
             diff.reasons.push((labels.clone(), reason));
         }
         diff.added.push(labels);
@@ -162,13 +176,8 @@ fn compare(old: Side, new: Side) -> JobDiff {
     diff
 }
 
-/// Runs both configs' discovery and compares the jobs named in `only` (all when empty).
-pub fn diff_configs(
-    old: &Config,
-    new: &Config,
-    only: &[String],
-    timeout: std::time::Duration,
-) -> Diff {
+/// The jobs of either config, those in `only` (all when empty), in name order.
+fn compared_jobs(old: &Config, new: &Config, only: &[String]) -> Vec<String> {
     let mut jobs: Vec<String> = old
         .scrape_configs
         .iter()
@@ -178,6 +187,17 @@ pub fn diff_configs(
         .collect();
     jobs.sort();
     jobs.dedup();
+    jobs
+}
+
+/// Runs both configs' discovery and compares the jobs named in `only` (all when empty).
+pub fn diff_configs(
+    old: &Config,
+    new: &Config,
+    only: &[String],
+    timeout: std::time::Duration,
+) -> Diff {
+    let jobs = compared_jobs(old, new, only);
     let mut engine: BTreeMap<String, Vec<Arc<dyn DiscoveryConfig>>> = BTreeMap::new();
     for job in &jobs {
         for (prefix, config) in [("old/", old), ("new/", new)] {
@@ -189,11 +209,147 @@ pub fn diff_configs(
     let snapshot = crate::plan::discover_jobs(engine, timeout);
     let mut out = Diff::default();
     for job in jobs {
-        let before = side(old, &job, &snapshot, &format!("old/{job}"));
-        let after = side(new, &job, &snapshot, &format!("new/{job}"));
+        let groups = |engine_job: String| {
+            snapshot
+                .job(&engine_job)
+                .into_iter()
+                .flat_map(|j| j.groups().map(|(_, g)| &**g))
+        };
+        let before = side(old, &job, groups(format!("old/{job}")));
+        let after = side(new, &job, groups(format!("new/{job}")));
         out.jobs.insert(job, compare(before, after));
     }
     out
+}
+
+/// One provider of a job in the running daemon: its mechanism and what it discovered.
+pub struct LiveProvider {
+    pub mechanism: &'static str,
+    pub groups: Vec<Arc<TargetGroup>>,
+}
+
+/// What the running daemon discovered: job → its providers, in the order of the job's
+/// discovery configs (identical configs once, those that failed to start left out), as the
+/// engine lists them.
+pub type Live = BTreeMap<String, Vec<LiveProvider>>;
+
+type Key = (&'static str, String);
+
+/// A job's discovery configs as the engine runs them: identical configs once, in order.
+fn distinct(configs: &[Arc<dyn DiscoveryConfig>]) -> Vec<(Key, &Arc<dyn DiscoveryConfig>)> {
+    let mut out: Vec<(Key, &Arc<dyn DiscoveryConfig>)> = Vec::new();
+    for config in configs {
+        let key = (config.mechanism(), config.identity());
+        if !out.iter().any(|(k, _)| *k == key) {
+            out.push((key, config));
+        }
+    }
+    out
+}
+
+/// What each of the running config's discovery configs found, by identity. The engine lists a
+/// job's providers in the order of its configs, without those that failed to start: they are
+/// paired per mechanism, only where the counts agree (an unpaired config is discovered anew).
+fn live_by_identity(
+    running: &Config,
+    live: &Live,
+) -> std::collections::HashMap<Key, Vec<Arc<TargetGroup>>> {
+    let mut found = std::collections::HashMap::new();
+    for scrape in &running.scrape_configs {
+        let Some(providers) = live.get(scrape.job_name()) else {
+            continue;
+        };
+        let configs = distinct(&scrape.discovery);
+        let mut mechanisms: Vec<&'static str> = configs.iter().map(|((m, _), _)| *m).collect();
+        mechanisms.sort_unstable();
+        mechanisms.dedup();
+        for mechanism in mechanisms {
+            let keys: Vec<&Key> = configs
+                .iter()
+                .map(|(k, _)| k)
+                .filter(|k| k.0 == mechanism)
+                .collect();
+            let ours: Vec<&LiveProvider> = providers
+                .iter()
+                .filter(|p| p.mechanism == mechanism)
+                .collect();
+            if keys.len() != ours.len() {
+                continue;
+            }
+            for (key, provider) in keys.into_iter().zip(ours) {
+                found
+                    .entry(key.clone())
+                    .or_insert_with(|| provider.groups.clone());
+            }
+        }
+    }
+    found
+}
+
+/// Compares a `candidate` config with the `running` one against the running daemon's `live`
+/// targets: the running side is what the daemon discovered, relabeled with the running rules;
+/// a candidate discovery config identical to one the running config has is not run again (its
+/// live groups are reused); only new ones run, once, through one engine, until each delivered
+/// or `timeout` passed. Jobs as [`diff_configs`]: those in `only`, all when empty.
+pub fn diff_live(
+    running: &Config,
+    live: &Live,
+    candidate: &Config,
+    only: &[String],
+    timeout: std::time::Duration,
+) -> Diff {
+    let jobs = compared_jobs(running, candidate, only);
+    let found = live_by_identity(running, live);
+    // Each new discovery config is its own engine job (`i/job`), so that its groups are known
+    // per config; identical ones across jobs are still one provider.
+    let mut engine: BTreeMap<String, Vec<Arc<dyn DiscoveryConfig>>> = BTreeMap::new();
+    for job in &jobs {
+        if let Some(scrape) = candidate.scrape_config(job) {
+            for (i, (key, config)) in distinct(&scrape.discovery).into_iter().enumerate() {
+                if !found.contains_key(&key) {
+                    engine.insert(format!("{i}/{job}"), vec![config.clone()]);
+                }
+            }
+        }
+    }
+    let snapshot = if engine.is_empty() {
+        Arc::default()
+    } else {
+        crate::plan::discover_jobs(engine, timeout)
+    };
+    let mut out = Diff::default();
+    for job in jobs {
+        let before: Vec<Arc<TargetGroup>> = live
+            .get(&job)
+            .into_iter()
+            .flatten()
+            .flat_map(|p| p.groups.iter().cloned())
+            .collect();
+        let mut after: Vec<Arc<TargetGroup>> = Vec::new();
+        if let Some(scrape) = candidate.scrape_config(&job) {
+            for (i, (key, _)) in distinct(&scrape.discovery).into_iter().enumerate() {
+                match found.get(&key) {
+                    Some(groups) => after.extend(groups.iter().cloned()),
+                    None => after.extend(
+                        snapshot
+                            .job(&format!("{i}/{job}"))
+                            .into_iter()
+                            .flat_map(|j| j.groups().map(|(_, g)| g.clone())),
+                    ),
+                }
+            }
+        }
+        let before = side(running, &job, before.iter().map(|g| &**g));
+        let after = side(candidate, &job, after.iter().map(|g| &**g));
+        out.jobs.insert(job, compare(before, after));
+    }
+    out
+}
+
+/// The JSON report (`--format json` and `POST /api/v1/diff`).
+pub fn render_json(diff: &Diff, out: &mut impl Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, diff).map_err(std::io::Error::other)?;
+    writeln!(out)
 }
 
 /// A target in the text report: its address and its visible labels (internal `__` labels
@@ -218,11 +374,15 @@ pub fn render_text(diff: &Diff, out: &mut impl Write) -> std::io::Result<()> {
             d.changed.len(),
             d.unchanged
         )?;
+        let mut reasons: std::collections::HashMap<&LabelSet, &str> =
+            std::collections::HashMap::new();
+        for (labels, reason) in &d.reasons {
+            reasons.entry(labels).or_insert(reason);
+        }
         let reason = |labels: &LabelSet| {
-            d.reasons
-                .iter()
-                .find(|(l, _)| l == labels)
-                .map(|(_, r)| format!("\n      ({r})"))
+            reasons
+                .get(labels)
+                .map(|r| format!("\n      ({r})"))
                 .unwrap_or_default()
         };
         for labels in &d.added {
@@ -288,9 +448,7 @@ pub fn run(
     }
     let diff = diff_configs(&old, &new, only, timeout);
     let written = if json {
-        serde_json::to_writer_pretty(&mut *out, &diff)
-            .map_err(std::io::Error::other)
-            .and_then(|()| writeln!(out))
+        render_json(&diff, out)
     } else {
         render_text(&diff, out)
     };
@@ -299,4 +457,83 @@ pub fn run(
         return 2;
     }
     u8::from(diff.jobs.values().any(|d| !d.is_empty()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn group(source: &str, addresses: &[&str]) -> Arc<TargetGroup> {
+        Arc::new(TargetGroup::new(
+            source,
+            addresses
+                .iter()
+                .map(|a| LabelSet::from_address(*a))
+                .collect(),
+            LabelSet::new(),
+        ))
+    }
+
+    fn provider(mechanism: &'static str, source: &str, addresses: &[&str]) -> LiveProvider {
+        LiveProvider {
+            mechanism,
+            groups: vec![group(source, addresses)],
+        }
+    }
+
+    fn instances(labels: &[LabelSet]) -> Vec<&str> {
+        let mut out: Vec<&str> = labels.iter().filter_map(|l| l.get("instance")).collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// The running side is the live state (not discovered again), a candidate's config
+    /// identical to a running one takes that one's live groups (even from another job), and a
+    /// job whose live providers cannot be paired with its configs (one failed to start) has
+    /// its configs discovered anew.
+    #[test]
+    fn live_groups_are_paired_with_the_running_configs_by_mechanism_and_order() {
+        let running = "scrape_configs:
+  - job_name: a
+    static_configs: [{targets: ['s:1']}]
+    file_sd_configs: [{files: [/nonexistent/one.json]}, {files: [/nonexistent/two.json]}]
+  - job_name: b
+    file_sd_configs: [{files: [/nonexistent/three.json]}, {files: [/nonexistent/four.json]}]
+";
+        let running = Config::load_str(running, Path::new("r.yml"), Path::new("/")).unwrap();
+        let live: Live = [
+            (
+                "a".to_owned(),
+                vec![
+                    provider("static", "s", &["live-s:1"]),
+                    provider("file", "one", &["live-one:1"]),
+                    provider("file", "two", &["live-two:1"]),
+                ],
+            ),
+            // One of b's two file SD configs failed to start: neither can be paired.
+            ("b".to_owned(), vec![provider("file", "x", &["live-x:1"])]),
+        ]
+        .into();
+        let candidate = "scrape_configs:
+  - job_name: a
+    file_sd_configs: [{files: [/nonexistent/two.json]}]
+  - job_name: c
+    file_sd_configs: [{files: [/nonexistent/one.json]}, {files: [/nonexistent/three.json]}]
+";
+        let candidate = Config::load_str(candidate, Path::new("c.yml"), Path::new("/")).unwrap();
+        let diff = diff_live(
+            &running,
+            &live,
+            &candidate,
+            &[],
+            std::time::Duration::from_secs(20),
+        );
+        let a = &diff.jobs["a"];
+        assert_eq!(instances(&a.removed), ["live-one:1", "live-s:1"]);
+        assert_eq!(a.unchanged, 1, "two.json's live target is kept: {a:?}");
+        // c: one.json reused from a; three.json discovered anew (a missing file: no targets).
+        assert_eq!(instances(&diff.jobs["c"].added), ["live-one:1"]);
+        assert_eq!(instances(&diff.jobs["b"].removed), ["live-x:1"]);
+    }
 }

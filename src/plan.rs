@@ -1,6 +1,8 @@
 //! From a loaded `prometheus.yml` to what runs: the engine's jobs (discovery configs) and, per
 //! job, how its discovered groups become targets (population and relabeling). Shared by
 //! `promsd run` and `promsd check service-discovery`, so both compute targets the same way.
+// The lean library (no `daemon` feature) keeps population; the daemon's plan needs the server.
+#![cfg_attr(not(feature = "daemon"), allow(unused_imports))]
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -9,13 +11,17 @@ use std::sync::Arc;
 use promsd_actors::{LabelSet, Str, TargetGroup};
 
 use crate::config::{Config, ScrapeConfig};
+#[cfg(feature = "daemon")]
 use crate::daemon::Plan;
 use crate::relabel::{
     relabel_steps, LabelBuilder, NotScraped, PopulatedTarget, Populator, RelabelConfig,
     ScrapeParams,
 };
+#[cfg(feature = "daemon")]
 use crate::server::status_api::RelabelStep;
+#[cfg(feature = "daemon")]
 use crate::server::{JobPipeline, RunningConfig, TargetOutcome};
+#[cfg(feature = "daemon")]
 use crate::shard::target_identity;
 
 /// What target population needs from a scrape job, global defaults applied.
@@ -43,6 +49,7 @@ pub fn populate_group(populator: &Populator, group: &TargetGroup) -> Vec<Populat
 
 /// The pipeline step of one job: population, relabeling and the shard identity of kept
 /// targets; discovered labels are recomputed when asked, not kept.
+#[cfg(feature = "daemon")]
 pub fn job_pipeline(scrape: &ScrapeConfig) -> JobPipeline {
     let params = scrape_params(scrape);
     let fingerprint = format!("{params:?}");
@@ -62,20 +69,17 @@ pub fn job_pipeline(scrape: &ScrapeConfig) -> JobPipeline {
                 .scrape_labels_of_group(group, &mut LabelBuilder::new())
                 .into_iter()
                 .map(|result| match result {
-                    Ok(labels) => TargetOutcome {
+                    Ok(labels) => TargetOutcome::Kept {
                         identity: target_identity(&job, &labels),
-                        labels: Some(labels),
-                        dropped_because: None,
+                        labels,
                     },
-                    Err(reason) => TargetOutcome {
-                        identity: 0,
-                        labels: None,
-                        dropped_because: Some(match &reason {
+                    Err(reason) => TargetOutcome::Dropped {
+                        because: match &reason {
                             NotScraped::Dropped(d) if d.rule < rule_reasons.len() => {
                                 rule_reasons[d.rule].clone()
                             }
                             _ => Str::from(not_scraped_reason(populator.rules(), &reason)),
-                        }),
+                        },
                     },
                 })
                 .collect()
@@ -89,12 +93,16 @@ pub fn job_pipeline(scrape: &ScrapeConfig) -> JobPipeline {
     }
 }
 
-/// What the server may ask about the running config: its masked YAML and relabel traces.
+/// What the server may ask about the running config: its masked YAML, relabel traces and,
+/// where the plan owns it, the config itself (for `POST /api/v1/diff`).
+#[cfg(feature = "daemon")]
 struct LoadedConfig {
     yaml: String,
     rules: HashMap<String, Vec<RelabelConfig>>,
+    config: Option<Arc<Config>>,
 }
 
+#[cfg(feature = "daemon")]
 impl RunningConfig for LoadedConfig {
     fn masked_yaml(&self) -> String {
         self.yaml.clone()
@@ -112,6 +120,10 @@ impl RunningConfig for LoadedConfig {
                 })
                 .collect(),
         )
+    }
+
+    fn config(&self) -> Option<&Config> {
+        self.config.as_deref()
     }
 }
 
@@ -133,7 +145,14 @@ pub fn not_scraped_reason(rules: &[RelabelConfig], reason: &NotScraped) -> Strin
 }
 
 /// Plans a config: every scrape job with its discovery and its pipeline.
+#[cfg(feature = "daemon")]
 pub fn plan(config: &Config) -> Plan {
+    plan_with(config, None)
+}
+
+/// [`plan`], the running config keeping `owned` (the same config) for the diff API.
+#[cfg(feature = "daemon")]
+fn plan_with(config: &Config, owned: Option<Arc<Config>>) -> Plan {
     let pipelines: HashMap<Str, JobPipeline> = config
         .scrape_configs
         .iter()
@@ -146,6 +165,7 @@ pub fn plan(config: &Config) -> Plan {
             .iter()
             .map(|s| (s.job_name().to_owned(), s.relabel_configs().to_vec()))
             .collect(),
+        config: owned,
     };
     Plan {
         jobs: config.discovery_jobs(),
@@ -163,9 +183,13 @@ pub fn plan(config: &Config) -> Plan {
 }
 
 /// Loads and plans a config file; errors as `promsd check config` prints them.
+#[cfg(feature = "daemon")]
 pub fn plan_file(path: &Path) -> Result<Plan, String> {
     Config::load_file(path)
-        .map(|c| plan(&c))
+        .map(|c| {
+            let c = Arc::new(c);
+            plan_with(&c, Some(c.clone()))
+        })
         .map_err(|e| e.to_string())
 }
 
@@ -236,6 +260,7 @@ pub fn discover_jobs(
     })
 }
 
+#[cfg(feature = "daemon")]
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,19 +303,21 @@ scrape_configs:
                 want.discovered,
                 "target {i}"
             );
-            assert_eq!(outcome.labels.as_ref(), want.labels(), "target {i}");
+            assert_eq!(outcome.labels(), want.labels(), "target {i}");
             let reason = want
                 .result
                 .as_ref()
                 .err()
                 .map(|r| not_scraped_reason(populator.rules(), r));
-            assert_eq!(outcome.dropped_because.as_deref(), reason.as_deref());
+            assert_eq!(outcome.dropped_because().map(|b| &**b), reason.as_deref());
         }
         assert!(outcomes[1]
-            .dropped_because
-            .as_deref()
+            .dropped_because()
             .is_some_and(|r| r.starts_with("dropped by relabel rule 0")));
-        assert_eq!(outcomes[3].dropped_because.as_deref(), Some("no address"));
+        assert_eq!(
+            outcomes[3].dropped_because().map(|b| &**b),
+            Some("no address")
+        );
         assert_eq!((pipeline.discover)(&group, 2).get("env"), None);
     }
 }

@@ -1,10 +1,13 @@
 //! The web page in a real browser: headless Chromium loads the page from a real promsd HTTP
 //! server (real engine and pipeline behind it), runs its JavaScript, and we read the DOM it
 //! built: the jobs and providers, a dropped target with the rule that dropped it, and the relabel
-//! trace of that target. Screenshots land in `<target dir>/web_page/` for a human to look at.
+//! trace of that target; and the "preview a config" view against the real daemon (the
+//! binary, real files), which shows a candidate's effect as `promsd diff` prints it.
+//! Screenshots land in `<target dir>/web_page/` for a human to look at.
 //!
 //! Needs Debian's `chromium`; the test fails (never skips) without it.
 
+mod support;
 mod targets_api_fixture;
 
 use std::path::{Path, PathBuf};
@@ -249,4 +252,100 @@ async fn the_page_explains_a_dropped_target() {
 
 fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+const PREVIEW_TARGETS: &str = r#"[{"targets": ["a:1", "c:1"], "labels": {"env": "prod"}}, {"targets": ["b:1"], "labels": {"env": "staging"}}]"#;
+
+const PREVIEW_RUNNING: &str = "scrape_configs:
+  - job_name: node
+    file_sd_configs: [{files: [targets.json]}]
+    relabel_configs:
+      - {source_labels: [env], regex: staging, action: drop}
+  - job_name: legacy
+    static_configs: [{targets: ['old:1']}]
+";
+
+const PREVIEW_CANDIDATE: &str = "scrape_configs:
+  - job_name: node
+    file_sd_configs: [{files: [targets.json]}]
+    relabel_configs:
+      - {source_labels: [__address__], regex: 'c:1', target_label: team, replacement: x}
+  - job_name: fresh
+    static_configs: [{targets: ['new:1']}]
+";
+
+/// Text as Chromium serializes it inside an element.
+fn html_text(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+#[test]
+fn the_page_previews_a_candidate_config_as_promsd_diff_prints_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("targets.json"), PREVIEW_TARGETS).unwrap();
+    let running = dir.path().join("prometheus.yml");
+    std::fs::write(&running, PREVIEW_RUNNING).unwrap();
+    let candidate = dir.path().join("candidate.yml");
+    std::fs::write(&candidate, PREVIEW_CANDIDATE).unwrap();
+    let cli = Command::new(support::promsd_bin())
+        .arg("diff")
+        .args([&running, &candidate])
+        .output()
+        .unwrap();
+    let expected = String::from_utf8(cli.stdout).unwrap();
+    assert!(expected.contains("+team="), "{expected}");
+
+    let (promsd, port) = support::start_promsd(dir.path(), &running, &["--web.enable-admin-api"]);
+    let url = format!(
+        "http://127.0.0.1:{port}/#preview={}",
+        urlencode(PREVIEW_CANDIDATE)
+    );
+    let dom = run_chromium(&url, &["--dump-dom".to_owned()]);
+    let preview = dom
+        .split(r#"id="preview-out""#)
+        .nth(1)
+        .unwrap_or_else(|| panic!("no preview output:\n{dom}"));
+    // Every line of `promsd diff`'s report, one element each, in order.
+    let mut rest = preview;
+    for line in expected.lines() {
+        let element = format!(">{}</div>", html_text(line));
+        let at = rest
+            .find(&element)
+            .unwrap_or_else(|| panic!("line {line:?} not shown (in order):\n{preview}"));
+        rest = &rest[at + element.len()..];
+    }
+    assert!(
+        preview.contains(r#"<div class="add">      +team="x"</div>"#),
+        "label changes are coloured:\n{preview}"
+    );
+    assert!(
+        dom.contains(r#"id="preview-status" class="muted">3 of 3 jobs change<"#),
+        "{dom}"
+    );
+    let shot = screenshot_dir().join("preview.png");
+    let _ = std::fs::remove_file(&shot);
+    run_chromium(
+        &url,
+        &[
+            format!("--screenshot={}", shot.display()),
+            "--window-size=1280,2200".to_owned(),
+        ],
+    );
+    assert!(std::fs::read(&shot).unwrap().starts_with(b"\x89PNG"));
+    println!("screenshot: {}", shot.display());
+    drop(promsd);
+
+    // Without --web.enable-admin-api the view says how to turn previews on.
+    let (_promsd, port) = support::start_promsd(dir.path(), &running, &[]);
+    let url = format!(
+        "http://127.0.0.1:{port}/#preview={}",
+        urlencode(PREVIEW_CANDIDATE)
+    );
+    let dom = run_chromium(&url, &["--dump-dom".to_owned()]);
+    assert!(
+        dom.contains("Previews are off: start promsd with --web.enable-admin-api"),
+        "{dom}"
+    );
 }

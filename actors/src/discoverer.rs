@@ -25,12 +25,14 @@ pub enum Update {
 }
 
 impl Update {
+    /// The groups this update carries.
     pub fn groups(&self) -> &[TargetGroup] {
         match self {
             Update::Full(g) | Update::Changed(g) => g,
         }
     }
 
+    /// A full state (replaces every group of the provider).
     pub fn is_full(&self) -> bool {
         matches!(self, Update::Full(_))
     }
@@ -42,10 +44,12 @@ impl Update {
 pub struct DiscoveryError(Arc<str>);
 
 impl DiscoveryError {
+    /// An error with this message.
     pub fn new(message: impl fmt::Display) -> Self {
         DiscoveryError(Arc::from(message.to_string()))
     }
 
+    /// The message, as the status API shows it.
     pub fn message(&self) -> &str {
         &self.0
     }

@@ -1,6 +1,6 @@
 //! `ManagerActor`: owns the providers and the targets state, and broadcasts throttled snapshots.
 //!
-//! State is kept as a persistent map job → provider → source → group (see `snapshot.rs`), so a
+//! State is kept as a persistent map job → provider → source → group (see the [`snapshot`](crate::snapshot) module), so a
 //! one-group change is O(log n) and a snapshot is O(1). Broadcasts are throttled on an interval
 //! timer with a leading edge: the first change after a quiet interval is sent at once, later
 //! ones coalesce until the next tick. A provider's first state is always sent at once, so the
@@ -34,7 +34,11 @@ pub struct ManagerOptions {
     pub restart_backoff: Duration,
     /// Cap of the restart delay.
     pub restart_backoff_max: Duration,
+    /// `prometheus_sd_*` series of the manager (discovered targets, updates, failed configs);
+    /// the default is registered nowhere: use [`ManagerMetrics::register`] to expose them.
     pub metrics: ManagerMetrics,
+    /// `prometheus_sd_refresh_*` series handed to poll-based discoverers; the default is
+    /// registered nowhere: use [`RefreshMetrics::register`] to expose them.
     pub refresh_metrics: RefreshMetrics,
 }
 
@@ -91,9 +95,12 @@ pub struct ManagerActor {
     dirty: bool,
     /// A broadcast happened in the current interval: the next change waits for the tick.
     window_busy: bool,
+    /// Bumped whenever a provider's status may have changed, for [`WatchStatus`].
+    status_version: tokio::sync::watch::Sender<u64>,
 }
 
 impl ManagerActor {
+    /// A manager with these options; `start()` it in an actix system.
     pub fn new(options: ManagerOptions) -> Self {
         ManagerActor {
             options,
@@ -106,7 +113,13 @@ impl ManagerActor {
             next_subscription: 0,
             dirty: false,
             window_busy: false,
+            status_version: tokio::sync::watch::Sender::new(0),
         }
+    }
+
+    /// Tells [`WatchStatus`] receivers that a provider's status may have changed.
+    fn status_changed(&self) {
+        self.status_version.send_modify(|version| *version += 1);
     }
 
     fn snapshot(&self) -> Arc<Snapshot> {
@@ -404,6 +417,7 @@ impl Handler<ApplyConfig> for ManagerActor {
         outcome.kept.sort();
         self.configured = true;
         self.changed(ctx);
+        self.status_changed();
         MessageResult(outcome)
     }
 }
@@ -425,6 +439,7 @@ impl Handler<GroupUpdate> for ManagerActor {
         if let Some(p) = self.providers.get_mut(&msg.provider) {
             p.last_update = Some(SystemTime::now());
         }
+        self.status_changed();
         let first = self
             .state
             .provider(msg.provider)
@@ -450,6 +465,7 @@ impl Handler<ProviderFailed> for ManagerActor {
                 p.errors += 1;
                 p.last_error = Some(msg.error);
                 p.last_error_at = Some(SystemTime::now());
+                self.status_changed();
             }
         }
     }
@@ -472,6 +488,7 @@ impl Handler<ProviderEnded> for ManagerActor {
             if self.state.mark_delivered(msg.provider) {
                 self.changed(ctx);
             }
+            self.status_changed();
             return;
         };
         // A panic: restart after a backoff that grows while the discoverer keeps panicking.
@@ -489,6 +506,7 @@ impl Handler<ProviderEnded> for ManagerActor {
             .provider_restarts(p.key.0, &p.config_name)
             .inc();
         tracing::warn!(provider = %p.name, ?delay, "restarting discoverer after panic");
+        self.status_changed();
         let (id, generation) = (msg.provider, msg.generation);
         ctx.run_later(delay, move |act, ctx| {
             let Some(p) = act.providers.get(&id) else {
@@ -505,6 +523,7 @@ impl Handler<ProviderEnded> for ManagerActor {
                     p.state = ProviderState::Ended;
                 }
             }
+            act.status_changed();
         });
     }
 }
@@ -555,6 +574,14 @@ impl Handler<GetStatus> for ManagerActor {
 
     fn handle(&mut self, _: GetStatus, _: &mut Self::Context) -> Self::Result {
         MessageResult(self.status())
+    }
+}
+
+impl Handler<WatchStatus> for ManagerActor {
+    type Result = MessageResult<WatchStatus>;
+
+    fn handle(&mut self, _: WatchStatus, _: &mut Self::Context) -> Self::Result {
+        MessageResult(self.status_version.subscribe())
     }
 }
 

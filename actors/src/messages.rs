@@ -23,6 +23,7 @@ pub type ProviderId = u64;
 #[derive(Message, Clone, Debug, Default)]
 #[rtype(result = "ApplyOutcome")]
 pub struct ApplyConfig {
+    /// Job name → the discovery configs of that job, in config order.
     pub jobs: BTreeMap<String, Vec<Arc<dyn DiscoveryConfig>>>,
 }
 
@@ -44,8 +45,11 @@ pub struct ApplyOutcome {
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub struct GroupUpdate {
+    /// The provider that sent it.
     pub provider: ProviderId,
+    /// The generation of the provider's stream.
     pub generation: u64,
+    /// What the discoverer found.
     pub update: Update,
 }
 
@@ -53,8 +57,11 @@ pub struct GroupUpdate {
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub struct ProviderFailed {
+    /// The provider that sent it.
     pub provider: ProviderId,
+    /// The generation of the provider's stream.
     pub generation: u64,
+    /// What went wrong.
     pub error: DiscoveryError,
 }
 
@@ -62,7 +69,9 @@ pub struct ProviderFailed {
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub struct ProviderEnded {
+    /// The provider whose stream is over.
     pub provider: ProviderId,
+    /// The generation of the stream that is over.
     pub generation: u64,
     /// The panic's message, if the discoverer panicked.
     pub panic: Option<String>,
@@ -137,6 +146,7 @@ impl std::fmt::Debug for Subscription {
 
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
+/// Ends a subscription by id (dropping its [`Subscription`] does the same).
 pub struct Unsubscribe(pub SubscriptionId);
 
 /// The targets of every job, sent to subscribers: the full snapshot and the delta since this
@@ -144,7 +154,10 @@ pub struct Unsubscribe(pub SubscriptionId);
 #[derive(Message, Clone, Debug)]
 #[rtype(result = "()")]
 pub struct SyncTargets {
+    /// The whole state at this moment.
     pub snapshot: Arc<Snapshot>,
+    /// What changed since this subscriber's previous message ([`Delta::Full`] for the
+    /// first).
     pub delta: Arc<Delta>,
 }
 
@@ -158,31 +171,49 @@ pub struct GetSnapshot;
 #[rtype(result = "Vec<ProviderStatus>")]
 pub struct GetStatus;
 
+/// Asks for a receiver that changes whenever a provider's status may have changed (an update,
+/// an error item, an end, a restart, a config applied): wait on it, then send [`GetStatus`],
+/// instead of polling. The value is a version number with no meaning of its own.
+#[derive(Message, Debug)]
+#[rtype(result = "tokio::sync::watch::Receiver<u64>")]
+pub struct WatchStatus;
+
 /// How a provider is doing, for the status API and readiness.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ProviderStatus {
+    /// The provider's name, `<mechanism>/<n>`.
     pub name: Str,
+    /// The mechanism, as in `<mechanism>_sd_configs`.
     pub mechanism: &'static str,
     /// Jobs served by this provider.
     pub jobs: Vec<Str>,
+    /// Running, restarting or ended.
     pub state: ProviderState,
+    /// Groups the provider holds now.
     pub groups: usize,
+    /// Targets across those groups.
     pub targets: usize,
     /// The first state has arrived (or the stream ended before sending one).
     pub delivered: bool,
+    /// When its state last changed.
     pub last_update: Option<SystemTime>,
+    /// The last error item its discoverer sent (kept after a recovery: see `last_error_at`).
     pub last_error: Option<DiscoveryError>,
     /// When the last error happened: compare with `last_update` to tell a provider that is
     /// failing now from one that recovered.
     pub last_error_at: Option<SystemTime>,
+    /// Error items received.
     pub errors: u64,
+    /// Restarts after a panic.
     pub restarts: u64,
     /// How many times the discoverer was started.
     pub generation: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The lifecycle of a provider's discoverer.
 pub enum ProviderState {
+    /// The discoverer's stream is running.
     Running,
     /// The discoverer panicked; it is restarted after a backoff. Its last state stands.
     Restarting,
@@ -191,6 +222,7 @@ pub enum ProviderState {
 }
 
 impl ProviderState {
+    /// `running`, `restarting` or `ended`, as the status API writes it.
     pub fn as_str(&self) -> &'static str {
         match self {
             ProviderState::Running => "running",

@@ -18,13 +18,16 @@ use std::sync::Arc;
 /// The `config` label: a job name.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ConfigLabel {
+    /// The job that first asked for the provider.
     pub config: String,
 }
 
 /// The `mechanism` and `config` labels of refresh metrics.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct MechanismLabels {
+    /// The mechanism, as in `<mechanism>_sd_configs`.
     pub mechanism: String,
+    /// The job that first asked for the provider.
     pub config: String,
 }
 

@@ -7,6 +7,8 @@
 //! [`TargetGroup`] serializes in Prometheus' target-group JSON shape:
 //! `{"targets": ["host:port", ...], "labels": {...}}`.
 
+use std::borrow::Borrow;
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, LazyLock, RwLock};
@@ -142,12 +144,42 @@ impl LabelSet {
         &self.0
     }
 
+    /// Number of labels.
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
+    /// The set has no label.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// Every label of this set and of `base`; where both have a name, this set's value wins. A
+    /// target's labels over its group's, as Prometheus merges them (see
+    /// [`TargetGroup::merged_targets`]).
+    pub fn merged_over(&self, base: &LabelSet) -> LabelSet {
+        if base.is_empty() {
+            return self.clone();
+        }
+        let (mut mine, mut theirs) = (self.0.iter().peekable(), base.0.iter().peekable());
+        let mut out: Vec<(Name, Str)> = Vec::with_capacity(self.len() + base.len());
+        loop {
+            let pair = match (mine.peek(), theirs.peek()) {
+                (Some(a), Some(b)) => match a.0.cmp(&b.0) {
+                    Ordering::Less => mine.next(),
+                    Ordering::Greater => theirs.next(),
+                    Ordering::Equal => {
+                        theirs.next();
+                        mine.next()
+                    }
+                },
+                (Some(_), None) => mine.next(),
+                (None, Some(_)) => theirs.next(),
+                (None, None) => break,
+            };
+            out.extend(pair.cloned());
+        }
+        LabelSet(out.into_boxed_slice())
     }
 
     /// Asks the CPU to bring this set's pairs into its cache, and with `values` the shared
@@ -289,6 +321,7 @@ pub struct TargetGroup {
 }
 
 impl TargetGroup {
+    /// A group with this source, targets and common labels.
     pub fn new(source: impl Into<Str>, targets: Vec<LabelSet>, labels: LabelSet) -> Self {
         TargetGroup {
             source: source.into(),
@@ -300,6 +333,19 @@ impl TargetGroup {
     /// The group that removes `source` when sent by a discoverer.
     pub fn removal(source: impl Into<Str>) -> Self {
         TargetGroup::new(source, Vec::new(), LabelSet::new())
+    }
+
+    /// Every target's labels merged with the group's labels (the target's own value wins, as
+    /// in Prometheus), in target order: each target's discovered labels as a mechanism found
+    /// them, before the defaults (`job`, `__scheme__`, ...) and relabeling that a scrape job
+    /// applies (the `promsd` crate's `relabel` module does that).
+    pub fn merged_targets(&self) -> impl ExactSizeIterator<Item = LabelSet> + '_ {
+        self.targets.iter().map(|t| t.merged_over(&self.labels))
+    }
+
+    /// This group in the lossless form: see [`Lossless`].
+    pub fn lossless(&self) -> Lossless<&TargetGroup> {
+        Lossless(self)
     }
 
     /// Approximate heap bytes owned by this group (targets and labels), for memory accounting.
@@ -325,6 +371,71 @@ impl Serialize for TargetGroup {
             map.serialize_entry("labels", &self.labels)?;
         }
         map.end()
+    }
+}
+
+/// A target group in full, for embedders that serialize what they discovered:
+/// `{"source": "...", "labels": {...}, "targets": [{"__address__": "a:1", ...}, ...]}`, every
+/// target with all of its own labels.
+///
+/// `TargetGroup`'s own `Serialize` writes Prometheus' target-group shape (file and HTTP SD),
+/// which keeps only each target's address: a Kubernetes pod's `__meta_*` labels, which sit on
+/// the target, would be lost. Wrap a group (`Lossless(&group)`, or [`TargetGroup::lossless`])
+/// to keep them; `Lossless<TargetGroup>` reads the same form back.
+///
+/// ```
+/// use promsd_actors::{LabelSet, Lossless, TargetGroup};
+///
+/// let group = TargetGroup::new(
+///     "pods",
+///     vec![LabelSet::from_pairs([("__address__", "10.0.0.1:80"), ("__meta_pod", "web-1")])],
+///     LabelSet::from_pairs([("namespace", "prod")]),
+/// );
+/// let json = serde_json::to_string(&group.lossless()).unwrap();
+/// assert_eq!(
+///     json,
+///     r#"{"source":"pods","labels":{"namespace":"prod"},"targets":[{"__address__":"10.0.0.1:80","__meta_pod":"web-1"}]}"#
+/// );
+/// let back: Lossless<TargetGroup> = serde_json::from_str(&json).unwrap();
+/// assert_eq!(back.0, group);
+/// // Prometheus' shape keeps only the address:
+/// assert_eq!(
+///     serde_json::to_string(&group).unwrap(),
+///     r#"{"targets":["10.0.0.1:80"],"labels":{"namespace":"prod"}}"#
+/// );
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lossless<T>(pub T);
+
+impl<G: Borrow<TargetGroup>> Serialize for Lossless<G> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let group = self.0.borrow();
+        let mut map = serializer.serialize_map(Some(3))?;
+        map.serialize_entry("source", &*group.source)?;
+        map.serialize_entry("labels", &group.labels)?;
+        map.serialize_entry("targets", &group.targets)?;
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Lossless<TargetGroup> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Raw {
+            #[serde(default)]
+            source: String,
+            #[serde(default)]
+            labels: LabelSet,
+            #[serde(default)]
+            targets: Vec<LabelSet>,
+        }
+        let raw = Raw::deserialize(deserializer)?;
+        Ok(Lossless(TargetGroup::new(
+            raw.source,
+            raw.targets,
+            raw.labels,
+        )))
     }
 }
 
@@ -403,6 +514,50 @@ mod tests {
             serde_json::to_string(&bare).unwrap(),
             r#"{"targets":["a:1"]}"#
         );
+    }
+
+    #[test]
+    fn merged_targets_keep_the_targets_own_values_over_the_groups() {
+        let group = TargetGroup::new(
+            "g",
+            vec![
+                LabelSet::from_pairs([("__address__", "a:1"), ("env", "canary"), ("z", "1")]),
+                LabelSet::from_address("b:2"),
+            ],
+            LabelSet::from_pairs([("env", "prod"), ("dc", "x")]),
+        );
+        let merged: Vec<LabelSet> = group.merged_targets().collect();
+        assert_eq!(
+            merged[0],
+            LabelSet::from_pairs([
+                ("__address__", "a:1"),
+                ("dc", "x"),
+                ("env", "canary"),
+                ("z", "1")
+            ])
+        );
+        assert_eq!(
+            merged[1],
+            LabelSet::from_pairs([("__address__", "b:2"), ("dc", "x"), ("env", "prod")])
+        );
+    }
+
+    #[test]
+    fn the_lossless_form_keeps_per_target_labels_and_round_trips() {
+        let group = TargetGroup::new(
+            "src",
+            vec![LabelSet::from_pairs([
+                ("__address__", "a:1"),
+                ("__meta_k", "v"),
+            ])],
+            LabelSet::new(),
+        );
+        let json = serde_json::to_string(&Lossless(&group)).unwrap();
+        assert!(json.contains(r#""__meta_k":"v""#), "{json}");
+        assert!(!serde_json::to_string(&group).unwrap().contains("__meta_k"));
+        let back: Lossless<TargetGroup> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.0, group);
+        assert!(serde_json::from_str::<Lossless<TargetGroup>>(r#"{"extra":1}"#).is_err());
     }
 
     #[test]

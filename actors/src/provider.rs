@@ -24,6 +24,7 @@ type Item = Result<Result<Update, DiscoveryError>, Box<dyn Any + Send>>;
 #[rtype(result = "()")]
 pub struct StopProvider;
 
+/// Runs one discoverer stream for the manager (started by it; embedders never start one).
 pub struct ProviderActor {
     id: ProviderId,
     generation: u64,

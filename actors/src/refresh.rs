@@ -26,7 +26,9 @@ pub enum Refreshed {
     /// The groups that exist now; `undetermined` names sources that could not be read this
     /// time and keep whatever state they had.
     Groups {
+        /// The groups found (complete for every source not listed in `undetermined`).
         groups: Vec<TargetGroup>,
+        /// Sources whose state is unknown this time; they keep their last state.
         undetermined: Vec<Str>,
     },
 }
@@ -51,6 +53,8 @@ pub struct RefreshSchedule {
 }
 
 impl RefreshSchedule {
+    /// A schedule that refreshes every `interval`; a failure is retried after 1 s (or `interval`
+    /// if shorter), the delay doubling per failure.
     pub fn every(interval: Duration) -> Self {
         RefreshSchedule {
             interval,

@@ -3,17 +3,20 @@
 //!
 //! The manager keeps its state as the snapshot itself (persistent `im` maps), so handing out a
 //! snapshot is an `Arc` of an O(1) clone, and a one-group change costs O(log n) path copying,
-//! never a copy of a job. The [`ChangeLog`] records which keys changed at which sequence number,
+//! never a copy of a job. The `ChangeLog` records which keys changed at which sequence number,
 //! so that a subscriber's delta is computed from the keys changed since its last message:
 //! O(changes), not O(targets).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use crate::model::{Str, TargetGroup};
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
 
-/// Groups of one provider, by source.
-pub type GroupMap = im::OrdMap<Str, Arc<TargetGroup>>;
+use crate::model::{LabelSet, Str, TargetGroup};
+
+/// Groups of one provider, by source (internal: the public API hands out iterators).
+pub(crate) type GroupMap = im::OrdMap<Str, Arc<TargetGroup>>;
 
 /// The state of every job at one moment. Cheap to clone and to keep.
 #[derive(Clone, Debug, Default)]
@@ -27,10 +30,12 @@ impl Snapshot {
         self.jobs.iter()
     }
 
+    /// The job with this name, if it is configured.
     pub fn job(&self, name: &str) -> Option<&JobTargets> {
         self.jobs.get(name)
     }
 
+    /// Number of configured jobs.
     pub fn job_count(&self) -> usize {
         self.jobs.len()
     }
@@ -41,10 +46,69 @@ impl Snapshot {
     }
 }
 
+/// The lossless JSON form, for embedders (every target keeps its own labels, as in
+/// [`Lossless`](crate::Lossless)): jobs by name, each with its readiness, its target count and
+/// its groups, provider by provider:
+///
+/// ```json
+/// {"jobs": {"node": {"ready": true, "targets": 1, "groups": [
+///   {"provider": "static/0", "source": "0", "labels": {"env": "prod"},
+///    "targets": [{"__address__": "10.0.0.1:9100"}]}]}}}
+/// ```
+impl Serialize for Snapshot {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        struct Jobs<'a>(&'a Snapshot);
+        impl Serialize for Jobs<'_> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_map(self.0.jobs())
+            }
+        }
+        let mut map = serializer.serialize_map(Some(1))?;
+        map.serialize_entry("jobs", &Jobs(self))?;
+        map.end()
+    }
+}
+
+/// One job of a [`Snapshot`]'s lossless JSON form: `{"ready", "targets", "groups"}`.
+impl Serialize for JobTargets {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        struct Group<'a>(&'a Str, &'a TargetGroup);
+        impl Serialize for Group<'_> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let mut map = serializer.serialize_map(Some(4))?;
+                map.serialize_entry("provider", &**self.0)?;
+                map.serialize_entry("source", &*self.1.source)?;
+                map.serialize_entry("labels", &self.1.labels)?;
+                map.serialize_entry::<_, [LabelSet]>("targets", &self.1.targets)?;
+                map.end()
+            }
+        }
+        struct Groups<'a>(&'a JobTargets);
+        impl Serialize for Groups<'_> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let mut seq = serializer.serialize_seq(Some(self.0.group_count()))?;
+                for provider in &self.0.providers {
+                    for group in provider.groups.values() {
+                        seq.serialize_element(&Group(&provider.provider, group))?;
+                    }
+                }
+                seq.end()
+            }
+        }
+        let mut map = serializer.serialize_map(Some(3))?;
+        map.serialize_entry("ready", &self.is_ready())?;
+        map.serialize_entry("targets", &self.target_count)?;
+        map.serialize_entry("groups", &Groups(self))?;
+        map.end()
+    }
+}
+
 /// Identifies a group within a job: the provider that found it and its source there.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct GroupKey {
+    /// The provider's name, `<mechanism>/<n>`.
     pub provider: Str,
+    /// The group's source within that provider.
     pub source: Str,
 }
 
@@ -58,10 +122,38 @@ pub struct JobTargets {
 /// One provider's contribution to a job.
 #[derive(Clone, Debug)]
 pub struct ProviderTargets {
+    /// The provider's name, `<mechanism>/<n>`.
     pub provider: Str,
-    pub groups: GroupMap,
+    pub(crate) groups: GroupMap,
     pub(crate) target_count: usize,
     pub(crate) delivered: bool,
+}
+
+impl ProviderTargets {
+    /// The provider's groups with their sources, in source order.
+    pub fn groups(&self) -> impl ExactSizeIterator<Item = (&Str, &Arc<TargetGroup>)> + '_ {
+        self.groups.iter()
+    }
+
+    /// The group with this source, if the provider has one.
+    pub fn group(&self, source: &str) -> Option<&Arc<TargetGroup>> {
+        self.groups.get(source)
+    }
+
+    /// Number of groups.
+    pub fn group_count(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// Number of targets across the provider's groups.
+    pub fn target_count(&self) -> usize {
+        self.target_count
+    }
+
+    /// The provider has delivered its first state (or ended, or failed to start).
+    pub fn is_delivered(&self) -> bool {
+        self.delivered
+    }
 }
 
 impl JobTargets {
@@ -80,6 +172,7 @@ impl JobTargets {
         })
     }
 
+    /// The group with this key, if the job has it.
     pub fn group(&self, key: &GroupKey) -> Option<&Arc<TargetGroup>> {
         self.providers
             .iter()
@@ -87,14 +180,17 @@ impl JobTargets {
             .and_then(|p| p.groups.get(&key.source))
     }
 
+    /// The job's providers, in the order of its SD configs.
     pub fn providers(&self) -> &[ProviderTargets] {
         &self.providers
     }
 
+    /// Number of targets across the job's groups.
     pub fn target_count(&self) -> usize {
         self.target_count
     }
 
+    /// Number of groups across the job's providers.
     pub fn group_count(&self) -> usize {
         self.providers.iter().map(|p| p.groups.len()).sum()
     }
@@ -116,7 +212,9 @@ pub enum Delta {
     Full,
     /// The jobs that changed, and the jobs that are gone.
     Changes {
+        /// Jobs that changed (new, reset or with changed groups), by name.
         jobs: BTreeMap<Str, JobDelta>,
+        /// Jobs the subscriber knew that are no longer configured, sorted.
         removed_jobs: Vec<Str>,
     },
 }
@@ -137,7 +235,9 @@ pub enum JobDelta {
     /// Groups of the job that changed (with their new value) and that were removed. Both lists
     /// may be empty when only the job's readiness changed.
     Groups {
+        /// Groups added or changed, with their new value, sorted by key.
         changed: Vec<(GroupKey, Arc<TargetGroup>)>,
+        /// Groups gone from the job, sorted.
         removed: Vec<GroupKey>,
     },
 }

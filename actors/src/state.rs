@@ -35,9 +35,13 @@ impl ProviderGroups {
 /// What a provider holds, for status reports.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProviderSummary {
+    /// Groups the provider holds.
     pub groups: usize,
+    /// Targets across those groups.
     pub targets: usize,
+    /// The provider has delivered its first state.
     pub delivered: bool,
+    /// Jobs the provider serves.
     pub jobs: Vec<Str>,
 }
 
@@ -50,6 +54,7 @@ pub struct TargetsState {
 }
 
 impl TargetsState {
+    /// An empty state: no jobs, no providers.
     pub fn new() -> Self {
         Self::default()
     }
@@ -279,6 +284,7 @@ impl TargetsState {
         self.log.prune(oldest_needed);
     }
 
+    /// What provider `id` holds, if it is registered.
     pub fn provider(&self, id: ProviderId) -> Option<ProviderSummary> {
         self.providers.get(&id).map(|p| ProviderSummary {
             groups: p.groups.len(),

@@ -1,5 +1,7 @@
-//! Test doubles for embedders' tests (feature `testing`): a discoverer driven by a channel and a
-//! subscriber that records what it receives and awaits a condition with a deadline.
+//! Test doubles for embedders' tests (feature `testing`): a discoverer driven by a channel, a
+//! subscriber that records what it receives and awaits a condition with a deadline, and
+//! [`wait_for_status`], which awaits a condition on the providers' status (an error recorded,
+//! a restart) with a deadline.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -31,7 +33,7 @@ use futures::StreamExt;
 use tokio::sync::{mpsc, Notify, Semaphore};
 
 use crate::discoverer::{BuildContext, Discoverer, DiscoveryConfig, DiscoveryError, Update};
-use crate::messages::SyncTargets;
+use crate::messages::{GetStatus, ProviderStatus, SyncTargets, WatchStatus};
 use crate::model::{LabelSet, TargetGroup};
 
 enum Command {
@@ -111,27 +113,30 @@ impl ChannelFeed {
             .is_some_and(|s| s.send(command).is_ok())
     }
 
-    /// Sends a full state; false if no stream is running.
+    /// Sends a full state. Returns true if a running stream took it, false if no stream is
+    /// running (not built yet, ended, or stopped).
     pub fn full(&self, groups: Vec<TargetGroup>) -> bool {
         self.command(Command::Item(Ok(Update::Full(groups))))
     }
 
-    /// Sends changed groups; false if no stream is running.
+    /// Sends changed groups. Returns false if no stream is running, as [`full`](Self::full).
     pub fn changed(&self, groups: Vec<TargetGroup>) -> bool {
         self.command(Command::Item(Ok(Update::Changed(groups))))
     }
 
-    /// Sends an error item.
+    /// Sends an error item (the provider's state stands, its error is recorded). Returns false
+    /// if no stream is running.
     pub fn fail(&self, message: &str) -> bool {
         self.command(Command::Item(Err(DiscoveryError::new(message))))
     }
 
-    /// Makes the running stream panic.
+    /// Makes the running stream panic (the manager restarts it after a backoff). Returns false
+    /// if no stream is running.
     pub fn panic(&self) -> bool {
         self.command(Command::Panic)
     }
 
-    /// Ends the running stream.
+    /// Ends the running stream (its last state stands). Returns false if no stream is running.
     pub fn end(&self) -> bool {
         self.command(Command::End)
     }
@@ -240,10 +245,12 @@ impl Recording {
         self.log.messages.lock().unwrap().clone()
     }
 
+    /// How many messages were received so far.
     pub fn count(&self) -> usize {
         self.log.messages.lock().unwrap().len()
     }
 
+    /// The newest message received, if any.
     pub fn last(&self) -> Option<SyncTargets> {
         self.log.messages.lock().unwrap().last().cloned()
     }
@@ -282,14 +289,77 @@ impl Recording {
     }
 }
 
+/// Waits until `condition` holds for the manager's provider statuses (what [`GetStatus`]
+/// answers, sorted by provider name), or fails after `timeout` with the last statuses seen. It
+/// waits on the manager's [`WatchStatus`] events, never by polling, so a test can wait for an
+/// error item to be recorded:
+///
+/// ```no_run
+/// # use std::time::Duration;
+/// # async fn example(manager: actix::Addr<promsd_actors::ManagerActor>) {
+/// let statuses = promsd_actors::testing::wait_for_status(&manager, Duration::from_secs(10), |s| {
+///     s.iter().any(|p| p.last_error.as_ref().is_some_and(|e| e.message().contains("refused")))
+/// })
+/// .await
+/// .unwrap();
+/// # }
+/// ```
+///
+/// Works from any tokio runtime, inside the manager's actix system or not.
+pub async fn wait_for_status(
+    manager: &Addr<crate::ManagerActor>,
+    timeout: Duration,
+    condition: impl Fn(&[ProviderStatus]) -> bool,
+) -> Result<Vec<ProviderStatus>, String> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut changes = manager
+        .send(WatchStatus)
+        .await
+        .map_err(|e| format!("manager stopped: {e}"))?;
+    loop {
+        changes.borrow_and_update();
+        let statuses = manager
+            .send(GetStatus)
+            .await
+            .map_err(|e| format!("manager stopped: {e}"))?;
+        if condition(&statuses) {
+            return Ok(statuses);
+        }
+        match tokio::time::timeout_at(deadline, changes.changed()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return Err("manager stopped".to_owned()),
+            Err(_) => {
+                return Err(format!(
+                    "status condition not met within {timeout:?}; last statuses: {statuses:#?}"
+                ))
+            }
+        }
+    }
+}
+
 /// A manager running one job, and a subscriber recording every message it sends.
 pub struct OneJob {
+    /// The running manager.
     pub manager: Addr<crate::ManagerActor>,
+    /// The recording subscriber (kept alive by `subscription` too).
     pub subscriber: Addr<RecordingSubscriber>,
     /// The subscriber's subscription: dropping it unsubscribes.
     pub subscription: crate::Subscription,
+    /// What the subscriber received.
     pub recording: Recording,
+    /// What applying the job did.
     pub outcome: crate::ApplyOutcome,
+}
+
+impl OneJob {
+    /// [`wait_for_status`] on this job's manager.
+    pub async fn wait_for_status(
+        &self,
+        timeout: Duration,
+        condition: impl Fn(&[ProviderStatus]) -> bool,
+    ) -> Result<Vec<ProviderStatus>, String> {
+        wait_for_status(&self.manager, timeout, condition).await
+    }
 }
 
 /// Starts a manager (broadcast interval `interval`), subscribes a recording subscriber and

@@ -842,3 +842,41 @@ async fn each_providers_first_state_is_sent_without_waiting_for_a_tick() {
     .unwrap();
     assert!(t0.elapsed() > Duration::ZERO && t0.elapsed() <= interval);
 }
+
+#[actix_rt::test]
+async fn a_snapshot_serializes_losslessly_with_every_targets_own_labels() {
+    tokio::time::pause();
+    let manager = ManagerActor::new(options(Duration::from_secs(5))).start();
+    let (sub, rec) = RecordingSubscriber::start();
+    let _subscription = manager.send(Subscribe(sub.recipient())).await.unwrap();
+    let (config, feed) = channel_discoverer("a");
+    manager
+        .send(apply(vec![("pods", vec![config]), ("idle", vec![])]))
+        .await
+        .unwrap();
+    feed.full(vec![TargetGroup::new(
+        "ns/web",
+        vec![LabelSet::from_pairs([
+            ("__address__", "10.0.0.1:80"),
+            ("__meta_kubernetes_pod_name", "web-1"),
+        ])],
+        LabelSet::from_pairs([("__meta_kubernetes_namespace", "ns")]),
+    )]);
+    let messages = rec
+        .wait_for(WAIT, job_addresses_are("pods", &["10.0.0.1:80"]))
+        .await
+        .unwrap();
+    let json = serde_json::to_value(&*messages.last().unwrap().snapshot).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({"jobs": {
+            "idle": {"ready": true, "targets": 0, "groups": []},
+            "pods": {"ready": true, "targets": 1, "groups": [{
+                "provider": "channel/0",
+                "source": "ns/web",
+                "labels": {"__meta_kubernetes_namespace": "ns"},
+                "targets": [{"__address__": "10.0.0.1:80", "__meta_kubernetes_pod_name": "web-1"}],
+            }]},
+        }})
+    );
+}

@@ -265,7 +265,7 @@ impl RelabelConfig {
 
     /// Prometheus' `Config.Validate(scheme)`: checks the rule under a label-name scheme and keeps
     /// that scheme for applying it. Deserializing a rule validates it under
-    /// [`NameValidation::Utf8`]; a rule read as [`Unvalidated`] must be validated with this.
+    /// [`NameValidation::Utf8`]; a rule read as `Unvalidated` must be validated with this.
     pub fn validate(&mut self, scheme: NameValidation) -> Result<(), String> {
         use Action::*;
         let Some(action) = self.action else {

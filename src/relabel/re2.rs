@@ -18,7 +18,7 @@
 
 use std::fmt;
 
-/// Go's `regexp/syntax` error: `error parsing regexp: <code>: `<expr>``.
+/// Go's `regexp/syntax` error: ``error parsing regexp: <code>: `<expr>` ``.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SyntaxError {
     pub code: &'static str,

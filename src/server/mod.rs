@@ -1,8 +1,9 @@
 //! The daemon's HTTP server (actix-web): HTTP SD per job, the targets and status APIs, the web
-//! page, `/metrics`, health, readiness and reload. Handlers read the pipeline's latest published
+//! page, `/metrics`, health, readiness and reload, and the diff admin API. Handlers read the pipeline's latest published
 //! view; nothing here blocks discovery.
 
 pub mod alertmanagers;
+pub mod diff_api;
 pub mod file_sd_output;
 pub mod http_sd;
 pub mod matcher;
@@ -22,7 +23,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use prometheus_client::registry::Registry;
 
-pub use pipeline::{JobPipeline, SharedView, TargetOutcome, TargetsPipeline};
+pub use pipeline::{JobPipeline, Outcome, SharedView, TargetOutcome, TargetsPipeline};
 pub use status_api::{ConfigSlot, RelabelStep, RunningConfig};
 
 /// Asks the daemon to read its config again; answers the error if the new config is rejected
@@ -49,6 +50,11 @@ pub struct AppState {
     /// `--web.enable-lifecycle`: without it, `POST`/`PUT /-/reload` is refused (SIGHUP still
     /// reloads), as in Prometheus.
     pub enable_lifecycle: bool,
+    /// `--web.enable-admin-api`: without it, `POST /api/v1/diff` answers as Prometheus'
+    /// disabled admin APIs do.
+    pub enable_admin_api: bool,
+    /// The engine's manager, for the live targets `POST /api/v1/diff` compares with.
+    pub snapshot: Recipient<promsd_actors::GetSnapshot>,
 }
 
 /// An error response in Prometheus' API shape.
@@ -140,5 +146,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/api/v1/status/sd",
             web::get().to(status_api::service_discovery),
         )
+        .configure(diff_api::routes)
         .configure(web_page::routes);
 }

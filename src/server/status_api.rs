@@ -36,6 +36,12 @@ pub trait RunningConfig: Send + Sync + 'static {
     /// The effect of each of `job`'s `relabel_configs` on a target whose discovered labels are
     /// `discovered`: step `i` is the result of rules `0..=i`. `None` if the job is unknown.
     fn relabel_steps(&self, job: &str, discovered: &LabelSet) -> Option<Vec<RelabelStep>>;
+
+    /// The loaded config itself, for `POST /api/v1/diff` (a candidate is compared with it).
+    /// `None` where the running config is a stand-in.
+    fn config(&self) -> Option<&crate::config::Config> {
+        None
+    }
 }
 
 /// Where the daemon puts the [`RunningConfig`] of each config it applies.

@@ -156,7 +156,7 @@ impl TargetsQuery {
         if !self.state.admits(&group[index]) {
             return false;
         }
-        let labels = || outcomes()[index].labels.as_ref();
+        let labels = || outcomes()[index].labels();
         let discovered = std::cell::OnceCell::new();
         let discovered = || discovered.get_or_init(|| job.results.discovered(group, index));
         // Final labels never hold `__meta_*` (population removes them): those are looked up in
@@ -400,14 +400,14 @@ fn page<'a>(jobs: &[&'a Arc<JobView>], query: &TargetsQuery) -> TargetsData<'a> 
             }
             let outcome = last.as_ref().and_then(|(_, o)| o.get(index));
             let discovered = job.results.discovered(group, index);
-            match outcome.and_then(|o| o.labels.clone()) {
+            match outcome.and_then(|o| o.labels().cloned()) {
                 Some(labels) => data
                     .active_targets
                     .push(active(&job.name, discovered, labels)),
                 None => data.dropped_targets.push(DroppedTarget {
                     discovered_labels: discovered,
                     scrape_pool: &job.name,
-                    dropped_because: group[index].dropped_because.as_deref(),
+                    dropped_because: group[index].dropped_because().map(|b| &**b),
                 }),
             }
         };

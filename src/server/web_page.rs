@@ -1,6 +1,7 @@
 //! The web page promsd serves at `/`: discovery at a glance (jobs, providers, their errors),
 //! targets per job with search, discovered and final labels side by side, dropped targets with
-//! what dropped them, and the relabel trace of one target.
+//! what dropped them, the relabel trace of one target, and a preview of a candidate config
+//! (`POST /api/v1/diff`, an admin API).
 //!
 //! Plain HTML, CSS and JavaScript embedded in the binary (no framework, no build step); the
 //! page polls the JSON APIs (`/api/v1/status/sd`, `/api/v1/targets`,

@@ -107,17 +107,33 @@ pub type Answer = (u16, Vec<(String, String)>, String);
 
 /// A plain HTTP/1.1 request to 127.0.0.1. `None` if nobody answers.
 pub fn http(method: &str, port: u16, path: &str, headers: &[(&str, &str)]) -> Option<Answer> {
+    http_with_body(method, port, path, headers, b"")
+}
+
+/// A plain HTTP/1.1 request with a body to 127.0.0.1. `None` if nobody answers.
+pub fn http_with_body(
+    method: &str,
+    port: u16,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Option<Answer> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .ok()?;
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: 0\r\n");
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (n, v) in headers {
         request.push_str(&format!("{n}: {v}\r\n"));
     }
     request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).ok()?;
+    let mut request = request.into_bytes();
+    request.extend_from_slice(body);
+    stream.write_all(&request).ok()?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).ok()?;
     let text = String::from_utf8_lossy(&raw).into_owned();

@@ -82,28 +82,23 @@ pub fn populate(job: &str, group: &TargetGroup) -> Vec<TargetOutcome> {
         .map(|target| {
             let discovered = discovered(job, group, target);
             let Some(relabeled) = relabel(&discovered, usize::MAX) else {
-                return TargetOutcome {
-                    labels: None,
-                    dropped_because: Some(DROP_REASON.into()),
-                    identity: 0,
+                return TargetOutcome::Dropped {
+                    because: DROP_REASON.into(),
                 };
             };
             let address = relabeled.get("__address__").unwrap_or("").to_owned();
             if address.is_empty() {
-                return TargetOutcome {
-                    labels: None,
-                    dropped_because: Some(NO_ADDRESS_REASON.into()),
-                    identity: 0,
+                return TargetOutcome::Dropped {
+                    because: NO_ADDRESS_REASON.into(),
                 };
             }
             let mut out = pairs(&relabeled);
             out.retain(|name, _| !name.starts_with("__meta_"));
             out.entry("instance".into()).or_insert(address);
             let labels = LabelSet::from_pairs(out);
-            TargetOutcome {
+            TargetOutcome::Kept {
                 identity: promsd::shard::target_identity(job, &labels),
-                labels: Some(labels),
-                dropped_because: None,
+                labels,
             }
         })
         .collect()
@@ -228,6 +223,8 @@ impl Fixture {
             alertmanagers: Default::default(),
             config: config.clone(),
             enable_lifecycle: false,
+            enable_admin_api: false,
+            snapshot: manager.clone().recipient(),
         });
         let fixture = Fixture {
             _subscription: subscription,

@@ -9,7 +9,7 @@
 //!
 //! One target per node endpoint: `__address__` `<endpoint>:<port>`, labels
 //! `__meta_msk_cluster_*` (name, arn, state, type, version, kafka_version,
-//! configuration_arn, configuration_revision, jmx_exporter_enabled, tag_<key>),
+//! configuration_arn, configuration_revision, jmx_exporter_enabled, `tag_<key>`),
 //! `__meta_msk_node_*` (type, arn, added_time, instance_type, attached_eni) and
 //! `__meta_msk_broker_*` (id, client_subnet, client_vpc_ip, node_exporter_enabled,
 //! endpoint_index) or `__meta_msk_controller_endpoint_index`.

@@ -42,6 +42,8 @@ use crate::common::Duration;
 pub use discoverer::Tuning;
 pub use metrics::{register_metrics, FileMetrics};
 pub use parse::FILEPATH_LABEL;
+// For HTTP SD, which reads the same JSON.
+#[cfg(feature = "sd-http")]
 pub(crate) use parse::{parse_groups_from, Format};
 
 /// Prometheus' rule for `files` entries: a JSON or YAML extension, and a `*` only in the last

@@ -30,7 +30,7 @@
 //! # Where promsd differs
 //! - A missing path is watched (an exists watch) and read as soon as it is created, instead of
 //!   being retried every 10 s; a failed read is retried after 1 s doubling up to 10 s, not after
-//!   a fixed 10 s. Reads of a tree are pipelined ([`treecache::IN_FLIGHT`] in flight).
+//!   a fixed 10 s. Reads of a tree are pipelined (`treecache::IN_FLIGHT` in flight).
 //! - Overlapping paths are one tree: a path at or below another configured path adds nothing
 //!   (its members are the other's), so a member is read, watched and sent once.
 //! - The path `/` works (Prometheus builds `//child` paths there and fails). A path ZooKeeper

@@ -1,4 +1,5 @@
-// promsd's web page: polls promsd's JSON APIs and draws discovery, targets and relabel traces.
+// promsd's web page: polls promsd's JSON APIs and draws discovery, targets and relabel traces;
+// previews a candidate config (POST api/v1/diff).
 // No framework and no build step. Every label value is untrusted text: it only ever reaches the
 // page through textContent (the h() helper), never as HTML.
 'use strict';
@@ -301,6 +302,67 @@ async function openTrace(t, scroll) {
   out.replaceChildren(h('div', { class: 'steps' }, rows));
 }
 
+// ---- preview a config ----------------------------------------------------------------------
+
+// The class of a line of `promsd diff`'s text report.
+function diffLineClass(line) {
+  if (line.startsWith('job ')) return / 0 added, 0 removed, 0 changed, /.test(line) ? 'job same' : 'job';
+  if (line.startsWith('  + ')) return 'add';
+  if (line.startsWith('  - ')) return 'del';
+  if (line.startsWith('  ~ ')) return 'chg';
+  if (line.startsWith('      (')) return 'why';
+  if (line.startsWith('      -')) return 'del';
+  if (line.startsWith('      +')) return 'add';
+  return '';
+}
+
+// POSTs the candidate to api/v1/diff and shows the report as `promsd diff` prints it.
+async function runPreview() {
+  const candidate = $('candidate').value;
+  const status = $('preview-status'), out = $('preview-out'), button = $('preview-run');
+  button.disabled = true;
+  status.textContent = 'discovering…';
+  out.replaceChildren();
+  try {
+    const response = await fetch('api/v1/diff?format=text', {
+      method: 'POST', headers: { 'Content-Type': 'application/yaml' }, body: candidate,
+    });
+    const text = await response.text();
+    if (!response.ok) {
+      let message = text;
+      try { message = JSON.parse(text).error || text; } catch (e) { /* not JSON */ }
+      if (message === 'admin APIs disabled') {
+        message = 'Previews are off: start promsd with --web.enable-admin-api to allow them.';
+      }
+      status.textContent = '';
+      out.replaceChildren(h('div', { class: 'reason' }, message));
+      return;
+    }
+    const lines = text.replace(/\n$/, '').split('\n').filter((l) => l !== '');
+    const jobs = lines.filter((l) => l.startsWith('job '));
+    const differ = jobs.filter((l) => diffLineClass(l) === 'job').length;
+    status.textContent = differ ? `${differ} of ${jobs.length} jobs change` : `no change in ${jobs.length} jobs`;
+    out.replaceChildren(h('div', { class: 'diff' },
+      lines.map((l) => h('div', { class: diffLineClass(l) }, l))));
+  } catch (e) {
+    status.textContent = '';
+    out.replaceChildren(h('div', { class: 'reason' }, `Cannot reach promsd: ${e.message}`));
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// `#preview=<candidate>` opens the preview with that candidate (links and tests); what is typed
+// into the box is never written to the URL (a config may hold secrets).
+function previewFromHash() {
+  const p = new URLSearchParams(location.hash.slice(1));
+  if (!p.has('preview')) return;
+  $('candidate').value = p.get('preview');
+  $('preview-panel').open = true;
+  $('preview-panel').scrollIntoView({ block: 'start' });
+  runPreview();
+}
+
 // ---- filters, hash and polling --------------------------------------------------------------
 
 function readHash() {
@@ -373,7 +435,11 @@ function start() {
   $('next').addEventListener('click', () => setFilter({ offset: view.offset + PAGE_SIZE }));
   $('trace-close').addEventListener('click', () => { $('trace-panel').hidden = true; view.traced = null; });
   $('config-panel').addEventListener('toggle', (e) => { if (e.target.open) loadConfig(); });
-  window.addEventListener('hashchange', () => { readHash(); syncControls(); view.targetsText = null; loadTargets(); });
+  $('preview-run').addEventListener('click', runPreview);
+  window.addEventListener('hashchange', () => {
+    readHash(); syncControls(); view.targetsText = null; loadTargets(); previewFromHash();
+  });
+  previewFromHash();
   tick();
   setInterval(() => { if ($('live').checked) tick(); }, POLL_MS);
   setInterval(showFreshness, 1000);

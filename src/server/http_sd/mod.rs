@@ -3,6 +3,16 @@
 //!
 //! Prometheus' own HTTP SD never sends `If-None-Match` (and treats 304 as an error), so a 304 is
 //! only ever the answer to a request that asked for it.
+//!
+//! The body is rendered here too: `entries.rs` renders a group's kept targets once when the
+//! group is relabeled, `body.rs` orders a job's entries (per shard) and writes them out.
+
+pub(crate) mod body;
+pub(crate) mod entries;
+
+pub use body::Rendered;
+#[cfg(test)]
+mod tests;
 
 use actix_web::body::SizedStream;
 use actix_web::http::header;
