@@ -120,14 +120,14 @@ pub fn alertmanagers_from_group(
     let (mut active, mut dropped) = (Vec::new(), Vec::new());
     for target in &group.targets {
         lb.reset(target);
-        lb.set(Name::new("__scheme__"), Str::from(set.scheme.as_str()));
+        lb.set(&Name::new("__scheme__"), Str::from(set.scheme.as_str()));
         lb.set(
-            Name::new(ALERTS_PATH_LABEL),
+            &Name::new(ALERTS_PATH_LABEL),
             Str::from(set.alerts_path.as_str()),
         );
         for (name, value) in group.labels.pairs() {
             if target.get(name).is_none() {
-                lb.set(*name, value.clone());
+                lb.set(name, value.clone());
             }
         }
         let discovered = lb.to_label_set();
@@ -317,7 +317,7 @@ mod tests {
         let ls = |pairs: &[(&str, &str)]| {
             let mut lb = LabelBuilder::new();
             for (n, v) in pairs {
-                lb.set(Name::new(n), Str::from(*v));
+                lb.set(&Name::new(n), Str::from(*v));
             }
             lb.to_label_set()
         };

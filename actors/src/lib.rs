@@ -27,6 +27,7 @@
 //!
 //! # Layout
 //! - `model`: [`LabelSet`], [`TargetGroup`], [`Lossless`].
+//! - `name`: [`Name`], the label-name interner.
 //! - `discoverer`: the mechanism contract.
 //! - `refresh`: the poll helper.
 //! - `messages`: what actors say to each other.
@@ -41,6 +42,7 @@ pub mod manager;
 pub mod messages;
 pub mod metrics;
 pub mod model;
+pub mod name;
 pub mod provider;
 pub mod refresh;
 pub mod snapshot;

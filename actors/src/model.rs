@@ -2,8 +2,8 @@
 //!
 //! At a million targets every byte per target counts, so a [`LabelSet`] is one boxed slice of
 //! `(name, value)` pairs sorted by name. Names are [`Name`]s: interned process-wide (a handful
-//! of distinct names serve millions of targets) and never freed, so that copying one is
-//! copying a pointer, with no reference count to touch; values are `Arc<str>`. A
+//! of distinct names serve millions of targets), one pointer each (see `name.rs`); values are
+//! `Arc<str>`. A
 //! [`TargetGroup`] serializes in Prometheus' target-group JSON shape:
 //! `{"targets": ["host:port", ...], "labels": {...}}`.
 
@@ -11,13 +11,13 @@ use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
-use std::hash::{Hash, Hasher};
-use std::ops::Deref;
 use std::sync::{Arc, LazyLock, RwLock};
 
 use serde::de::{self, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+pub use crate::name::{interned_label_names, sweep_label_names, Name};
 
 /// A shared immutable string: label values, sources, job names.
 pub type Str = Arc<str>;
@@ -40,135 +40,6 @@ pub fn intern(s: &str) -> Str {
     let shared: Str = Arc::from(s);
     strs.insert(shared.clone());
     shared
-}
-
-static NAMES: LazyLock<RwLock<HashSet<&'static str>>> = LazyLock::new(Default::default);
-
-/// A label name, interned: there is one copy of each distinct name for the life of the
-/// process, so two names are equal exactly when they are the same copy, and a `Name` is
-/// copied like a pointer. Names are few (configs, the label keys of discovered objects, and
-/// the names relabel rules build with `labelmap` or a templated `target_label`), so keeping
-/// each forever costs little; the interner of [`Str`]s before it kept every name forever too.
-#[derive(Clone, Copy)]
-pub struct Name(&'static str);
-
-impl Name {
-    /// The interned copy of `s`.
-    pub fn new(s: &str) -> Name {
-        if let Some(found) = NAMES.read().expect("interner poisoned").get(s) {
-            return Name(found);
-        }
-        let mut names = NAMES.write().expect("interner poisoned");
-        if let Some(found) = names.get(s) {
-            return Name(found);
-        }
-        let leaked: &'static str = Box::leak(Box::from(s));
-        names.insert(leaked);
-        Name(leaked)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        self.0
-    }
-
-    /// The address of the one copy: a key for caches of per-name facts.
-    pub fn addr(self) -> usize {
-        self.0.as_ptr() as usize
-    }
-}
-
-impl Deref for Name {
-    type Target = str;
-    fn deref(&self) -> &str {
-        self.0
-    }
-}
-
-impl AsRef<str> for Name {
-    fn as_ref(&self) -> &str {
-        self.0
-    }
-}
-
-impl Borrow<str> for Name {
-    fn borrow(&self) -> &str {
-        self.0
-    }
-}
-
-impl PartialEq for Name {
-    fn eq(&self, other: &Name) -> bool {
-        std::ptr::eq(self.0, other.0)
-    }
-}
-
-impl Eq for Name {}
-
-impl PartialEq<str> for Name {
-    fn eq(&self, other: &str) -> bool {
-        self.0 == other
-    }
-}
-
-impl PartialEq<&str> for Name {
-    fn eq(&self, other: &&str) -> bool {
-        self.0 == *other
-    }
-}
-
-impl Ord for Name {
-    /// Byte-wise (code point) order of the names, as Prometheus sorts labels.
-    fn cmp(&self, other: &Name) -> Ordering {
-        if self == other {
-            Ordering::Equal
-        } else {
-            self.0.cmp(other.0)
-        }
-    }
-}
-
-impl PartialOrd for Name {
-    fn partial_cmp(&self, other: &Name) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Hash for Name {
-    /// As the text hashes, so that maps keyed by names can be searched with a `&str`.
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.hash(state)
-    }
-}
-
-impl fmt::Debug for Name {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.0, f)
-    }
-}
-
-impl fmt::Display for Name {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
-    }
-}
-
-impl From<&str> for Name {
-    fn from(s: &str) -> Name {
-        Name::new(s)
-    }
-}
-
-impl Serialize for Name {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Name {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Ok(Name::new(&s))
-    }
 }
 
 /// Asks the CPU to bring the memory of `value` into its cache: a hint for loops over data
@@ -233,7 +104,7 @@ impl LabelSet {
     /// later pair with the same name wins.
     pub fn from_labels(mut pairs: Vec<(Name, Str)>) -> Self {
         // Stable sort keeps insertion order among equal names; keep the last of each run.
-        pairs.sort_by_key(|pair| pair.0);
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
         let mut out: Vec<(Name, Str)> = Vec::with_capacity(pairs.len());
         for pair in pairs {
             match out.last_mut() {
@@ -393,7 +264,7 @@ impl<'de> Deserialize<'de> for LabelSet {
                         None => pairs.push((name.0, value.0)),
                     }
                 }
-                pairs.sort_by_key(|pair| pair.0);
+                pairs.sort_by(|a, b| a.0.cmp(&b.0));
                 Ok(LabelSet(pairs.into_boxed_slice()))
             }
         }

@@ -489,12 +489,12 @@ impl Lookup {
             }
         };
         Some(LabelSet::from_sorted(vec![
-            (l.address, Str::from(address)),
-            (l.mx_target, mx_target),
-            (l.name, name.clone()),
-            (l.ns_target, ns_target),
-            (l.srv_port, srv_port),
-            (l.srv_target, srv_target),
+            (l.address.clone(), Str::from(address)),
+            (l.mx_target.clone(), mx_target),
+            (l.name.clone(), name.clone()),
+            (l.ns_target.clone(), ns_target),
+            (l.srv_port.clone(), srv_port),
+            (l.srv_target.clone(), srv_target),
         ]))
     }
 }

@@ -101,8 +101,8 @@ struct Scratch {
 
 /// What a name-based rule (`labelmap`, `labeldrop`, `labelkeep`) decided for a label name:
 /// `None` when the regex does not match, else the mapped name (for `labelmap`; the name itself
-/// for the others). A direct-mapped cache keyed by (rule id, name); names are interned and
-/// never freed, so a name's address identifies it. Label names repeat across targets, so most
+/// for the others). A direct-mapped cache keyed by (rule id, name); names are interned and an
+/// entry holds its name, so a name's address identifies it while the entry lives. Label names repeat across targets, so most
 /// lookups hit.
 #[derive(Clone, Default)]
 struct NameCache {
@@ -123,9 +123,9 @@ impl NameCache {
     fn get_or(
         &mut self,
         rule: u64,
-        name: Name,
+        name: &Name,
         decide: impl FnOnce() -> Option<Name>,
-    ) -> Option<Name> {
+    ) -> Option<&Name> {
         if self.slots.is_empty() {
             self.slots = vec![None; NAME_CACHE_SLOTS];
         }
@@ -133,16 +133,16 @@ impl NameCache {
         let hash = (ptr ^ rule.rotate_left(32)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let slot = &mut self.slots[(hash >> 52) as usize & (NAME_CACHE_SLOTS - 1)];
         match slot {
-            Some(e) if e.rule == rule && e.name == name => {}
+            Some(e) if e.rule == rule && e.name == *name => {}
             _ => {
                 *slot = Some(NameEntry {
                     rule,
-                    name,
+                    name: name.clone(),
                     decision: decide(),
                 })
             }
         }
-        slot.as_ref().and_then(|e| e.decision)
+        slot.as_ref().and_then(|e| e.decision.as_ref())
     }
 }
 
@@ -190,7 +190,7 @@ impl LabelBuilder {
 
     /// Like `find`, but the very same (interned) name is recognized without comparing bytes,
     /// and the position it had last time is tried first.
-    fn find_name(&self, name: Name) -> Result<usize, usize> {
+    fn find_name(&self, name: &Name) -> Result<usize, usize> {
         let key = name.addr();
         if let Some(hint) = self.hints.get(key) {
             let len = self.labels.len();
@@ -218,23 +218,23 @@ impl LabelBuilder {
 
     /// Whether `name` is at `i` (`Ok`) or belongs at `i` (`Err`); `None` when neither.
     #[inline]
-    fn check_hint(&self, name: Name, key: usize, i: usize) -> Option<Result<usize, usize>> {
+    fn check_hint(&self, name: &Name, key: usize, i: usize) -> Option<Result<usize, usize>> {
         let labels = &self.labels;
         match labels.get(i) {
             Some((n, _)) if n.addr() == key => return Some(Ok(i)),
             None if i > labels.len() => return None,
             _ => {}
         }
-        let after_previous = i == 0 || compare_names(labels[i - 1].0, name) == Ordering::Less;
-        let before_next = i == labels.len() || compare_names(name, labels[i].0) == Ordering::Less;
+        let after_previous = i == 0 || compare_names(&labels[i - 1].0, name) == Ordering::Less;
+        let before_next = i == labels.len() || compare_names(name, &labels[i].0) == Ordering::Less;
         (after_previous && before_next).then_some(Err(i))
     }
 
     /// A binary search in which the very same name is recognized by its address (a `Name` is
     /// equal to another exactly when it is the same copy).
-    fn find_name_unhinted(&self, name: Name) -> Result<usize, usize> {
+    fn find_name_unhinted(&self, name: &Name) -> Result<usize, usize> {
         self.labels
-            .binary_search_by(|(n, _)| compare_names(*n, name))
+            .binary_search_by(|(n, _)| compare_names(n, name))
     }
 
     /// The value of `name`, `""` when missing (Prometheus' `Builder.Get`).
@@ -243,19 +243,19 @@ impl LabelBuilder {
     }
 
     /// [`get`](Self::get) for a [`Name`], faster.
-    pub fn get_name(&self, name: Name) -> &str {
+    pub fn get_name(&self, name: &Name) -> &str {
         self.find_name(name).map_or("", |i| &*self.labels[i].1)
     }
 
-    pub(crate) fn get_shared(&self, name: Name) -> Option<&Str> {
+    pub(crate) fn get_shared(&self, name: &Name) -> Option<&Str> {
         self.find_name(name).ok().map(|i| &self.labels[i].1)
     }
 
     /// Sets `name` to `value`; an empty value deletes `name`.
-    pub fn set(&mut self, name: Name, value: Str) {
+    pub fn set(&mut self, name: &Name, value: Str) {
         match (self.find_name(name), value.is_empty()) {
             (Ok(i), false) => self.labels[i].1 = value,
-            (Err(i), false) => self.labels.insert(i, (name, value)),
+            (Err(i), false) => self.labels.insert(i, (name.clone(), value)),
             (Ok(i), true) => {
                 self.labels.remove(i);
             }
@@ -322,11 +322,11 @@ impl LabelBuilder {
         let mut extra = sorted.iter().filter(|(_, v)| !v.is_empty()).peekable();
         for pair in self.labels.drain(..) {
             while let Some(next) =
-                extra.next_if(|(n, _)| compare_names(*n, pair.0) == Ordering::Less)
+                extra.next_if(|(n, _)| compare_names(n, &pair.0) == Ordering::Less)
             {
                 spare.push(next.clone());
             }
-            extra.next_if(|(n, _)| compare_names(*n, pair.0) == Ordering::Equal);
+            extra.next_if(|(n, _)| compare_names(n, &pair.0) == Ordering::Equal);
             spare.push(pair);
         }
         spare.extend(extra.cloned());
@@ -342,7 +342,7 @@ impl LabelBuilder {
 
 /// Label-name order, recognizing the very same (interned) name without reading it.
 #[inline]
-pub(crate) fn compare_names(a: Name, b: Name) -> Ordering {
+pub(crate) fn compare_names(a: &Name, b: &Name) -> Ordering {
     if a == b {
         Ordering::Equal
     } else {
@@ -460,7 +460,7 @@ fn apply_rule_with(rule: &RelabelConfig, lb: &mut LabelBuilder, sc: &mut Scratch
     // nothing.
     let sources = rule.source_labels();
     let single: Option<&Str> = match sources {
-        [one] => lb.get_shared(*one),
+        [one] => lb.get_shared(one),
         _ => None,
     };
     let val: &str = match sources {
@@ -472,7 +472,7 @@ fn apply_rule_with(rule: &RelabelConfig, lb: &mut LabelBuilder, sc: &mut Scratch
                 if i > 0 {
                     sc.joined.push_str(rule.separator());
                 }
-                sc.joined.push_str(lb.get_name(*name));
+                sc.joined.push_str(lb.get_name(name));
             }
             &sc.joined
         }
@@ -514,7 +514,8 @@ fn apply_rule_with(rule: &RelabelConfig, lb: &mut LabelBuilder, sc: &mut Scratch
             if !regex.captures_at(val, 0, &mut sc.slots) {
                 return true;
             }
-            let target: Name = if compiled.target_has_var {
+            let templated: Name;
+            let target: &Name = if compiled.target_has_var {
                 sc.target.clear();
                 compiled
                     .target_template
@@ -522,13 +523,14 @@ fn apply_rule_with(rule: &RelabelConfig, lb: &mut LabelBuilder, sc: &mut Scratch
                 if !rule.name_validation().is_valid_label_name(&sc.target) {
                     return true;
                 }
-                Name::new(&sc.target)
+                templated = Name::new(&sc.target);
+                &templated
             } else {
                 rule.target_label_name()
             };
             let value: Str = if let Some(lit) = &compiled.replacement_literal {
                 if lit.is_empty() {
-                    lb.del(&target);
+                    lb.del(target);
                     return true;
                 }
                 lit.clone()
@@ -546,7 +548,7 @@ fn apply_rule_with(rule: &RelabelConfig, lb: &mut LabelBuilder, sc: &mut Scratch
                             .replacement_template
                             .expand(val, &sc.slots, &mut sc.value);
                         if sc.value.is_empty() {
-                            lb.del(&target);
+                            lb.del(target);
                             return true;
                         }
                         Str::from(sc.value.as_str())
@@ -593,18 +595,18 @@ fn apply_rule_with(rule: &RelabelConfig, lb: &mut LabelBuilder, sc: &mut Scratch
             sc.pending.clear();
             for (name, value) in &lb.labels {
                 let (slots, target) = (&mut sc.slots, &mut sc.target);
-                let mapped = sc.names.get_or(compiled.id, *name, || {
+                let mapped = sc.names.get_or(compiled.id, name, || {
                     regex.is_match_in(name, slots).then(|| {
                         regex.replace_all(name, &compiled.replacement_template, slots, target);
                         Name::new(target)
                     })
                 });
                 if let Some(mapped) = mapped {
-                    sc.pending.push((mapped, value.clone()));
+                    sc.pending.push((mapped.clone(), value.clone()));
                 }
             }
             for (name, value) in sc.pending.drain(..) {
-                lb.set(name, value);
+                lb.set(&name, value);
             }
         }
         Action::LabelDrop | Action::LabelKeep => {
@@ -615,8 +617,8 @@ fn apply_rule_with(rule: &RelabelConfig, lb: &mut LabelBuilder, sc: &mut Scratch
                 let (names, slots) = (&mut sc.names, &mut sc.slots);
                 lb.labels.retain(|(name, _)| {
                     let matched = names
-                        .get_or(compiled.id, *name, || {
-                            regex.is_match_in(name, slots).then_some(*name)
+                        .get_or(compiled.id, name, || {
+                            regex.is_match_in(name, slots).then(|| name.clone())
                         })
                         .is_some();
                     matched == keep_matching

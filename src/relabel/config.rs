@@ -249,8 +249,8 @@ impl RelabelConfig {
     pub fn replacement(&self) -> &str {
         &self.replacement
     }
-    pub(crate) fn target_label_name(&self) -> Name {
-        self.target_label
+    pub(crate) fn target_label_name(&self) -> &Name {
+        &self.target_label
     }
     pub(crate) fn replacement_shared(&self) -> &Str {
         &self.replacement

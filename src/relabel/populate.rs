@@ -223,7 +223,7 @@ impl Populator {
             let (mut i, mut j) = (0, 0);
             while i < t.len() || j < g.len() {
                 let order = match (t.get(i), g.get(j)) {
-                    (Some(a), Some(b)) => compare_names(a.0, b.0),
+                    (Some(a), Some(b)) => compare_names(&a.0, &b.0),
                     (Some(_), None) => Ordering::Less,
                     _ => Ordering::Greater,
                 };
@@ -241,7 +241,7 @@ impl Populator {
                     i += 1;
                 }
                 if !value.is_empty() {
-                    lb.push_sorted_unchecked(*name, value.clone());
+                    lb.push_sorted_unchecked(name.clone(), value.clone());
                 }
             }
         }
@@ -279,14 +279,14 @@ impl Populator {
         process(&self.rules, lb).map_err(NotScraped::Dropped)?;
         let invalid = |msg: String| Err(NotScraped::Invalid(msg));
         let names = &self.names;
-        let addr = lb.get_name(names.address);
+        let addr = lb.get_name(&names.address);
         if addr.is_empty() {
             return invalid("no address".into());
         }
         if addr.contains('/') {
             return invalid(format!("{} is not a valid hostname", quote(addr)));
         }
-        let interval = lb.get_name(names.interval);
+        let interval = lb.get_name(&names.interval);
         let known = |default: &(Str, u64), value: &str| {
             std::ptr::eq(default.0.as_ptr(), value.as_ptr()) && default.0.len() == value.len()
         };
@@ -302,7 +302,7 @@ impl Populator {
         if interval_ns == 0 {
             return invalid("scrape interval cannot be 0".into());
         }
-        let timeout = lb.get_name(names.timeout);
+        let timeout = lb.get_name(&names.timeout);
         let parsed_timeout = if known(&self.default_timeout, timeout) {
             Ok(self.default_timeout.1)
         } else {
@@ -323,7 +323,7 @@ impl Populator {
             ));
         }
         for (name, desc) in &names.switches {
-            let v = lb.get_name(*name);
+            let v = lb.get_name(name);
             if !v.is_empty() && parse_go_bool(v).is_none() {
                 return invalid(format!(
                     "error parsing {desc}: strconv.ParseBool: parsing {}: invalid syntax",
@@ -332,12 +332,12 @@ impl Populator {
             }
         }
         let addr: Str = lb
-            .get_shared(names.address)
+            .get_shared(&names.address)
             .cloned()
             .expect("checked above");
         lb.remove_prefixed(META_LABEL_PREFIX);
-        if lb.get_name(names.instance).is_empty() {
-            lb.set(names.instance, addr);
+        if lb.get_name(&names.instance).is_empty() {
+            lb.set(&names.instance, addr);
         }
         // Label values are Rust strings, always valid UTF-8: Prometheus' last check holds.
         Ok(lb.take_label_set())
@@ -419,7 +419,7 @@ fn merge_over(top: &[(Name, Str)], base: &[(Name, Str)], lb: &mut LabelBuilder) 
     let (mut i, mut j) = (0, 0);
     while i < top.len() || j < base.len() {
         let pair = match (top.get(i), base.get(j)) {
-            (Some(a), Some(b)) => match compare_names(a.0, b.0) {
+            (Some(a), Some(b)) => match compare_names(&a.0, &b.0) {
                 std::cmp::Ordering::Less => {
                     i += 1;
                     a
@@ -444,7 +444,7 @@ fn merge_over(top: &[(Name, Str)], base: &[(Name, Str)], lb: &mut LabelBuilder) 
             }
             (None, None) => unreachable!(),
         };
-        lb.push_sorted_unchecked(pair.0, pair.1.clone());
+        lb.push_sorted_unchecked(pair.0.clone(), pair.1.clone());
     }
 }
 

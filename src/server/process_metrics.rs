@@ -1,5 +1,6 @@
 //! `process_*` metrics of the daemon itself (CPU, memory, file descriptors, start time), with
-//! the names Prometheus' Go client exports, read from `/proc` on every scrape.
+//! the names Prometheus' Go client exports, read from `/proc` on every scrape; and
+//! `promsd_label_names_interned`, the label names the process holds (see `promsd_actors::name`).
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
@@ -49,6 +50,13 @@ impl Collector for ProcessCollector {
                 )?)?;
             }
         }
+        let names = ConstGauge::new(promsd_actors::name::interned_label_names() as i64);
+        names.encode(encoder.encode_descriptor(
+            "promsd_label_names_interned",
+            "Distinct label names the process holds (in use, or unused until the next sweep).",
+            None,
+            names.metric_type(),
+        )?)?;
         if let Ok(fds) = me.fd_count() {
             let open = ConstGauge::new(fds as i64);
             open.encode(encoder.encode_descriptor(
@@ -78,6 +86,7 @@ mod tests {
             "process_resident_memory_bytes ",
             "process_open_fds ",
             "process_start_time_seconds ",
+            "promsd_label_names_interned ",
         ] {
             assert!(text.contains(name), "{name} missing in\n{text}");
         }

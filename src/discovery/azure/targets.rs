@@ -140,18 +140,21 @@ pub struct Pending {
 pub fn start(ctx: &Context, m: &Machine, resource_group: &str) -> Pending {
     let n = &*NAMES;
     let mut labels: Vec<(Name, Str)> = vec![
-        (n.subscription_id, ctx.subscription_id.clone()),
-        (n.tenant_id, ctx.tenant_id.clone()),
-        (n.machine_id, m.id.as_str().into()),
-        (n.machine_name, m.name.as_str().into()),
-        (n.machine_computer_name, m.computer_name.as_str().into()),
-        (n.machine_os_type, intern(&m.os_type)),
-        (n.machine_location, intern(&m.location)),
-        (n.machine_resource_group, intern(resource_group)),
-        (n.machine_size, intern(&m.size)),
+        (n.subscription_id.clone(), ctx.subscription_id.clone()),
+        (n.tenant_id.clone(), ctx.tenant_id.clone()),
+        (n.machine_id.clone(), m.id.as_str().into()),
+        (n.machine_name.clone(), m.name.as_str().into()),
+        (
+            n.machine_computer_name.clone(),
+            m.computer_name.as_str().into(),
+        ),
+        (n.machine_os_type.clone(), intern(&m.os_type)),
+        (n.machine_location.clone(), intern(&m.location)),
+        (n.machine_resource_group.clone(), intern(resource_group)),
+        (n.machine_size.clone(), intern(&m.size)),
     ];
     if !m.scale_set.is_empty() {
-        labels.push((n.machine_scale_set, intern(&m.scale_set)));
+        labels.push((n.machine_scale_set.clone(), intern(&m.scale_set)));
     }
     for (key, value) in &m.tags {
         let name = format!("__meta_azure_machine_tag_{}", sanitize_label_name(key));
@@ -195,12 +198,12 @@ pub fn interface(
             .and_then(|p| p.properties.as_ref())
             .and_then(|p| p.ip_address.as_ref())
         {
-            set(&mut pending.labels, n.machine_public_ip, public);
+            set(&mut pending.labels, n.machine_public_ip.clone(), public);
         }
         if let Some(private) = ip_props.and_then(|p| p.private_ip_address.as_ref()) {
-            set(&mut pending.labels, n.machine_private_ip, private);
+            set(&mut pending.labels, n.machine_private_ip.clone(), private);
             let address = join_host_port(private, ctx.port);
-            set(&mut pending.labels, n.address, &address);
+            set(&mut pending.labels, n.address.clone(), &address);
             return Ok(Step::Target(LabelSet::from_labels(std::mem::take(
                 &mut pending.labels,
             ))));

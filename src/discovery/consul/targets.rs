@@ -156,8 +156,8 @@ const TAGGED_ADDRESS_PREFIX: &str = "__meta_consul_tagged_address_";
 pub fn group_labels(service: &str, datacenter: &str) -> LabelSet {
     let n = &*NAMES;
     LabelSet::from_labels(vec![
-        (n.service, Str::from(service)),
-        (n.dc, Str::from(datacenter)),
+        (n.service.clone(), Str::from(service)),
+        (n.dc.clone(), Str::from(datacenter)),
     ])
 }
 
@@ -179,16 +179,22 @@ pub fn target(entry: &ServiceEntry, tag_separator: &str) -> LabelSet {
     let mut pairs: Vec<(Name, Str)> =
         Vec::with_capacity(10 + node.meta.len() + service.meta.len() + node.tagged_addresses.len());
     pairs.extend([
-        (n.address, Str::from(join_host_port(host, &port))),
-        (n.consul_address, Str::from(node.address.as_str())),
-        (n.node, Str::from(node.node.as_str())),
-        (n.namespace, Str::from(service.namespace.as_str())),
-        (n.partition, Str::from(service.partition.as_str())),
-        (n.tags, Str::from(tags)),
-        (n.service_address, Str::from(service.address.as_str())),
-        (n.service_port, Str::from(port)),
-        (n.service_id, Str::from(service.id.as_str())),
-        (n.health, Str::from(aggregated_status(&entry.checks))),
+        (n.address.clone(), Str::from(join_host_port(host, &port))),
+        (n.consul_address.clone(), Str::from(node.address.as_str())),
+        (n.node.clone(), Str::from(node.node.as_str())),
+        (n.namespace.clone(), Str::from(service.namespace.as_str())),
+        (n.partition.clone(), Str::from(service.partition.as_str())),
+        (n.tags.clone(), Str::from(tags)),
+        (
+            n.service_address.clone(),
+            Str::from(service.address.as_str()),
+        ),
+        (n.service_port.clone(), Str::from(port)),
+        (n.service_id.clone(), Str::from(service.id.as_str())),
+        (
+            n.health.clone(),
+            Str::from(aggregated_status(&entry.checks)),
+        ),
     ]);
     for (prefix, map) in [
         (METADATA_PREFIX, &node.meta),

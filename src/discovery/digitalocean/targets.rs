@@ -57,24 +57,27 @@ pub fn droplets_group(droplets: &[Droplet], port: u64) -> TargetGroup {
             let networks = droplet.networks.as_ref().filter(|n| !n.v4.is_empty())?;
             let public = first_of(&networks.v4, "public");
             let mut labels: Vec<(Name, Str)> = vec![
-                (address, join_host_port(public, port).into()),
-                (id, droplet.id.to_string().into()),
-                (droplet_name, droplet.name.as_str().into()),
-                (image, intern(&droplet.image.slug)),
-                (image_name, intern(&droplet.image.name)),
-                (private_ipv4, first_of(&networks.v4, "private").into()),
-                (public_ipv4, public.into()),
-                (public_ipv6, first_of(&networks.v6, "public").into()),
-                (region, intern(&droplet.region.slug)),
-                (size, intern(&droplet.size_slug)),
-                (status, intern(&droplet.status)),
-                (vpc, intern(&droplet.vpc_uuid)),
+                (address.clone(), join_host_port(public, port).into()),
+                (id.clone(), droplet.id.to_string().into()),
+                (droplet_name.clone(), droplet.name.as_str().into()),
+                (image.clone(), intern(&droplet.image.slug)),
+                (image_name.clone(), intern(&droplet.image.name)),
+                (
+                    private_ipv4.clone(),
+                    first_of(&networks.v4, "private").into(),
+                ),
+                (public_ipv4.clone(), public.into()),
+                (public_ipv6.clone(), first_of(&networks.v6, "public").into()),
+                (region.clone(), intern(&droplet.region.slug)),
+                (size.clone(), intern(&droplet.size_slug)),
+                (status.clone(), intern(&droplet.status)),
+                (vpc.clone(), intern(&droplet.vpc_uuid)),
             ];
             if !droplet.features.is_empty() {
-                labels.push((features, intern(&surrounded(&droplet.features))));
+                labels.push((features.clone(), intern(&surrounded(&droplet.features))));
             }
             if !droplet.tags.is_empty() {
-                labels.push((tags, surrounded(&droplet.tags).into()));
+                labels.push((tags.clone(), surrounded(&droplet.tags).into()));
             }
             Some(LabelSet::from_labels(labels))
         })

@@ -276,9 +276,9 @@ impl<'de> Visitor<'de> for GroupSeed<'_> {
         let mut labels = labels.unwrap_or_default();
         match labels.iter_mut().find(|(n, _)| *n == ctx.filepath_name) {
             Some(pair) => pair.1 = ctx.filepath.clone(),
-            None => labels.push((ctx.filepath_name, ctx.filepath.clone())),
+            None => labels.push((ctx.filepath_name.clone(), ctx.filepath.clone())),
         }
-        labels.sort_unstable_by_key(|a| a.0);
+        labels.sort_unstable_by_key(|a| a.0.clone());
         Ok(TargetGroup {
             source: ctx.filepath.clone(),
             targets: targets.unwrap_or_default(),
@@ -447,7 +447,10 @@ impl<'de> Visitor<'de> for TargetsSeed<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut targets = Vec::with_capacity(seq.size_hint().unwrap_or(8));
         while let Some(address) = seq.next_element_seed(ValueSeed)? {
-            targets.push(LabelSet::from_sorted(vec![(self.0.address, address)]));
+            targets.push(LabelSet::from_sorted(vec![(
+                self.0.address.clone(),
+                address,
+            )]));
         }
         // Held as long as the group is: no room to spare.
         targets.shrink_to_fit();

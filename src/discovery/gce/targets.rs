@@ -77,17 +77,17 @@ pub fn instance(ctx: &Context, inst: &api::Instance) -> Option<LabelSet> {
     let default_iface = api::NetworkInterface::default();
     let primary = primary.as_ref().unwrap_or(&default_iface);
     let mut labels: Vec<(Name, Str)> = vec![
-        (n.project, intern(&ctx.project)),
-        (n.zone, intern(&inst.zone)),
-        (n.instance_id, inst.id.to_string().into()),
-        (n.instance_name, inst.name.as_str().into()),
-        (n.instance_status, intern(&inst.status)),
-        (n.machine_type, intern(&inst.machine_type)),
-        (n.network, intern(&primary.network)),
-        (n.subnetwork, intern(&primary.subnetwork)),
-        (n.private_ip, primary.network_ip.as_str().into()),
+        (n.project.clone(), intern(&ctx.project)),
+        (n.zone.clone(), intern(&inst.zone)),
+        (n.instance_id.clone(), inst.id.to_string().into()),
+        (n.instance_name.clone(), inst.name.as_str().into()),
+        (n.instance_status.clone(), intern(&inst.status)),
+        (n.machine_type.clone(), intern(&inst.machine_type)),
+        (n.network.clone(), intern(&primary.network)),
+        (n.subnetwork.clone(), intern(&primary.subnetwork)),
+        (n.private_ip.clone(), primary.network_ip.as_str().into()),
         (
-            n.address,
+            n.address.clone(),
             format!("{}:{}", primary.network_ip, ctx.port).into(),
         ),
     ];
@@ -102,7 +102,7 @@ pub fn instance(ctx: &Context, inst: &api::Instance) -> Option<LabelSet> {
     if let Some(tags) = inst.tags.as_ref().filter(|t| !t.items.is_empty()) {
         let sep = &ctx.tag_separator;
         let joined = format!("{sep}{}{sep}", tags.items.join(sep));
-        labels.push((n.tags, joined.into()));
+        labels.push((n.tags.clone(), joined.into()));
     }
     if let Some(metadata) = &inst.metadata {
         for item in metadata.items.iter().flatten() {
@@ -118,7 +118,7 @@ pub fn instance(ctx: &Context, inst: &api::Instance) -> Option<LabelSet> {
     }
     if let Some(Some(ac)) = primary.access_configs.first() {
         if ac.kind == "ONE_TO_ONE_NAT" {
-            labels.push((n.public_ip, ac.nat_ip.as_str().into()));
+            labels.push((n.public_ip.clone(), ac.nat_ip.as_str().into()));
         }
     }
     Some(LabelSet::from_labels(labels))

@@ -141,40 +141,46 @@ pub fn hcloud_group(servers: &[Server], networks: &[Network], port: u64) -> Targ
         .map(|server| {
             let ipv4 = go_ip_string(&server.public_net.ipv4.ip);
             let mut labels: Vec<(Name, Str)> = Vec::with_capacity(24 + 2 * server.labels.len());
-            labels.push((n.address, join_host_port(&ipv4, port).into()));
-            labels.push((n.role, role.clone()));
-            labels.push((n.server_id, server.id.to_string().into()));
-            labels.push((n.server_name, server.name.as_str().into()));
-            labels.push((n.server_status, intern(&server.status)));
-            labels.push((n.public_ipv4, ipv4.into()));
+            labels.push((n.address.clone(), join_host_port(&ipv4, port).into()));
+            labels.push((n.role.clone(), role.clone()));
+            labels.push((n.server_id.clone(), server.id.to_string().into()));
+            labels.push((n.server_name.clone(), server.name.as_str().into()));
+            labels.push((n.server_status.clone(), intern(&server.status)));
+            labels.push((n.public_ipv4.clone(), ipv4.into()));
             labels.push((
-                n.public_ipv6_network,
+                n.public_ipv6_network.clone(),
                 go_cidr_network_string(&server.public_net.ipv6.ip).into(),
             ));
-            labels.push((location, intern(&server.location.name)));
-            labels.push((location_zone, intern(&server.location.network_zone)));
-            labels.push((dc_location, intern(&server.location.name)));
-            labels.push((dc_location_zone, intern(&server.location.network_zone)));
-            labels.push((server_type, intern(&server.server_type.name)));
-            labels.push((cpu_cores, intern(&server.server_type.cores.to_string())));
-            labels.push((cpu_type, intern(&server.server_type.cpu_type)));
+            labels.push((location.clone(), intern(&server.location.name)));
+            labels.push((location_zone.clone(), intern(&server.location.network_zone)));
+            labels.push((dc_location.clone(), intern(&server.location.name)));
+            labels.push((
+                dc_location_zone.clone(),
+                intern(&server.location.network_zone),
+            ));
+            labels.push((server_type.clone(), intern(&server.server_type.name)));
+            labels.push((
+                cpu_cores.clone(),
+                intern(&server.server_type.cores.to_string()),
+            ));
+            labels.push((cpu_type.clone(), intern(&server.server_type.cpu_type)));
             // Go's int(float32): the integer part.
             labels.push((
-                memory,
+                memory.clone(),
                 intern(&(server.server_type.memory.trunc() as i64).to_string()),
             ));
-            labels.push((disk, intern(&server.server_type.disk.to_string())));
+            labels.push((disk.clone(), intern(&server.server_type.disk.to_string())));
             if let Some(image) = &server.image {
-                labels.push((image_name, intern(&image.name)));
-                labels.push((image_description, intern(&image.description)));
-                labels.push((image_os_version, intern(&image.os_version)));
-                labels.push((image_os_flavor, intern(&image.os_flavor)));
+                labels.push((image_name.clone(), intern(&image.name)));
+                labels.push((image_description.clone(), intern(&image.description)));
+                labels.push((image_os_version.clone(), intern(&image.os_version)));
+                labels.push((image_os_flavor.clone(), intern(&image.os_flavor)));
             }
             for private in &server.private_net {
                 if let Some(names) = network_names.get(&private.network) {
                     let ip: Str = go_ip_string(&private.ip).into();
                     for name in names {
-                        labels.push((*name, ip.clone()));
+                        labels.push((name.clone(), ip.clone()));
                     }
                 }
             }
@@ -210,17 +216,20 @@ pub fn robot_group(entries: &[RobotEntry], port: u64) -> TargetGroup {
             let server = &entry.server;
             let dc = intern(&server.dc.to_lowercase());
             let mut labels: Vec<(Name, Str)> = vec![
-                (n.address, join_host_port(&server.server_ip, port).into()),
-                (n.role, role.clone()),
-                (n.server_id, server.server_number.to_string().into()),
-                (n.server_name, server.server_name.as_str().into()),
-                (n.server_status, intern(&server.status)),
-                (n.public_ipv4, server.server_ip.as_str().into()),
-                (datacenter, dc.clone()),
-                (robot_datacenter, dc),
-                (product, intern(&server.product)),
                 (
-                    cancelled,
+                    n.address.clone(),
+                    join_host_port(&server.server_ip, port).into(),
+                ),
+                (n.role.clone(), role.clone()),
+                (n.server_id.clone(), server.server_number.to_string().into()),
+                (n.server_name.clone(), server.server_name.as_str().into()),
+                (n.server_status.clone(), intern(&server.status)),
+                (n.public_ipv4.clone(), server.server_ip.as_str().into()),
+                (datacenter.clone(), dc.clone()),
+                (robot_datacenter.clone(), dc),
+                (product.clone(), intern(&server.product)),
+                (
+                    cancelled.clone(),
                     intern(if server.cancelled { "true" } else { "false" }),
                 ),
             ];
@@ -232,7 +241,7 @@ pub fn robot_group(entries: &[RobotEntry], port: u64) -> TargetGroup {
                 .find(|s| !matches!(parse_go_ip(&s.ip), Some(IpAddr::V4(_))))
             {
                 labels.push((
-                    n.public_ipv6_network,
+                    n.public_ipv6_network.clone(),
                     format!("{}/{}", subnet.ip, subnet.mask).into(),
                 ));
             }

@@ -78,7 +78,7 @@ impl Labels {
     /// Sets `name` (already interned) to `value` (a [`Str`], or a `&Sym` whose shared string
     /// it takes); a later set of the same name wins.
     pub fn set(&mut self, name: &LazyLock<Name>, value: impl Into<Str>) {
-        self.0.push((**name, value.into()));
+        self.0.push((Name::clone(name), value.into()));
     }
 
     /// Sets a label whose name is built at run time.

@@ -106,7 +106,7 @@ pub fn group(
             }
             let specs = &instance.specs;
             let mut labels: Vec<(Name, Str)> = vec![
-                (address, join_host_port(public_ipv4, port).into()),
+                (address.clone(), join_host_port(public_ipv4, port).into()),
                 (name("instance_id"), instance.id.to_string().into()),
                 (name("instance_label"), instance.label.as_str().into()),
                 (name("image"), intern(&instance.image)),

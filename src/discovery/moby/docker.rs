@@ -57,11 +57,11 @@ pub fn network_labels(networks: &[Network], prefix: &str) -> HashMap<String, Vec
     let mut out = HashMap::with_capacity(networks.len());
     for n in networks {
         let mut labels: Vec<(Name, Str)> = vec![
-            (id, Str::from(n.id.as_str())),
-            (net_name, Str::from(n.name.as_str())),
-            (scope, Str::from(n.scope.as_str())),
-            (internal, Str::from(go_bool(n.internal))),
-            (ingress, Str::from(go_bool(n.ingress))),
+            (id.clone(), Str::from(n.id.as_str())),
+            (net_name.clone(), Str::from(n.name.as_str())),
+            (scope.clone(), Str::from(n.scope.as_str())),
+            (internal.clone(), Str::from(go_bool(n.internal))),
+            (ingress.clone(), Str::from(go_bool(n.ingress))),
         ];
         for (k, v) in &n.labels {
             labels.push((
@@ -139,18 +139,18 @@ pub fn docker_targets(
             continue;
         };
         let mut common: Vec<(Name, Str)> = vec![
-            (*CONTAINER_ID, Str::from(c.id.as_str())),
-            (*CONTAINER_NAME, Str::from(first_name.as_str())),
+            (CONTAINER_ID.clone(), Str::from(c.id.as_str())),
+            (CONTAINER_NAME.clone(), Str::from(first_name.as_str())),
             (
-                *CONTAINER_NETWORK_MODE,
+                CONTAINER_NETWORK_MODE.clone(),
                 Str::from(c.host_config.network_mode.as_str()),
             ),
         ];
         if !c.image.is_empty() {
-            common.push((*CONTAINER_IMAGE, Str::from(c.image.as_str())));
+            common.push((CONTAINER_IMAGE.clone(), Str::from(c.image.as_str())));
         }
         if !c.image_id.is_empty() {
-            common.push((*CONTAINER_IMAGE_ID, Str::from(c.image_id.as_str())));
+            common.push((CONTAINER_IMAGE_ID.clone(), Str::from(c.image_id.as_str())));
         }
         for (k, v) in &c.labels {
             common.push((
@@ -194,19 +194,19 @@ pub fn docker_targets(
                 let private = p.private_port.to_string();
                 let mut labels: Vec<(Name, Str)> =
                     Vec::with_capacity(8 + common.len() + net_labels.map_or(0, <[_]>::len));
-                labels.push((*NETWORK_IP, ip.clone()));
-                labels.push((*PORT_PRIVATE, Str::from(private.as_str())));
+                labels.push((NETWORK_IP.clone(), ip.clone()));
+                labels.push((PORT_PRIVATE.clone(), Str::from(private.as_str())));
                 if p.public_port > 0 {
-                    labels.push((*PORT_PUBLIC, Str::from(p.public_port.to_string())));
+                    labels.push((PORT_PUBLIC.clone(), Str::from(p.public_port.to_string())));
                     let public_ip = match p.ip {
                         Addr(Some(ip)) => ip.to_string(),
                         Addr(None) => String::new(),
                     };
-                    labels.push((*PORT_PUBLIC_IP, Str::from(public_ip)));
+                    labels.push((PORT_PUBLIC_IP.clone(), Str::from(public_ip)));
                 }
                 labels.extend(common.iter().cloned());
                 labels.extend(net_labels.into_iter().flatten().cloned());
-                labels.push((*ADDRESS, Str::from(join_host_port(&ip, &private))));
+                labels.push((ADDRESS.clone(), Str::from(join_host_port(&ip, &private))));
                 targets.push(LabelSet::from_labels(labels));
                 added = true;
             }
@@ -215,7 +215,7 @@ pub fn docker_targets(
                 // container on the host's network (which never has ports).
                 let mut labels: Vec<(Name, Str)> =
                     Vec::with_capacity(2 + common.len() + net_labels.map_or(0, <[_]>::len));
-                labels.push((*NETWORK_IP, ip.clone()));
+                labels.push((NETWORK_IP.clone(), ip.clone()));
                 labels.extend(common.iter().cloned());
                 labels.extend(net_labels.into_iter().flatten().cloned());
                 let address = if c.host_config.network_mode != "host" {
@@ -223,7 +223,7 @@ pub fn docker_targets(
                 } else {
                     host_networking_host.clone()
                 };
-                labels.push((*ADDRESS, address));
+                labels.push((ADDRESS.clone(), address));
                 targets.push(LabelSet::from_labels(labels));
             }
         }

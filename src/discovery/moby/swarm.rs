@@ -93,9 +93,9 @@ fn service_mode(service: &Service) -> &'static str {
 /// and `service_label_<sanitized label>` (what the tasks role carries).
 pub fn service_labels(service: &Service) -> Labels {
     let mut labels = vec![
-        (*SERVICE_ID, s(&service.id)),
-        (*SERVICE_NAME, s(&service.spec.name)),
-        (*SERVICE_MODE, s(service_mode(service))),
+        (SERVICE_ID.clone(), s(&service.id)),
+        (SERVICE_NAME.clone(), s(&service.spec.name)),
+        (SERVICE_MODE.clone(), s(service_mode(service))),
     ];
     labels.extend(sanitized(
         "__meta_dockerswarm_service_label_",
@@ -109,17 +109,17 @@ pub fn service_labels(service: &Service) -> Labels {
 /// `node_status` and `node_label_<sanitized label>`.
 pub fn node_labels(node: &Node) -> Labels {
     let mut labels = vec![
-        (*NODE_ID, s(&node.id)),
-        (*NODE_ROLE, s(&node.spec.role)),
-        (*NODE_ADDRESS, s(&node.status.addr)),
-        (*NODE_AVAILABILITY, s(&node.spec.availability)),
-        (*NODE_HOSTNAME, s(&node.description.hostname)),
+        (NODE_ID.clone(), s(&node.id)),
+        (NODE_ROLE.clone(), s(&node.spec.role)),
+        (NODE_ADDRESS.clone(), s(&node.status.addr)),
+        (NODE_AVAILABILITY.clone(), s(&node.spec.availability)),
+        (NODE_HOSTNAME.clone(), s(&node.description.hostname)),
         (
-            *NODE_PLATFORM_ARCHITECTURE,
+            NODE_PLATFORM_ARCHITECTURE.clone(),
             s(&node.description.platform.architecture),
         ),
-        (*NODE_PLATFORM_OS, s(&node.description.platform.os)),
-        (*NODE_STATUS, s(&node.status.state)),
+        (NODE_PLATFORM_OS.clone(), s(&node.description.platform.os)),
+        (NODE_STATUS.clone(), s(&node.status.state)),
     ];
     labels.extend(sanitized(
         "__meta_dockerswarm_node_label_",
@@ -137,7 +137,7 @@ fn target(parts: &[&[(Name, Str)]], address: String) -> LabelSet {
     for part in parts {
         labels.extend(part.iter().cloned());
     }
-    labels.push((*ADDRESS, Str::from(address)));
+    labels.push((ADDRESS.clone(), Str::from(address)));
     LabelSet::from_labels(labels)
 }
 
@@ -153,11 +153,11 @@ pub fn services_group(
     for service in services {
         let mut common = service_labels(service);
         if let Some(spec) = &service.spec.task_template.container_spec {
-            common.push((*SERVICE_TASK_CONTAINER_HOSTNAME, s(&spec.hostname)));
-            common.push((*SERVICE_TASK_CONTAINER_IMAGE, s(&spec.image)));
+            common.push((SERVICE_TASK_CONTAINER_HOSTNAME.clone(), s(&spec.hostname)));
+            common.push((SERVICE_TASK_CONTAINER_IMAGE.clone(), s(&spec.image)));
         }
         if let Some(status) = &service.update_status {
-            common.push((*SERVICE_UPDATING_STATUS, s(&status.state)));
+            common.push((SERVICE_UPDATING_STATUS.clone(), s(&status.state)));
         }
         for vip in &service.endpoint.virtual_ips {
             let ip = vip.addr.ip()?;
@@ -172,8 +172,11 @@ pub fn services_group(
                 .filter(|e| e.protocol == "tcp")
             {
                 let own = [
-                    (*SERVICE_ENDPOINT_PORT_NAME, s(&e.name)),
-                    (*SERVICE_ENDPOINT_PORT_PUBLISH_MODE, s(&e.publish_mode)),
+                    (SERVICE_ENDPOINT_PORT_NAME.clone(), s(&e.name)),
+                    (
+                        SERVICE_ENDPOINT_PORT_PUBLISH_MODE.clone(),
+                        s(&e.publish_mode),
+                    ),
                 ];
                 targets.push(target(
                     &[&own, &common, net],
@@ -217,13 +220,13 @@ pub fn tasks_group(
 
     for task in tasks {
         let mut common: Labels = vec![
-            (*TASK_ID, s(&task.id)),
-            (*TASK_DESIRED_STATE, s(&task.desired_state)),
-            (*TASK_STATE, s(&task.status.state)),
-            (*TASK_SLOT, Str::from(task.slot.to_string())),
+            (TASK_ID.clone(), s(&task.id)),
+            (TASK_DESIRED_STATE.clone(), s(&task.desired_state)),
+            (TASK_STATE.clone(), s(&task.status.state)),
+            (TASK_SLOT.clone(), Str::from(task.slot.to_string())),
         ];
         if let Some(status) = &task.status.container_status {
-            common.push((*TASK_CONTAINER_ID, s(&status.container_id)));
+            common.push((TASK_CONTAINER_ID.clone(), s(&status.container_id)));
         }
         if let Some(spec) = &task.spec.container_spec {
             common.extend(sanitized(
@@ -253,7 +256,7 @@ pub fn tasks_group(
             .iter()
             .filter(|p| p.protocol == "tcp")
         {
-            let own = [(*TASK_PORT_PUBLISH_MODE, s(&p.publish_mode))];
+            let own = [(TASK_PORT_PUBLISH_MODE.clone(), s(&p.publish_mode))];
             targets.push(target(
                 &[&own, &common],
                 join_host_port(node_address, p.published_port),
@@ -268,7 +271,7 @@ pub fn tasks_group(
                 let ip = address.ip()?;
                 let mut added = false;
                 for p in service_ports.iter().filter(|p| p.protocol == "tcp") {
-                    let own = [(*TASK_PORT_PUBLISH_MODE, s(&p.publish_mode))];
+                    let own = [(TASK_PORT_PUBLISH_MODE.clone(), s(&p.publish_mode))];
                     targets.push(target(
                         &[&own, &common, net],
                         join_host_port(&ip, p.published_port),
@@ -291,29 +294,32 @@ pub fn nodes_group(nodes: &[Node], port: i64) -> TargetGroup {
         .iter()
         .map(|n| {
             let mut labels: Labels = vec![
-                (*NODE_ID, s(&n.id)),
-                (*NODE_ROLE, s(&n.spec.role)),
-                (*NODE_AVAILABILITY, s(&n.spec.availability)),
-                (*NODE_HOSTNAME, s(&n.description.hostname)),
+                (NODE_ID.clone(), s(&n.id)),
+                (NODE_ROLE.clone(), s(&n.spec.role)),
+                (NODE_AVAILABILITY.clone(), s(&n.spec.availability)),
+                (NODE_HOSTNAME.clone(), s(&n.description.hostname)),
                 (
-                    *NODE_PLATFORM_ARCHITECTURE,
+                    NODE_PLATFORM_ARCHITECTURE.clone(),
                     s(&n.description.platform.architecture),
                 ),
-                (*NODE_PLATFORM_OS, s(&n.description.platform.os)),
+                (NODE_PLATFORM_OS.clone(), s(&n.description.platform.os)),
                 (
-                    *NODE_ENGINE_VERSION,
+                    NODE_ENGINE_VERSION.clone(),
                     s(&n.description.engine.engine_version),
                 ),
-                (*NODE_STATUS, s(&n.status.state)),
-                (*NODE_ADDRESS, s(&n.status.addr)),
+                (NODE_STATUS.clone(), s(&n.status.state)),
+                (NODE_ADDRESS.clone(), s(&n.status.addr)),
             ];
             if let Some(m) = &n.manager_status {
-                labels.push((*NODE_MANAGER_LEADER, s(go_bool(m.leader))));
-                labels.push((*NODE_MANAGER_REACHABILITY, s(&m.reachability)));
-                labels.push((*NODE_MANAGER_ADDRESS, s(&m.addr)));
+                labels.push((NODE_MANAGER_LEADER.clone(), s(go_bool(m.leader))));
+                labels.push((NODE_MANAGER_REACHABILITY.clone(), s(&m.reachability)));
+                labels.push((NODE_MANAGER_ADDRESS.clone(), s(&m.addr)));
             }
             labels.extend(sanitized("__meta_dockerswarm_node_label_", &n.spec.labels));
-            labels.push((*ADDRESS, Str::from(join_host_port(&n.status.addr, &port))));
+            labels.push((
+                ADDRESS.clone(),
+                Str::from(join_host_port(&n.status.addr, &port)),
+            ));
             LabelSet::from_labels(labels)
         })
         .collect();

@@ -151,7 +151,7 @@ pub fn instance_targets(
     values: &mut SharedValues,
 ) -> Vec<LabelSet> {
     let [id, status, name, project, user, flavor_name, image_name, pool_name, private, public] =
-        *INSTANCE_NAMES;
+        INSTANCE_NAMES.clone();
     let address_name = Name::new(ADDRESS_LABEL);
     let mut targets = Vec::new();
     for s in servers {
@@ -171,15 +171,15 @@ pub fn instance_targets(
             }
         };
         let mut labels: Vec<(Name, Str)> = vec![
-            (id, values.get(&s.id)),
-            (status, values.get(&s.status)),
-            (name, values.get(&s.name)),
-            (project, values.get(&s.tenant_id)),
-            (user, values.get(&s.user_id)),
-            (flavor_name, values.get(flavor)),
+            (id.clone(), values.get(&s.id)),
+            (status.clone(), values.get(&s.status)),
+            (name.clone(), values.get(&s.name)),
+            (project.clone(), values.get(&s.tenant_id)),
+            (user.clone(), values.get(&s.user_id)),
+            (flavor_name.clone(), values.get(flavor)),
         ];
         if let Some(Value::String(image)) = s.image.get("id") {
-            labels.push((image_name, values.get(image)));
+            labels.push((image_name.clone(), values.get(image)));
         }
         for (k, v) in &s.metadata {
             labels.push((
@@ -210,12 +210,12 @@ pub fn instance_targets(
                 }
                 let mut target = Vec::with_capacity(labels.len() + 4);
                 target.extend(labels.iter().cloned());
-                target.push((pool_name, values.get(pool)));
-                target.push((private, Str::from(addr.as_str())));
+                target.push((pool_name.clone(), values.get(pool)));
+                target.push((private.clone(), Str::from(addr.as_str())));
                 if let Some(ip) = floating.by_device.get(&(s.id.clone(), addr.clone())) {
-                    target.push((public, Str::from(ip.as_str())));
+                    target.push((public.clone(), Str::from(ip.as_str())));
                 }
-                target.push((address_name, Str::from(join_host_port(addr, port))));
+                target.push((address_name.clone(), Str::from(join_host_port(addr, port))));
                 targets.push(LabelSet::from_labels(target));
             }
         }

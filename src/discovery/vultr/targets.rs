@@ -23,7 +23,7 @@ pub fn group(instances: &[Instance], port: u64) -> TargetGroup {
         .iter()
         .map(|i| {
             let mut labels: Vec<(Name, Str)> = vec![
-                (address, join_host_port(&i.main_ip, port).into()),
+                (address.clone(), join_host_port(&i.main_ip, port).into()),
                 (name("id"), i.id.as_str().into()),
                 (name("label"), i.label.as_str().into()),
                 (name("os"), intern(&i.os)),
