@@ -9,25 +9,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-const TARGETS: &str = r#"[{"targets": ["a:1", "c:1"], "labels": {"env": "prod"}}, {"targets": ["b:1"], "labels": {"env": "staging"}}]"#;
-
-const OLD: &str = "scrape_configs:
-  - job_name: node
-    file_sd_configs: [{files: [targets.json]}]
-    relabel_configs:
-      - {source_labels: [env], regex: staging, action: drop}
-  - job_name: legacy
-    static_configs: [{targets: ['old:1']}]
-";
-
-const NEW: &str = "scrape_configs:
-  - job_name: node
-    file_sd_configs: [{files: [targets.json]}]
-    relabel_configs:
-      - {source_labels: [__address__], regex: 'c:1', target_label: team, replacement: x}
-  - job_name: fresh
-    static_configs: [{targets: ['new:1']}]
-";
+use support::diff_example::{NEW, OLD, TARGETS};
 
 fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
     let path = dir.join(name);

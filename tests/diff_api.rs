@@ -14,7 +14,7 @@ use serde_json::Value;
 use support::http_fixture::{HttpFixture, Response};
 use support::*;
 
-const TARGETS: &str = r#"[{"targets": ["a:1", "c:1"], "labels": {"env": "prod"}}, {"targets": ["b:1"], "labels": {"env": "staging"}}]"#;
+use support::diff_example::TARGETS;
 
 /// The running config; `SD` is the HTTP SD server's URL.
 const RUNNING: &str = "scrape_configs:

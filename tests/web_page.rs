@@ -254,25 +254,9 @@ fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-const PREVIEW_TARGETS: &str = r#"[{"targets": ["a:1", "c:1"], "labels": {"env": "prod"}}, {"targets": ["b:1"], "labels": {"env": "staging"}}]"#;
-
-const PREVIEW_RUNNING: &str = "scrape_configs:
-  - job_name: node
-    file_sd_configs: [{files: [targets.json]}]
-    relabel_configs:
-      - {source_labels: [env], regex: staging, action: drop}
-  - job_name: legacy
-    static_configs: [{targets: ['old:1']}]
-";
-
-const PREVIEW_CANDIDATE: &str = "scrape_configs:
-  - job_name: node
-    file_sd_configs: [{files: [targets.json]}]
-    relabel_configs:
-      - {source_labels: [__address__], regex: 'c:1', target_label: team, replacement: x}
-  - job_name: fresh
-    static_configs: [{targets: ['new:1']}]
-";
+use support::diff_example::{
+    NEW as PREVIEW_CANDIDATE, OLD as PREVIEW_RUNNING, TARGETS as PREVIEW_TARGETS,
+};
 
 /// Text as Chromium serializes it inside an element.
 fn html_text(s: &str) -> String {

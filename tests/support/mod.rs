@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses a part
 
+pub mod diff_example;
 pub mod http_fixture;
 pub mod kube_fixture;
 mod kube_support;
