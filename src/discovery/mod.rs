@@ -303,3 +303,38 @@ pub const PROMETHEUS_MECHANISMS: &[&str] = &[
     "uyuni",
     "vultr",
 ];
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::config::Config;
+
+    /// Two configs that differ only in their proxy's password are two providers, for every
+    /// mechanism with HTTP client settings: `identity_of` serializes proxy URLs unredacted.
+    #[test]
+    fn proxy_passwords_tell_identities_apart_in_every_mechanism() {
+        for (key, settings) in [
+            ("azure", "subscription_id: s, authentication_method: ManagedIdentity"),
+            ("consul", "server: 'localhost:8500'"),
+            ("digitalocean", "refresh_interval: 1m"),
+            ("ec2", "region: us-east-1"),
+            ("hetzner", "role: hcloud"),
+            ("linode", "refresh_interval: 1m"),
+            ("oci", "user: u, fingerprint: f, tenancy: t, region: r, key_file: k.pem, compartments: [c]"),
+            ("outscale", "region: eu-west-2, access_key: a, secret_key: s"),
+            ("stackit", "project: p"),
+            ("vultr", "refresh_interval: 1m"),
+        ] {
+            let identity = |password: &str| {
+                let yaml = format!(
+                    "scrape_configs:\n  - job_name: j\n    {key}_sd_configs:\n      - {{{settings}, proxy_url: 'http://u:{password}@proxy:3128'}}\n"
+                );
+                let config = Config::load_str(&yaml, Path::new("p.yml"), Path::new("/tmp"))
+                    .unwrap_or_else(|e| panic!("{key}: {e}"));
+                config.scrape_configs[0].discovery[0].identity()
+            };
+            assert_ne!(identity("one"), identity("two"), "{key}");
+        }
+    }
+}

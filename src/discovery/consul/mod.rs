@@ -285,12 +285,6 @@ impl DiscoveryConfig for ConsulSdConfig {
 
     fn identity(&self) -> String {
         let mut key = identity_of(self);
-        // Proxy URLs serialize redacted; their passwords tell configs apart too.
-        let h = &self.http_client_config;
-        for proxy in std::iter::once(&h.proxy).chain(h.oauth2.as_ref().map(|o| &o.proxy)) {
-            key.push('\u{1f}');
-            key.push_str(&proxy.proxy_url);
-        }
         key.push('\u{1f}');
         key.push_str(&self.watch_timeout.as_millis().to_string());
         key

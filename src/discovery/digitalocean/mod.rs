@@ -162,14 +162,7 @@ impl DiscoveryConfig for DigitalOceanSdConfig {
     }
 
     fn identity(&self) -> String {
-        let mut key = identity_of(self);
-        // Proxy URLs serialize redacted; their passwords tell configs apart too.
-        let h = &self.http_client_config;
-        for proxy in std::iter::once(&h.proxy).chain(h.oauth2.as_ref().map(|o| &o.proxy)) {
-            key.push('\u{1f}');
-            key.push_str(&proxy.proxy_url);
-        }
-        key
+        identity_of(self)
     }
 
     fn build(&self, ctx: &BuildContext) -> Result<Discoverer, DiscoveryError> {

@@ -146,13 +146,7 @@ impl DiscoveryConfig for OutscaleSdConfig {
     }
 
     fn identity(&self) -> String {
-        let mut key = identity_of(self);
-        let h = &self.http_client_config;
-        for proxy in std::iter::once(&h.proxy).chain(h.oauth2.as_ref().map(|o| &o.proxy)) {
-            key.push('\u{1f}');
-            key.push_str(&proxy.proxy_url);
-        }
-        key
+        identity_of(self)
     }
 
     fn build(&self, ctx: &BuildContext) -> Result<Discoverer, DiscoveryError> {
